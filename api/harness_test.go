@@ -1,0 +1,269 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"jindalai/model"
+	"jindalai/service"
+	"jindalai/store"
+	"jindalai/store/storetest"
+	"jindalai/wechat"
+	"jindalai/wechat/fakewechat"
+)
+
+// The fake WeChat is reached through the SDK's global HTTP client, so one
+// fake serves every test of the package.
+var (
+	fakeOnce sync.Once
+	fakeWX   *fakewechat.Server
+)
+
+func sharedFakeWeChat() *fakewechat.Server {
+	fakeOnce.Do(func() {
+		srv, ts := fakewechat.NewTLSServer()
+		fakeWX = srv
+		wechat.InstallHTTPClient(wechat.FakeDialClient(ts.Listener.Addr().String(), 5*time.Second))
+	})
+	return fakeWX
+}
+
+var (
+	specOnce   sync.Once
+	specRouter routers.Router
+	specErr    error
+)
+
+func openapiRouter(t testing.TB) routers.Router {
+	specOnce.Do(func() {
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromData(openapiYAML)
+		if err != nil {
+			specErr = err
+			return
+		}
+		if err := doc.Validate(context.Background()); err != nil {
+			specErr = err
+			return
+		}
+		doc.Servers = nil
+		specRouter, specErr = gorillamux.NewRouter(doc)
+	})
+	if specErr != nil {
+		t.Fatalf("openapi.yaml: %v", specErr)
+	}
+	return specRouter
+}
+
+// harness is a whole API over a private database and Redis prefix, with the
+// fake WeChat. Every reply is checked against openapi.yaml.
+type harness struct {
+	t      *testing.T
+	store  *store.Store
+	server *Server
+	http   *httptest.Server
+	wx     *fakewechat.Server
+	auth   *service.Auth
+}
+
+// harnessOptions tweak the wiring of a harness.
+type harnessOptions struct {
+	loginPerMinute int
+}
+
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
+
+func newHarnessWith(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	wx := sharedFakeWeChat()
+	st := storetest.New(t)
+	if o.loginPerMinute == 0 {
+		o.loginPerMinute = 100000
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	pii, err := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := wechat.New(wechat.Config{AppID: "wx_test", AppSecret: "secret"}, wechat.NewRedisCache(st.Redis, st.Keys.WeChat))
+	auth := service.NewAuth(st, nil, client, st.NewRateLimiter(), pii, service.AuthConfig{
+		SessionTTL:          time.Hour,
+		SessionMaxAge:       24 * time.Hour,
+		InviteTTL:           time.Hour,
+		BootstrapAdmins:     []string{"dev_admin"},
+		LoginPerMinuteIP:    o.loginPerMinute,
+		InvitePerMinuteUser: 1000,
+	}, st.Loc, log)
+	srv := New(Deps{
+		Auth:         auth,
+		Health:       st,
+		Log:          log,
+		Registry:     prometheus.NewRegistry(),
+		MaxBodyBytes: 1 << 20,
+	})
+	h, err := srv.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth}
+}
+
+// reply is a finished HTTP exchange.
+type reply struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// decode unmarshals the body into v.
+func (r reply) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// errorCode returns the error code of an error reply.
+func (r reply) errorCode() model.Code {
+	var e errorBody
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// errorFields returns the fields of an error reply.
+func (r reply) errorFields() map[string]string {
+	var e errorBody
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Fields
+}
+
+// req describes one call; body is JSON-encoded unless it is a string or []byte.
+type req struct {
+	method, path, token string
+	body                any
+	header              map[string]string
+}
+
+// do sends a request and validates the reply against the OpenAPI document.
+func (h *harness) do(r req) reply {
+	h.t.Helper()
+	var body io.Reader
+	switch b := r.body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	hr, err := http.NewRequest(r.method, h.http.URL+r.path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	for k, v := range r.header {
+		hr.Header.Set(k, v)
+	}
+	resp, err := h.http.Client().Do(hr)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := reply{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	if resp.Header.Get("X-Request-Id") == "" {
+		h.t.Errorf("%s %s: no X-Request-Id", r.method, r.path)
+	}
+	validateReply(h.t, hr, out)
+	return out
+}
+
+// validateReply checks a reply against openapi.yaml: the route and status
+// must be documented and the body must match the schema.
+func validateReply(t testing.TB, hr *http.Request, out reply) {
+	t.Helper()
+	router := openapiRouter(t)
+	vr := hr.Clone(context.Background())
+	vr.URL.Scheme, vr.URL.Host, vr.Host = "", "", ""
+	route, params, err := router.FindRoute(vr)
+	if err != nil {
+		if out.Status == http.StatusNotFound || out.Status == http.StatusMethodNotAllowed {
+			return
+		}
+		t.Errorf("%s %s: not in openapi.yaml: %v", hr.Method, hr.URL.Path, err)
+		return
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: vr, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status:  out.Status,
+		Header:  out.Header,
+		Body:    io.NopCloser(bytes.NewReader(out.Body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s → %d does not match openapi.yaml: %v\nbody: %s", hr.Method, hr.URL.Path, out.Status, err, out.Body)
+	}
+}
+
+// login logs in with a fake wx.login code and returns the token and user.
+func (h *harness) login(code string) (string, model.User) {
+	h.t.Helper()
+	r := h.do(req{method: "POST", path: "/api/v1/auth/wechat/login", body: map[string]string{"code": code}})
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("login %s: %d %s", code, r.Status, r.Body)
+	}
+	var out model.Login
+	r.decode(h.t, &out)
+	return out.Token, out.User
+}
+
+// grant gives a user a staff role through an invite from the city admin and
+// returns the user's fresh token.
+func (h *harness) grant(token string, role model.Role) string {
+	h.t.Helper()
+	admin, _ := h.login("admin")
+	r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, body: map[string]any{
+		"role": role.Role, "station_id": role.StationID, "org_id": role.OrgID}})
+	if r.Status != http.StatusCreated {
+		h.t.Fatalf("invite: %d %s", r.Status, r.Body)
+	}
+	var inv model.Invite
+	r.decode(h.t, &inv)
+	r = h.do(req{method: "POST", path: "/api/v1/me/roles", token: token, body: map[string]string{"invite_code": inv.Code}})
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	var out model.Login
+	r.decode(h.t, &out)
+	return out.Token
+}

@@ -1,0 +1,102 @@
+// Package api is Jindalai's HTTP layer: gin routes and middleware. Handlers
+// bind and validate, call one service method and respond; errors are mapped
+// to HTTP in errors.go.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"jindalai/model"
+	"jindalai/service"
+)
+
+//go:embed openapi.yaml
+var openapiYAML []byte
+
+// OpenAPI returns the OpenAPI 3 document of the API.
+func OpenAPI() []byte { return openapiYAML }
+
+// Pinger reports whether a dependency answers.
+type Pinger interface {
+	PingMySQL(ctx context.Context) error
+	PingRedis(ctx context.Context) error
+}
+
+// Deps is everything the HTTP layer calls.
+type Deps struct {
+	Auth     *service.Auth
+	Health   Pinger
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	// MaxBodyBytes caps request bodies (413 above it).
+	MaxBodyBytes int64
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	Deps
+	log     *slog.Logger
+	metrics *httpMetrics
+}
+
+// New returns a Server.
+func New(d Deps) *Server {
+	return &Server{Deps: d, log: d.Log, metrics: newHTTPMetrics(d.Registry)}
+}
+
+// Handler returns the routed gin engine.
+func (s *Server) Handler() (http.Handler, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+		return nil, err
+	}
+	r.Use(s.requestIDMiddleware, s.accessLogMiddleware, s.recoveryMiddleware, s.metricsMiddleware, s.bodyLimitMiddleware)
+	r.NoRoute(func(c *gin.Context) { s.failCode(c, model.CodeNotFound, "接口不存在") })
+	r.NoMethod(func(c *gin.Context) { s.failCode(c, model.CodeMethodNotAllowed, "请求方法不支持") })
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openapiYAML) })
+
+	v1 := r.Group("/api/v1")
+	s.authRoutes(v1)
+	return r, nil
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz answers 200 only when MySQL and Redis both answer within a second.
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
+	defer cancel()
+	checks := gin.H{"mysql": "ok", "redis": "ok"}
+	status := http.StatusOK
+	if err := s.Health.PingMySQL(ctx); err != nil {
+		checks["mysql"] = "unavailable"
+		status = http.StatusServiceUnavailable
+	}
+	if err := s.Health.PingRedis(ctx); err != nil {
+		checks["redis"] = "unavailable"
+		status = http.StatusServiceUnavailable
+	}
+	if status != http.StatusOK {
+		c.JSON(status, gin.H{"status": "unavailable", "checks": checks})
+		return
+	}
+	c.JSON(status, gin.H{"status": "ok", "checks": checks})
+}

@@ -1,0 +1,276 @@
+// Command jindalai is the backend of the 金达莱 social-work-station
+// mini-program. Subcommands: serve, migrate, seed, healthcheck.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	_ "time/tzdata"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"jindalai/api"
+	"jindalai/config"
+	"jindalai/service"
+	"jindalai/store"
+	"jindalai/wechat"
+	"jindalai/wechat/fakewechat"
+)
+
+const usage = `usage: jindalai <command> [-config file]
+
+commands:
+  serve        run the HTTP API and the background loops
+  migrate      apply pending database migrations
+  seed         load the demo city (idempotent)
+  healthcheck  exit 0 when -url answers 200 (for container health checks)
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	if cmd == "healthcheck" {
+		os.Exit(healthcheck(args))
+	}
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	configPath := fs.String("config", os.Getenv("JINDALAI_CONFIG"), "path of the YAML config file")
+	_ = fs.Parse(args)
+
+	cfg, err := config.Load(*configPath, os.Environ())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	log := newLogger(cfg.Log.Level)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, log)
+	case "migrate":
+		err = withStore(cfg, func(st *store.Store) error { return store.Migrate(ctx, st.DB, log) })
+	case "seed":
+		err = withStore(cfg, func(st *store.Store) error { return seed(ctx, st, cfg, log) })
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		log.Error(cmd+" failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
+}
+
+func openStore(cfg config.Config) (*store.Store, error) {
+	return store.Open(store.Options{
+		DSN:             cfg.MySQL.DSN,
+		MaxOpenConns:    cfg.MySQL.MaxOpenConns,
+		MaxIdleConns:    cfg.MySQL.MaxIdleConns,
+		ConnMaxLifetime: cfg.MySQL.ConnMaxLifetime,
+		RedisAddr:       cfg.Redis.Addr,
+		RedisPassword:   cfg.Redis.Password,
+		RedisDB:         cfg.Redis.DB,
+		RedisPoolSize:   cfg.Redis.PoolSize,
+		KeyPrefix:       cfg.Redis.KeyPrefix,
+		Loc:             cfg.Location(),
+	})
+}
+
+func withStore(cfg config.Config, fn func(*store.Store) error) error {
+	st, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+// serve runs the API until ctx ends, then drains in-flight requests, stops
+// the background loops and closes connections.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	log.Info("starting", "config", cfg.Redacted())
+	st, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.MySQL.MigrateOnStart {
+		if err := store.Migrate(ctx, st.DB, log); err != nil {
+			return err
+		}
+	}
+
+	var loops sync.WaitGroup
+	loopCtx, stopLoops := context.WithCancel(context.Background())
+	defer stopLoops()
+
+	if cfg.WeChat.Fake {
+		log.Warn("using the FAKE WeChat server: development only", "addr", cfg.WeChat.FakeAddr)
+		fake := fakewechat.New()
+		ready := make(chan error, 1)
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			if err := fake.ListenAndServeTLS(loopCtx, cfg.WeChat.FakeAddr); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				select {
+				case ready <- err:
+				default:
+				}
+				log.Error("fake wechat stopped", "err", err)
+			}
+		}()
+		select {
+		case err := <-ready:
+			return fmt.Errorf("fake wechat: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		wechat.InstallHTTPClient(wechat.FakeDialClient(cfg.WeChat.FakeAddr, cfg.WeChat.HTTPTimeout))
+	} else {
+		wechat.InstallHTTPClient(wechat.DefaultClient(cfg.WeChat.HTTPTimeout))
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	app, err := build(cfg, st, reg, log)
+	if err != nil {
+		return err
+	}
+	app.startLoops(loopCtx, &loops)
+
+	handler, err := app.server.Handler()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              cfg.HTTP.Addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("listening", "addr", cfg.HTTP.Addr)
+	if cfg.WeChat.Fake {
+		printTryIt(cfg.HTTP.Addr)
+	}
+
+	select {
+	case err := <-errc:
+		stopLoops()
+		loops.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopLoops()
+	loops.Wait()
+	log.Info("stopped")
+	return err
+}
+
+func printTryIt(addr string) {
+	base := "http://" + addr
+	fmt.Fprintf(os.Stderr, `
+Jindalai is running at %[1]s (fake WeChat: login code C gives openid dev_C; code "admin" is a city admin).
+
+  # log in as a resident and read your profile
+  TOKEN=$(curl -s -X POST %[1]s/api/v1/auth/wechat/login -H 'Content-Type: application/json' -d '{"code":"alice"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  curl -s %[1]s/api/v1/me -H "Authorization: Bearer $TOKEN"
+
+  # the API document
+  curl -s %[1]s/openapi.yaml | head
+
+`, base)
+}
+
+// healthcheck is the container health probe (distroless has no curl).
+func healthcheck(args []string) int {
+	fs := flag.NewFlagSet("healthcheck", flag.ExitOnError)
+	url := fs.String("url", "http://127.0.0.1:8080/readyz", "URL that must answer 200")
+	_ = fs.Parse(args)
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(*url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, strings.TrimSpace(resp.Status))
+		return 1
+	}
+	return 0
+}
+
+// app is the wired application: services, the HTTP server and loops.
+type app struct {
+	server *api.Server
+	loops  []func(ctx context.Context)
+}
+
+func (a *app) startLoops(ctx context.Context, wg *sync.WaitGroup) {
+	for _, loop := range a.loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(ctx)
+		}()
+	}
+}
+
+// build wires the services and the HTTP layer from config.
+func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *slog.Logger) (*app, error) {
+	pii, err := service.NewPII(cfg.PIIKeyBytes())
+	if err != nil {
+		return nil, err
+	}
+	wx := wechat.New(wechat.Config{AppID: cfg.WeChat.AppID, AppSecret: cfg.WeChat.AppSecret, HTTPTimeout: cfg.WeChat.HTTPTimeout},
+		wechat.NewRedisCache(st.Redis, st.Keys.WeChat))
+	limiter := st.NewRateLimiter()
+	loc := cfg.Location()
+
+	auth := service.NewAuth(st, nil, wx, limiter, pii, service.AuthConfig{
+		SessionTTL:          cfg.Security.SessionTTL,
+		SessionMaxAge:       cfg.Security.SessionMaxAge,
+		InviteTTL:           cfg.Security.InviteTTL,
+		BootstrapAdmins:     cfg.Security.BootstrapAdmins,
+		LoginPerMinuteIP:    cfg.Limits.LoginPerMinuteIP,
+		InvitePerMinuteUser: cfg.Limits.InvitePerMinuteUser,
+	}, loc, log)
+
+	server := api.New(api.Deps{
+		Auth:           auth,
+		Health:         st,
+		Log:            log,
+		Registry:       reg,
+		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+	})
+	return &app{server: server}, nil
+}

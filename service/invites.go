@@ -1,0 +1,136 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"strings"
+	"time"
+
+	"jindalai/model"
+)
+
+// inviteAlphabet has no look-alike characters (0/O, 1/I/L).
+const inviteAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+// inviteCodeLen gives 31^12 ≈ 2^59 codes: not guessable under the rate limit.
+const inviteCodeLen = 12
+
+// CreateInvite creates a single-use invite code for a staff role. City admins
+// may invite to any station or organization; station admins only social
+// workers and station admins of their own station.
+// Errors: invalid_argument (role, station_id, org_id), permission_denied,
+// unavailable, internal.
+func (a *Auth) CreateInvite(ctx context.Context, p model.Principal, r model.Role) (model.Invite, error) {
+	switch r.Role {
+	case model.RoleSocialWorker, model.RoleStationAdmin:
+		if r.StationID <= 0 {
+			return model.Invite{}, model.InvalidField("station_id", "必填")
+		}
+		if r.OrgID != 0 {
+			return model.Invite{}, model.InvalidField("org_id", "该角色不属于社会组织")
+		}
+		if !p.IsCityAdmin() && !p.HasStationRole(r.StationID, model.RoleStationAdmin) {
+			return model.Invite{}, model.Errorf(model.CodePermissionDenied, "只能为本站点邀请工作人员")
+		}
+		if err := a.checkScope(ctx, "station_id", r.StationID, a.scopesStation); err != nil {
+			return model.Invite{}, err
+		}
+	case model.RoleOrgAdmin:
+		if r.OrgID <= 0 {
+			return model.Invite{}, model.InvalidField("org_id", "必填")
+		}
+		if r.StationID != 0 {
+			return model.Invite{}, model.InvalidField("station_id", "该角色不属于站点")
+		}
+		if !p.IsCityAdmin() {
+			return model.Invite{}, model.Errorf(model.CodePermissionDenied, "只有民政局管理员可以邀请社会组织管理员")
+		}
+		if err := a.checkScope(ctx, "org_id", r.OrgID, a.scopesOrg); err != nil {
+			return model.Invite{}, err
+		}
+	default:
+		return model.Invite{}, model.InvalidField("role", "必须是 social_worker、station_admin 或 org_admin")
+	}
+	code := randomCode(inviteCodeLen)
+	expires := time.Now().Add(a.cfg.InviteTTL).Truncate(time.Millisecond)
+	if err := a.store.CreateInvite(ctx, hashInvite(code), r, p.UserID, expires); err != nil {
+		return model.Invite{}, err
+	}
+	return model.Invite{Code: code, Role: r, ExpiresAt: expires.In(a.loc)}, nil
+}
+
+func (a *Auth) scopesStation(ctx context.Context, id int64) (bool, error) {
+	return a.scopes.StationExists(ctx, id)
+}
+
+func (a *Auth) scopesOrg(ctx context.Context, id int64) (bool, error) {
+	return a.scopes.OrgExists(ctx, id)
+}
+
+func (a *Auth) checkScope(ctx context.Context, field string, id int64, exists func(context.Context, int64) (bool, error)) error {
+	if a.scopes == nil {
+		return nil
+	}
+	ok, err := exists(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return model.InvalidField(field, "不存在")
+	}
+	return nil
+}
+
+// RedeemInvite grants the caller the invite's role. The role change revokes
+// every session of the caller, so the reply carries a fresh token.
+// Errors: invalid_argument (invite_code unknown or expired), conflict (already
+// used), too_many_requests, unavailable, internal.
+func (a *Auth) RedeemInvite(ctx context.Context, p model.Principal, code string) (model.Login, error) {
+	if err := a.allow(ctx, "invite", formatID(p.UserID), a.cfg.InvitePerMinuteUser); err != nil {
+		return model.Login{}, err
+	}
+	code = strings.ToUpper(strings.TrimSpace(code))
+	if len(code) != inviteCodeLen {
+		return model.Login{}, model.InvalidField("invite_code", "邀请码无效")
+	}
+	if _, err := a.store.RedeemInvite(ctx, hashInvite(code), p.UserID); err != nil {
+		return model.Login{}, err
+	}
+	return a.ReissueAfterRoleChange(ctx, p.UserID)
+}
+
+// ReissueAfterRoleChange revokes every session of a user whose roles changed
+// and returns a fresh session carrying the new roles.
+// Errors: not_found, unavailable, internal.
+func (a *Auth) ReissueAfterRoleChange(ctx context.Context, userID int64) (model.Login, error) {
+	if err := a.store.RevokeUserSessions(ctx, userID); err != nil {
+		return model.Login{}, err
+	}
+	user, err := a.store.GetUser(ctx, userID)
+	if err != nil {
+		return model.Login{}, err
+	}
+	return a.newSession(ctx, user)
+}
+
+func hashInvite(code string) []byte {
+	sum := sha256.Sum256([]byte("invite:" + code))
+	return sum[:]
+}
+
+// randomCode returns n characters drawn uniformly from inviteAlphabet.
+func randomCode(n int) string {
+	out := make([]byte, 0, n)
+	buf := make([]byte, 1)
+	limit := 256 - 256%len(inviteAlphabet)
+	for len(out) < n {
+		if _, err := rand.Read(buf); err != nil {
+			panic("invite: no randomness: " + err.Error())
+		}
+		if int(buf[0]) < limit {
+			out = append(out, inviteAlphabet[int(buf[0])%len(inviteAlphabet)])
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,238 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"testing"
+	"time"
+
+	"jindalai/model"
+	"jindalai/store"
+	"jindalai/store/storetest"
+)
+
+func TestUpsertUserConcurrentFirstLoginCreatesOneUser(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	ids := make([]int64, 30)
+	errs := make([]error, 30)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u, err := st.UpsertUserByOpenID(ctx, "dev_race", "")
+			ids[i], errs[i] = u.ID, err
+		}()
+	}
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil {
+			t.Fatalf("login %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("login %d got user %d, login 0 got %d", i, ids[i], ids[0])
+		}
+	}
+	var n int
+	if err := st.DB.QueryRow(`SELECT COUNT(*) FROM users WHERE openid = 'dev_race'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("users with openid: %d (%v), want 1", n, err)
+	}
+}
+
+func TestGetUserNotFound(t *testing.T) {
+	st := storetest.New(t)
+	_, err := st.GetUser(context.Background(), 424242)
+	if !model.IsCode(err, model.CodeNotFound) {
+		t.Fatalf("got %v, want not_found", err)
+	}
+}
+
+func TestRedeemInviteRaceHasOneWinner(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	admin, _ := st.UpsertUserByOpenID(ctx, "dev_admin", "")
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	role := model.Role{Role: model.RoleSocialWorker, StationID: 7}
+	if err := st.CreateInvite(ctx, hash, role, admin.ID, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	users := make([]int64, n)
+	for i := range users {
+		u, err := st.UpsertUserByOpenID(ctx, "dev_u"+string(rune('a'+i)), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[i] = u.ID
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins, conflicts := 0, 0
+	for _, uid := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := st.RedeemInvite(ctx, hash, uid)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case model.IsCode(err, model.CodeConflict):
+				conflicts++
+			default:
+				t.Errorf("redeem: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 || conflicts != n-1 {
+		t.Fatalf("wins=%d conflicts=%d, want 1 and %d", wins, conflicts, n-1)
+	}
+	var holders int
+	if err := st.DB.QueryRow(`SELECT COUNT(*) FROM user_roles WHERE role = 'social_worker' AND station_id = 7`).Scan(&holders); err != nil || holders != 1 {
+		t.Fatalf("role holders %d (%v), want 1", holders, err)
+	}
+}
+
+func TestRedeemInviteUnknownAndExpired(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	u, _ := st.UpsertUserByOpenID(ctx, "dev_x", "")
+	if _, err := st.RedeemInvite(ctx, []byte("nope-nope-nope-nope-nope-nope-32"), u.ID); !model.IsCode(err, model.CodeInvalid) {
+		t.Fatalf("unknown code: %v, want invalid_argument", err)
+	}
+	hash := []byte("expired-expired-expired-expired!")
+	if err := st.CreateInvite(ctx, hash, model.Role{Role: model.RoleOrgAdmin, OrgID: 1}, u.ID, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RedeemInvite(ctx, hash, u.ID); !model.IsCode(err, model.CodeInvalid) {
+		t.Fatalf("expired code: %v, want invalid_argument", err)
+	}
+}
+
+func TestSessionsRevokeAndSlide(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	p := model.Principal{UserID: 5, Roles: []model.Role{{Role: model.RoleVolunteer}}}
+	for _, h := range []string{"h1", "h2", "h3"} {
+		if err := st.CreateSession(ctx, h, p, time.Now(), time.Minute, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := st.TouchSession(ctx, "h1", time.Hour)
+	if err != nil || got.UserID != 5 || len(got.Roles) != 1 || got.TokenHash != "h1" {
+		t.Fatalf("touch: %+v %v", got, err)
+	}
+	if ttl := st.Redis.TTL(ctx, st.Keys.Session("h1")).Val(); ttl < 59*time.Minute {
+		t.Fatalf("ttl after touch %v, want slid to ~1h", ttl)
+	}
+	if err := st.DeleteSession(ctx, 5, "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.TouchSession(ctx, "h1", time.Hour); !model.IsCode(err, model.CodeUnauthenticated) {
+		t.Fatalf("deleted session: %v", err)
+	}
+	if err := st.RevokeUserSessions(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"h2", "h3"} {
+		if _, _, err := st.TouchSession(ctx, h, time.Hour); !model.IsCode(err, model.CodeUnauthenticated) {
+			t.Fatalf("revoked session %s: %v", h, err)
+		}
+	}
+}
+
+type reply struct {
+	ID   int64  `json:"id"`
+	Note string `json:"note"`
+}
+
+func TestIdempotentCreateConcurrentRetriesGetOneRow(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	u, _ := st.UpsertUserByOpenID(ctx, "dev_idem", "")
+	idem := &model.Idempotency{UserID: u.ID, Key: "k-1", Scope: "test", Fingerprint: [32]byte{1}}
+	const n = 20
+	var wg sync.WaitGroup
+	results := make([]reply, n)
+	replays := make([]bool, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, replayed, err := store.InIdempotentTx(ctx, st, idem, func(tx *sql.Tx) (reply, error) {
+				res, err := tx.ExecContext(ctx, `INSERT INTO invites (code_hash, role, created_by, expires_at, created_at) VALUES (RANDOM_BYTES(32), 'x', 1, NOW(3), NOW(3))`)
+				if err != nil {
+					return reply{}, err
+				}
+				id, _ := res.LastInsertId()
+				return reply{ID: id, Note: "first"}, nil
+			})
+			if err != nil {
+				t.Errorf("call %d: %v", i, err)
+			}
+			results[i], replays[i] = r, replayed
+		}()
+	}
+	wg.Wait()
+	fresh := 0
+	for i := range results {
+		if results[i] != results[0] {
+			t.Fatalf("reply %d = %+v, reply 0 = %+v", i, results[i], results[0])
+		}
+		if !replays[i] {
+			fresh++
+		}
+	}
+	var rows int
+	_ = st.DB.QueryRow(`SELECT COUNT(*) FROM invites`).Scan(&rows)
+	if rows != 1 || fresh != 1 {
+		t.Fatalf("rows=%d fresh=%d, want 1 and 1", rows, fresh)
+	}
+	other := *idem
+	other.Fingerprint = [32]byte{2}
+	_, _, err := store.InIdempotentTx(ctx, st, &other, func(tx *sql.Tx) (reply, error) { return reply{}, nil })
+	if !model.IsCode(err, model.CodeConflict) {
+		t.Fatalf("same key, other body: %v, want conflict", err)
+	}
+}
+
+func TestIdempotentCreateFailureKeepsNothing(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	idem := &model.Idempotency{UserID: 1, Key: "k-fail", Scope: "test"}
+	_, _, err := store.InIdempotentTx(ctx, st, idem, func(tx *sql.Tx) (reply, error) {
+		return reply{}, model.Errorf(model.CodeConflict, "full")
+	})
+	if !model.IsCode(err, model.CodeConflict) {
+		t.Fatalf("got %v", err)
+	}
+	r, replayed, err := store.InIdempotentTx(ctx, st, idem, func(tx *sql.Tx) (reply, error) {
+		return reply{ID: 9}, nil
+	})
+	if err != nil || replayed || r.ID != 9 {
+		t.Fatalf("retry after failure: %+v %v %v", r, replayed, err)
+	}
+}
+
+func TestRateLimiter(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	l := st.NewRateLimiter()
+	allowed := 0
+	for i := 0; i < 8; i++ {
+		ok, _, err := l.Allow(ctx, "login", "10.1.1.1", 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			allowed++
+		}
+	}
+	if allowed != 5 {
+		t.Fatalf("allowed %d of 8 at 5/min, want 5", allowed)
+	}
+}

@@ -1,0 +1,134 @@
+// Package store is Jindalai's persistence: raw SQL against MySQL/MariaDB (the
+// truth) and Redis (derived, rebuildable state), one file per aggregate.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
+
+	"jindalai/model"
+)
+
+// Store gives access to MySQL and Redis. It is safe for concurrent use.
+type Store struct {
+	DB    *sql.DB
+	Redis *redis.Client
+	Keys  Keys
+	// Loc is the zone times are returned in (they are stored in UTC).
+	Loc *time.Location
+}
+
+// Options configures Open.
+type Options struct {
+	DSN             string
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+	RedisAddr       string
+	RedisPassword   string
+	RedisDB         int
+	RedisPoolSize   int
+	KeyPrefix       string
+	Loc             *time.Location
+}
+
+// Open connects to MySQL and Redis. It does not wait for them to answer: the
+// API starts while a dependency is down and /readyz reports it.
+func Open(opts Options) (*Store, error) {
+	cfg, err := mysql.ParseDSN(opts.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse mysql dsn: %w", err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	// RowsAffected counts matched rows, so a conditional UPDATE that matched
+	// reports 1 even when it set a column to its current value.
+	cfg.ClientFoundRows = true
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	// Every session works in UTC and in a strict mode.
+	cfg.Params["time_zone"] = "'+00:00'"
+	cfg.Params["sql_mode"] = "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'"
+	cfg.Collation = "utf8mb4_unicode_ci"
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: mysql connector: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(opts.MaxOpenConns)
+	db.SetMaxIdleConns(opts.MaxIdleConns)
+	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
+	db.SetConnMaxIdleTime(time.Minute)
+
+	rdb := redis.NewClient(&redis.Options{
+		Addr:         opts.RedisAddr,
+		Password:     opts.RedisPassword,
+		DB:           opts.RedisDB,
+		PoolSize:     opts.RedisPoolSize,
+		DialTimeout:  time.Second,
+		ReadTimeout:  time.Second,
+		WriteTimeout: time.Second,
+		MaxRetries:   1,
+	})
+	loc := opts.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Store{DB: db, Redis: rdb, Keys: NewKeys(opts.KeyPrefix), Loc: loc}, nil
+}
+
+// Close closes both connections.
+func (s *Store) Close() error {
+	return errors.Join(s.DB.Close(), s.Redis.Close())
+}
+
+// PingMySQL checks that MySQL answers; it returns unavailable otherwise.
+func (s *Store) PingMySQL(ctx context.Context) error {
+	if err := s.DB.PingContext(ctx); err != nil {
+		return model.Wrap(model.CodeUnavailable, err, "数据库暂不可用")
+	}
+	return nil
+}
+
+// PingRedis checks that Redis answers; it returns unavailable otherwise.
+func (s *Store) PingRedis(ctx context.Context) error {
+	if err := s.Redis.Ping(ctx).Err(); err != nil {
+		return model.Wrap(model.CodeUnavailable, err, "缓存暂不可用")
+	}
+	return nil
+}
+
+// now is the current instant truncated to the millisecond, as DATETIME(3) keeps it.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err, "")
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return translate(err, "")
+	}
+	return nil
+}

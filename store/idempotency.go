@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"jindalai/model"
+)
+
+// InIdempotentTx runs fn in a transaction that first claims the idempotency
+// key, stores fn's result as the reply and commits it with fn's writes. A
+// concurrent call with the same key blocks on the key row until the first
+// commits, then gets the stored reply (replayed = true) without running fn.
+// When fn fails nothing is kept, so a retry runs again. With idem nil it is a
+// plain transaction. Errors: fn's; conflict (the key was used for another
+// request); unavailable; internal.
+func InIdempotentTx[T any](ctx context.Context, s *Store, idem *model.Idempotency, fn func(tx *sql.Tx) (T, error)) (result T, replayed bool, err error) {
+	if idem == nil {
+		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			result, err = fn(tx)
+			return err
+		})
+		return result, false, err
+	}
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return result, false, translate(err, "")
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO idempotency_keys (user_id, idem_key, scope, fingerprint, reply, created_at)
+		VALUES (?, ?, ?, ?, NULL, ?)`, idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], now())
+	if isDuplicate(err) {
+		_ = tx.Rollback()
+		result, err = replayIdempotent[T](ctx, s, idem)
+		return result, err == nil, err
+	}
+	if err != nil {
+		return result, false, translate(err, "")
+	}
+	if result, err = fn(tx); err != nil {
+		return result, false, err
+	}
+	reply, err := json.Marshal(result)
+	if err != nil {
+		return result, false, model.Wrap(model.CodeInternal, err, "")
+	}
+	if _, err = tx.ExecContext(ctx, `UPDATE idempotency_keys SET reply = ? WHERE user_id = ? AND idem_key = ?`,
+		reply, idem.UserID, idem.Key); err != nil {
+		return result, false, translate(err, "")
+	}
+	if err = tx.Commit(); err != nil {
+		return result, false, translate(err, "")
+	}
+	return result, false, nil
+}
+
+// replayIdempotent returns the stored reply of a committed idempotent create.
+func replayIdempotent[T any](ctx context.Context, s *Store, idem *model.Idempotency) (T, error) {
+	var result T
+	var scope string
+	var fingerprint, reply []byte
+	err := s.DB.QueryRowContext(ctx, `
+		SELECT scope, fingerprint, reply FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`,
+		idem.UserID, idem.Key).Scan(&scope, &fingerprint, &reply)
+	if err != nil {
+		// Gone between the duplicate insert and this read: only a purge of a
+		// very old key can do that; treat it as a conflict to retry.
+		return result, translate(err, "幂等键")
+	}
+	if scope != idem.Scope || string(fingerprint) != string(idem.Fingerprint[:]) || reply == nil {
+		return result, &model.Error{Code: model.CodeConflict, Message: "Idempotency-Key 已用于另一个请求",
+			Fields: map[string]string{"Idempotency-Key": "已用于另一个请求"}}
+	}
+	if err := json.Unmarshal(reply, &result); err != nil {
+		return result, model.Wrap(model.CodeInternal, err, "")
+	}
+	return result, nil
+}
+
+// PurgeIdempotencyKeys deletes keys older than before, in batches.
+// Errors: unavailable, internal.
+func (s *Store) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.DB.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 1000`, before.UTC())
+	if err != nil {
+		return 0, translate(err, "")
+	}
+	n, err := res.RowsAffected()
+	return n, translate(err, "")
+}

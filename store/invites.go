@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"jindalai/model"
+)
+
+// CreateInvite stores an invite by the SHA-256 of its code.
+// Errors: conflict (hash collision), unavailable, internal.
+func (s *Store) CreateInvite(ctx context.Context, codeHash []byte, r model.Role, createdBy int64, expiresAt time.Time) error {
+	_, err := s.DB.ExecContext(ctx, `
+		INSERT INTO invites (code_hash, role, station_id, org_id, created_by, expires_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		codeHash, r.Role, r.StationID, r.OrgID, createdBy, expiresAt.UTC(), now())
+	return translate(err, "")
+}
+
+// RedeemInvite marks the invite used by userID and grants its role, in one
+// transaction. The conditional UPDATE decides a race: of concurrent
+// redemptions exactly one wins. Errors: invalid_argument (unknown or expired
+// code, field invite_code), conflict (already used), unavailable, internal.
+func (s *Store) RedeemInvite(ctx context.Context, codeHash []byte, userID int64) (model.Role, error) {
+	var role model.Role
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		t := now()
+		res, err := tx.ExecContext(ctx, `
+			UPDATE invites SET used_by = ?, used_at = ?
+			WHERE code_hash = ? AND used_by IS NULL AND expires_at > ?`, userID, t, codeHash, t)
+		if err != nil {
+			return translate(err, "")
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return translate(err, "")
+		} else if n == 0 {
+			return s.explainInvite(ctx, tx, codeHash)
+		}
+		if err := tx.QueryRowContext(ctx, `
+			SELECT role, station_id, org_id FROM invites WHERE code_hash = ?`, codeHash).
+			Scan(&role.Role, &role.StationID, &role.OrgID); err != nil {
+			return translate(err, "邀请码")
+		}
+		return translate(grantRole(ctx, tx, userID, role), "")
+	})
+	return role, err
+}
+
+// explainInvite says why an invite could not be redeemed.
+func (s *Store) explainInvite(ctx context.Context, tx *sql.Tx, codeHash []byte) error {
+	var used sql.NullInt64
+	var expires time.Time
+	err := tx.QueryRowContext(ctx, `SELECT used_by, expires_at FROM invites WHERE code_hash = ?`, codeHash).
+		Scan(&used, &expires)
+	switch {
+	case err == sql.ErrNoRows:
+		return model.InvalidField("invite_code", "邀请码无效")
+	case err != nil:
+		return translate(err, "")
+	case used.Valid:
+		return &model.Error{Code: model.CodeConflict, Message: "邀请码已被使用", Fields: map[string]string{"invite_code": "已被使用"}}
+	default:
+		return model.InvalidField("invite_code", "邀请码已过期")
+	}
+}

@@ -1,0 +1,30 @@
+package store
+
+import "strconv"
+
+// Keys builds every Redis key the application uses, all under one prefix.
+// Keys that a multi-key script touches together share a hash tag ({...}) so
+// they live in one Redis Cluster slot.
+type Keys struct{ prefix string }
+
+// NewKeys returns a key builder with the given prefix (e.g. "jdl:").
+func NewKeys(prefix string) Keys { return Keys{prefix: prefix} }
+
+// Prefix returns the prefix of every key.
+func (k Keys) Prefix() string { return k.prefix }
+
+// Session is the session record of a token, by the token's SHA-256 (hex).
+func (k Keys) Session(tokenHash string) string { return k.prefix + "sess:" + tokenHash }
+
+// UserSessions is the set of a user's session token hashes (for revocation).
+func (k Keys) UserSessions(userID int64) string {
+	return k.prefix + "usess:" + strconv.FormatInt(userID, 10)
+}
+
+// RateLimit is the counter of a named limit for one subject (an IP or a user).
+func (k Keys) RateLimit(name, subject string) string {
+	return k.prefix + "rl:" + name + ":" + subject
+}
+
+// WeChat is a key of the WeChat SDK's cache (access tokens).
+func (k Keys) WeChat(key string) string { return k.prefix + "wx:" + key }

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"jindalai/model"
+)
+
+// sessionRecord is what Redis keeps per session token (under its hash).
+type sessionRecord struct {
+	UserID    int64        `json:"u"`
+	Roles     []model.Role `json:"r,omitempty"`
+	CreatedAt int64        `json:"c"`
+}
+
+// CreateSession stores a session for the token hash with an idle TTL, and
+// indexes it under the user for revocation (the index lives maxAge).
+// Errors: unavailable.
+func (s *Store) CreateSession(ctx context.Context, tokenHash string, p model.Principal, created time.Time, ttl, maxAge time.Duration) error {
+	raw, err := json.Marshal(sessionRecord{UserID: p.UserID, Roles: p.Roles, CreatedAt: created.Unix()})
+	if err != nil {
+		return model.Wrap(model.CodeInternal, err, "")
+	}
+	_, err = s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Set(ctx, s.Keys.Session(tokenHash), raw, ttl)
+		pipe.SAdd(ctx, s.Keys.UserSessions(p.UserID), tokenHash)
+		pipe.Expire(ctx, s.Keys.UserSessions(p.UserID), maxAge)
+		return nil
+	})
+	return translateRedis(err)
+}
+
+// TouchSession returns the session of a token hash and slides its TTL.
+// Errors: unauthenticated (no such session), unavailable.
+func (s *Store) TouchSession(ctx context.Context, tokenHash string, ttl time.Duration) (model.Principal, time.Time, error) {
+	raw, err := s.Redis.GetEx(ctx, s.Keys.Session(tokenHash), ttl).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return model.Principal{}, time.Time{}, model.Errorf(model.CodeUnauthenticated, "登录已失效，请重新登录")
+	}
+	if err != nil {
+		return model.Principal{}, time.Time{}, translateRedis(err)
+	}
+	var rec sessionRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return model.Principal{}, time.Time{}, model.Errorf(model.CodeUnauthenticated, "登录已失效，请重新登录")
+	}
+	return model.Principal{UserID: rec.UserID, Roles: rec.Roles, TokenHash: tokenHash}, time.Unix(rec.CreatedAt, 0), nil
+}
+
+// DeleteSession removes one session. Errors: unavailable.
+func (s *Store) DeleteSession(ctx context.Context, userID int64, tokenHash string) error {
+	_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.Del(ctx, s.Keys.Session(tokenHash))
+		pipe.SRem(ctx, s.Keys.UserSessions(userID), tokenHash)
+		return nil
+	})
+	return translateRedis(err)
+}
+
+// RevokeUserSessions deletes every session of a user. It pops the index
+// rather than deleting it, so a session created meanwhile is either revoked
+// too or stays indexed for the next revocation. Errors: unavailable.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID int64) error {
+	key := s.Keys.UserSessions(userID)
+	for {
+		hashes, err := s.Redis.SPopN(ctx, key, 100).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return translateRedis(err)
+		}
+		if len(hashes) == 0 {
+			return nil
+		}
+		keys := make([]string, len(hashes))
+		for i, h := range hashes {
+			keys[i] = s.Keys.Session(h)
+		}
+		// One DEL per key keeps this valid on Redis Cluster, where the
+		// session keys live in different slots.
+		if _, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for _, k := range keys {
+				pipe.Del(ctx, k)
+			}
+			return nil
+		}); err != nil {
+			return translateRedis(err)
+		}
+	}
+}

@@ -1,0 +1,140 @@
+// Package storetest gives tests a private MySQL database (migrated) and a
+// private Redis key prefix on the servers of the local stack
+// (deploy/stack.sh env). Without them a test is skipped, except when CI=true:
+// then it fails, so CI never passes by skipping.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
+
+	"jindalai/store"
+)
+
+// Env names the variables giving the test servers.
+const (
+	EnvMySQL = "JINDALAI_TEST_MYSQL_DSN"
+	EnvRedis = "JINDALAI_TEST_REDIS_ADDR"
+)
+
+// Require skips (or, with CI=true, fails) a test when the test servers are
+// not configured, and returns their DSN and address.
+func Require(t testing.TB) (dsn, redisAddr string) {
+	t.Helper()
+	dsn, redisAddr = os.Getenv(EnvMySQL), os.Getenv(EnvRedis)
+	if dsn == "" || redisAddr == "" {
+		msg := fmt.Sprintf("%s and %s must be set (eval \"$(deploy/stack.sh env)\")", EnvMySQL, EnvRedis)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return dsn, redisAddr
+}
+
+// New returns a Store over a fresh, migrated database and a unique Redis key
+// prefix; both are removed when the test ends.
+func New(t testing.TB) *store.Store {
+	t.Helper()
+	dsn, redisAddr := Require(t)
+	name := "jdl_t_" + randomHex(6)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	admin, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DBName = name
+	st, err := store.Open(store.Options{
+		DSN:             cfg.FormatDSN(),
+		MaxOpenConns:    64,
+		MaxIdleConns:    64,
+		ConnMaxLifetime: time.Minute,
+		RedisAddr:       redisAddr,
+		RedisPoolSize:   64,
+		KeyPrefix:       "t" + randomHex(5) + ":",
+		Loc:             shanghai(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		FlushPrefix(t, st)
+		_ = st.Close()
+		if db, err := sql.Open("mysql", dsn); err == nil {
+			_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
+			_ = db.Close()
+		}
+	})
+	if err := store.Migrate(ctx, st.DB, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return st
+}
+
+// FlushPrefix deletes every Redis key of the store's prefix (including the
+// rate limiter's "rate:"-prefixed copies): the test's FLUSHALL, which leaves
+// other tests' keys alone.
+func FlushPrefix(t testing.TB, st *store.Store) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, pattern := range []string{st.Keys.Prefix() + "*", "rate:" + st.Keys.Prefix() + "*"} {
+		iter := st.Redis.Scan(ctx, 0, pattern, 500).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 500 {
+				delKeys(ctx, st.Redis, batch)
+				batch = batch[:0]
+			}
+		}
+		delKeys(ctx, st.Redis, batch)
+		if err := iter.Err(); err != nil && !strings.Contains(err.Error(), "closed") {
+			t.Logf("flush redis prefix: %v", err)
+		}
+	}
+}
+
+func delKeys(ctx context.Context, rdb *redis.Client, keys []string) {
+	if len(keys) > 0 {
+		rdb.Del(ctx, keys...)
+	}
+}
+
+func shanghai(t testing.TB) *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
