@@ -32,10 +32,15 @@ type Pinger interface {
 
 // Deps is everything the HTTP layer calls.
 type Deps struct {
-	Auth     *service.Auth
-	Health   Pinger
-	Log      *slog.Logger
-	Registry *prometheus.Registry
+	Auth          *service.Auth
+	Stations      *service.Stations
+	Requests      *service.Requests
+	Activities    *service.Activities
+	Bookings      *service.Bookings
+	Notifications *service.Notifications
+	Health        Pinger
+	Log           *slog.Logger
+	Registry      *prometheus.Registry
 	// MaxBodyBytes caps request bodies (413 above it).
 	MaxBodyBytes int64
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
@@ -73,6 +78,11 @@ func (s *Server) Handler() (http.Handler, error) {
 
 	v1 := r.Group("/api/v1")
 	s.authRoutes(v1)
+	s.stationsRoutes(v1)
+	s.requestsRoutes(v1)
+	s.activitiesRoutes(v1)
+	s.bookingsRoutes(v1)
+	s.notificationsRoutes(v1)
 	return r, nil
 }
 

@@ -29,7 +29,11 @@ type Config struct {
 	Security SecurityConfig `yaml:"security"`
 	Limits   LimitsConfig   `yaml:"limits"`
 	Dispatch DispatchConfig `yaml:"dispatch"`
-	Log      LogConfig      `yaml:"log"`
+	// Activities, Bookings and Notify are in features.go.
+	Activities ActivitiesConfig `yaml:"activities"`
+	Bookings   BookingsConfig   `yaml:"bookings"`
+	Notify     NotifyConfig     `yaml:"notify"`
+	Log        LogConfig        `yaml:"log"`
 }
 
 // HTTPConfig configures the API listener.
@@ -161,7 +165,10 @@ func Defaults() Config {
 			EscalationEvery: time.Second,
 			SweepEvery:      time.Minute,
 		},
-		Log: LogConfig{Level: "info"},
+		Activities: defaultActivities(),
+		Bookings:   defaultBookings(),
+		Notify:     defaultNotify(),
+		Log:        LogConfig{Level: "info"},
 	}
 }
 
@@ -300,6 +307,9 @@ func (c Config) Validate() error {
 	}
 	if d.EscalationEvery <= 0 || d.SweepEvery <= 0 {
 		return bad("dispatch.escalation_every", "loop periods must be positive")
+	}
+	if err := c.validateFeatures(); err != nil {
+		return err
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// ActivitiesConfig holds the volunteer activity rules.
+type ActivitiesConfig struct {
+	// CheckinRadiusM is how far from the activity a location check-in may be.
+	CheckinRadiusM int `yaml:"checkin_radius_m"`
+	// CheckinOpensBefore is how long before the start check-in opens.
+	CheckinOpensBefore time.Duration `yaml:"checkin_opens_before"`
+	// CodeRotation is how often the organizer's check-in code changes.
+	CodeRotation time.Duration `yaml:"code_rotation"`
+}
+
+// BookingsConfig holds the station service booking rules.
+type BookingsConfig struct {
+	// CloseBefore: bookings close this long before a slot starts.
+	CloseBefore time.Duration `yaml:"close_before"`
+	// CancelBefore: a booking can be cancelled until this long before the start.
+	CancelBefore time.Duration `yaml:"cancel_before"`
+	// RemindBefore: the reminder is sent this long before the slot.
+	RemindBefore time.Duration `yaml:"remind_before"`
+	// NoShowLimit no-shows within NoShowWindow block new bookings (0: never).
+	NoShowLimit  int           `yaml:"no_show_limit"`
+	NoShowWindow time.Duration `yaml:"no_show_window"`
+}
+
+// NotifyConfig holds the outbox sender's rules.
+type NotifyConfig struct {
+	// Every is how often the sender looks for due messages.
+	Every time.Duration `yaml:"every"`
+	// MaxAttempts failed sends make a message dead (dead-lettered).
+	MaxAttempts int `yaml:"max_attempts"`
+	// BaseBackoff doubles after every failed attempt, up to MaxBackoff.
+	BaseBackoff time.Duration `yaml:"base_backoff"`
+	MaxBackoff  time.Duration `yaml:"max_backoff"`
+	BatchSize   int           `yaml:"batch_size"`
+}
+
+func defaultActivities() ActivitiesConfig {
+	return ActivitiesConfig{CheckinRadiusM: 500, CheckinOpensBefore: 30 * time.Minute, CodeRotation: time.Minute}
+}
+
+func defaultBookings() BookingsConfig {
+	return BookingsConfig{CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
+		NoShowLimit: 3, NoShowWindow: 90 * 24 * time.Hour}
+}
+
+func defaultNotify() NotifyConfig {
+	return NotifyConfig{Every: time.Second, MaxAttempts: 8, BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute, BatchSize: 50}
+}
+
+// validateFeatures checks the feature sections; it names the first bad key.
+func (c Config) validateFeatures() error {
+	bad := func(key, problem string) error { return fmt.Errorf("config: %s: %s", key, problem) }
+	if c.Activities.CheckinRadiusM < 10 {
+		return bad("activities.checkin_radius_m", "must be at least 10")
+	}
+	if c.Activities.CheckinOpensBefore < 0 {
+		return bad("activities.checkin_opens_before", "must not be negative")
+	}
+	if c.Activities.CodeRotation < 10*time.Second {
+		return bad("activities.code_rotation", "must be at least 10s")
+	}
+	if c.Bookings.CloseBefore < 0 || c.Bookings.CancelBefore < 0 || c.Bookings.RemindBefore < 0 {
+		return bad("bookings.close_before", "booking lead times must not be negative")
+	}
+	if c.Bookings.NoShowLimit < 0 {
+		return bad("bookings.no_show_limit", "must not be negative")
+	}
+	if c.Notify.Every <= 0 {
+		return bad("notify.every", "must be positive")
+	}
+	if c.Notify.MaxAttempts < 1 {
+		return bad("notify.max_attempts", "must be at least 1")
+	}
+	if c.Notify.BaseBackoff <= 0 || c.Notify.MaxBackoff < c.Notify.BaseBackoff {
+		return bad("notify.base_backoff", "must be positive and at most notify.max_backoff")
+	}
+	if c.Notify.BatchSize < 1 {
+		return bad("notify.batch_size", "must be at least 1")
+	}
+	return nil
+}
