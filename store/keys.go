@@ -28,3 +28,21 @@ func (k Keys) RateLimit(name, subject string) string {
 
 // WeChat is a key of the WeChat SDK's cache (access tokens).
 func (k Keys) WeChat(key string) string { return k.prefix + "wx:" + key }
+
+// StationQueue is a station's dispatch queue: a sorted set of the request ids
+// dispatched to it and not yet accepted (urgent first, then by accept-by
+// time). Written by dispatch, read by the matcher's load penalty. The hash tag
+// keeps every key of one station in one Cluster slot.
+func (k Keys) StationQueue(stationID int64) string {
+	return k.prefix + "queue:{st:" + strconv.FormatInt(stationID, 10) + "}"
+}
+
+// DispatchDeadlines is the sorted set of dispatched request ids scored by
+// their accept-by time (Unix milliseconds), read by the escalation loop.
+func (k Keys) DispatchDeadlines() string { return k.prefix + "deadlines:{dispatch}" }
+
+// StationGeo is the GEO set of active stations (member: station id).
+func (k Keys) StationGeo() string { return k.prefix + "geo:stations" }
+
+// OrgGeo is the GEO set of active organizations (member: organization id).
+func (k Keys) OrgGeo() string { return k.prefix + "geo:orgs" }
