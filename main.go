@@ -255,7 +255,14 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 	limiter := st.NewRateLimiter()
 	loc := cfg.Location()
 
-	auth := service.NewAuth(st, nil, wx, limiter, pii, service.AuthConfig{
+	stations := service.NewStations(st, st, service.MatchConfig{
+		SearchRadiiM:   cfg.Dispatch.SearchRadiiM,
+		LoadPenaltyM:   cfg.Dispatch.LoadPenaltyM,
+		MaxOrgs:        cfg.Dispatch.MaxOrgs,
+		ReconcileEvery: cfg.Dispatch.SweepEvery,
+	}, loc, log)
+
+	auth := service.NewAuth(st, stations, wx, limiter, pii, service.AuthConfig{
 		SessionTTL:          cfg.Security.SessionTTL,
 		SessionMaxAge:       cfg.Security.SessionMaxAge,
 		InviteTTL:           cfg.Security.InviteTTL,
@@ -266,11 +273,12 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 
 	server := api.New(api.Deps{
 		Auth:           auth,
+		Stations:       stations,
 		Health:         st,
 		Log:            log,
 		Registry:       reg,
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
-	return &app{server: server}, nil
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop}}, nil
 }

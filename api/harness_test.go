@@ -73,12 +73,13 @@ func openapiRouter(t testing.TB) routers.Router {
 // harness is a whole API over a private database and Redis prefix, with the
 // fake WeChat. Every reply is checked against openapi.yaml.
 type harness struct {
-	t      *testing.T
-	store  *store.Store
-	server *Server
-	http   *httptest.Server
-	wx     *fakewechat.Server
-	auth   *service.Auth
+	t        *testing.T
+	store    *store.Store
+	server   *Server
+	http     *httptest.Server
+	wx       *fakewechat.Server
+	auth     *service.Auth
+	stations *service.Stations
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -101,7 +102,9 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	client := wechat.New(wechat.Config{AppID: "wx_test", AppSecret: "secret"}, wechat.NewRedisCache(st.Redis, st.Keys.WeChat))
-	auth := service.NewAuth(st, nil, client, st.NewRateLimiter(), pii, service.AuthConfig{
+	stations := service.NewStations(st, st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3},
+		st.Loc, log)
+	auth := service.NewAuth(st, stations, client, st.NewRateLimiter(), pii, service.AuthConfig{
 		SessionTTL:          time.Hour,
 		SessionMaxAge:       24 * time.Hour,
 		InviteTTL:           time.Hour,
@@ -111,6 +114,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}, st.Loc, log)
 	srv := New(Deps{
 		Auth:         auth,
+		Stations:     stations,
 		Health:       st,
 		Log:          log,
 		Registry:     prometheus.NewRegistry(),
@@ -122,7 +126,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations}
 }
 
 // reply is a finished HTTP exchange.
