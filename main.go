@@ -271,14 +271,26 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		InvitePerMinuteUser: cfg.Limits.InvitePerMinuteUser,
 	}, loc, log)
 
+	requests := service.NewRequests(st, stations, limiter, pii, service.RequestsConfig{
+		AcceptByUrgent:      cfg.Dispatch.AcceptByUrgent,
+		AcceptByNormal:      cfg.Dispatch.AcceptByNormal,
+		MaxBounces:          cfg.Dispatch.MaxBounces,
+		AutoCloseAfter:      cfg.Dispatch.AutoCloseAfter,
+		EscalationEvery:     cfg.Dispatch.EscalationEvery,
+		SweepEvery:          cfg.Dispatch.SweepEvery,
+		SubmitPerMinuteUser: cfg.Limits.SubmitPerMinuteUser,
+	}, loc, log)
+
 	server := api.New(api.Deps{
 		Auth:           auth,
 		Stations:       stations,
+		Requests:       requests,
 		Health:         st,
 		Log:            log,
 		Registry:       reg,
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
-	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop}}, nil
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop,
+		requests.RunEscalation, requests.RunMaintenance}}, nil
 }

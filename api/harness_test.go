@@ -80,11 +80,14 @@ type harness struct {
 	wx       *fakewechat.Server
 	auth     *service.Auth
 	stations *service.Stations
+	requests *service.Requests
 }
 
 // harnessOptions tweak the wiring of a harness.
 type harnessOptions struct {
 	loginPerMinute int
+	// dispatch overrides the dispatch rules (nil: production defaults).
+	dispatch *service.RequestsConfig
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
@@ -112,9 +115,16 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		LoginPerMinuteIP:    o.loginPerMinute,
 		InvitePerMinuteUser: 1000,
 	}, st.Loc, log)
+	dispatch := service.RequestsConfig{AcceptByUrgent: 30 * time.Minute, AcceptByNormal: 4 * time.Hour, MaxBounces: 3,
+		AutoCloseAfter: 7 * 24 * time.Hour, SubmitPerMinuteUser: 100000}
+	if o.dispatch != nil {
+		dispatch = *o.dispatch
+	}
+	requests := service.NewRequests(st, stations, st.NewRateLimiter(), pii, dispatch, st.Loc, log)
 	srv := New(Deps{
 		Auth:         auth,
 		Stations:     stations,
+		Requests:     requests,
 		Health:       st,
 		Log:          log,
 		Registry:     prometheus.NewRegistry(),
@@ -126,7 +136,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, requests: requests}
 }
 
 // reply is a finished HTTP exchange.

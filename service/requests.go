@@ -185,7 +185,7 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 		return model.Request{}, err
 	}
 	cat, err := s.dir.Category(ctx, in.Category)
-	if model.IsCode(err, model.CodeNotFound) {
+	if model.IsCode(err, model.CodeNotFound) || (err == nil && !cat.Active) {
 		return model.Request{}, model.InvalidField("category", "未知的服务类别")
 	}
 	if err != nil {

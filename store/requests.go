@@ -17,8 +17,6 @@ const requestColumns = `id, resident_id, status, category, category_name, descri
 	candidates, candidate_pos, bounces, must_take, accept_by, worker_id, accepted_at, resolved_at, summary,
 	service_minutes, rating, rating_comment, rated_at, closed_at, version, created_at, updated_at`
 
-
-
 // scanRequest reads one row of requestColumns.
 func (s *Store) scanRequest(row scanner) (model.Request, error) {
 	var r model.Request
