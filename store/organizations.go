@@ -106,7 +106,7 @@ func (s *Store) CreateOrganization(ctx context.Context, idem *model.Idempotency,
 		if o.ID, err = res.LastInsertId(); err != nil {
 			return o, translate(err, "")
 		}
-		return o, replaceLinks(ctx, tx, "organization_categories", "org_id", o.ID, o.Categories)
+		return o, insertLinks(ctx, tx, "organization_categories", "org_id", o.ID, o.Categories)
 	})
 	return out, err
 }

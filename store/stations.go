@@ -117,7 +117,7 @@ func (s *Store) CreateStation(ctx context.Context, idem *model.Idempotency, st m
 		if st.ID, err = res.LastInsertId(); err != nil {
 			return st, translate(err, "")
 		}
-		return st, replaceLinks(ctx, tx, "station_categories", "station_id", st.ID, st.Categories)
+		return st, insertLinks(ctx, tx, "station_categories", "station_id", st.ID, st.Categories)
 	})
 	return out, err
 }
@@ -163,6 +163,12 @@ func replaceLinks(ctx context.Context, tx *sql.Tx, table, ownerColumn string, id
 	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+ownerColumn+` = ?`, id); err != nil {
 		return translate(err, "")
 	}
+	return insertLinks(ctx, tx, table, ownerColumn, id, codes)
+}
+
+// insertLinks adds the category codes of a new owner row. (A DELETE before
+// it would take gap locks that deadlock concurrent creates.)
+func insertLinks(ctx context.Context, tx *sql.Tx, table, ownerColumn string, id int64, codes []string) error {
 	if len(codes) == 0 {
 		return nil
 	}
