@@ -87,74 +87,10 @@ func mustJSON(v any) []byte {
 	return raw
 }
 
-// CreateRequest stores a new request as it stands after matching (status
-// dispatched to its first station) with its events and notices, in one
-// transaction that also claims the idempotency key: a retry with the same
-// key returns the first reply (replayed = true) and writes nothing. It fills
-// ID, CreatedAt and UpdatedAt. Errors: conflict (key reused for another
-// body), unavailable, internal.
-func (s *Store) CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error) {
-	return InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (model.Request, error) {
-		t := now()
-		r.CreatedAt, r.UpdatedAt = t.In(s.Loc), t.In(s.Loc)
-		orgs := r.Organizations
-		if orgs == nil {
-			orgs = []model.OrgRef{}
-		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO requests (resident_id, status, category, category_name, description, address, lat, lng,
-				urgency, contact_phone_enc, images, fields, station_id, station_name, station_level, org_id, org_name,
-				organizations, candidates, candidate_pos, bounces, must_take, accept_by, queue_score, version,
-				created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, 0, ?, ?, 0, ?, ?)`,
-			r.ResidentID, r.Status, r.Category, r.CategoryName, r.Description, r.Address, r.Lat, r.Lng, r.Urgency,
-			r.ContactPhoneEnc, mustJSON(r.Images), mustJSON(r.Fields), r.Station.ID, r.Station.Name, r.Station.Level,
-			mustJSON(orgs), mustJSON(r.Candidates), r.CandidatePos, r.AcceptBy.UTC(), r.QueueScore(), t, t)
-		if err != nil {
-			return r, translate(err, "")
-		}
-		if r.ID, err = res.LastInsertId(); err != nil {
-			return r, translate(err, "")
-		}
-		for i := range events {
-			events[i].RequestID = r.ID
-			events[i].At = t
-		}
-		for i := range notices {
-			notices[i].Notification.RefID = r.ID
-			notices[i].Notification.Page = requestPage(r.ID)
-		}
-		if err := insertEvents(ctx, tx, events...); err != nil {
-			return r, err
-		}
-		return r, s.insertNotices(ctx, tx, notices)
-	})
-}
+// requestPagePrefix + id is the mini-program page of a request.
+const requestPagePrefix = "pages/request/detail?id="
 
-func requestPage(id int64) string {
-	return "pages/request/detail?id=" + strconv.FormatInt(id, 10)
-}
-
-// insertEvents writes request events in one multi-row INSERT.
-func insertEvents(ctx context.Context, tx *sql.Tx, events ...model.RequestEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO request_events
-		(request_id, kind, from_status, to_status, actor_id, actor_role, station_id, org_id, note, internal, created_at) VALUES `)
-	args := make([]any, 0, len(events)*11)
-	for i, e := range events {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, e.RequestID, e.Kind, e.From, e.To, e.ActorID, e.ActorRole, e.StationID, e.OrgID,
-			truncateRunes(e.Note, 1000), e.Internal, e.At.UTC())
-	}
-	_, err := tx.ExecContext(ctx, sb.String(), args...)
-	return translate(err, "")
-}
+func requestPage(id int64) string { return requestPagePrefix + strconv.FormatInt(id, 10) }
 
 // GetRequest returns one request (without its timeline).
 // Errors: not_found, unavailable, internal.

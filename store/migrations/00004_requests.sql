@@ -50,8 +50,7 @@ CREATE TABLE requests (
     KEY ix_requests_station (station_id, status, queue_score),
     KEY ix_requests_org (org_id, status, queue_score),
     KEY ix_requests_due (status, accept_by),
-    KEY ix_requests_resolved (status, resolved_at),
-    KEY ix_requests_created (created_at)
+    KEY ix_requests_resolved (status, resolved_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- The history of every request: one row per state change (from_status →

@@ -1,0 +1,464 @@
+// Command dispatchbench measures submit, accept and the queue read of the
+// requests service in-process over real MySQL and Redis (the servers named
+// by JINDALAI_TEST_MYSQL_DSN and JINDALAI_TEST_REDIS_ADDR). It creates the
+// database jdl_dispatchbench and uses the Redis key prefix "dpb:", loads a
+// small city with staff, then prints BENCH lines:
+//
+//	raw      one transaction inserting one row (the minimal durable write)
+//	submit   Requests.Submit with an Idempotency-Key (rate limit, match, one
+//	         transaction, one pipelined Redis round trip)
+//	queue    Requests.Queue, first page of 20, with -open requests in one
+//	         station (Redis ids + one MySQL IN query), and the MySQL path
+//	accept   Requests.Accept draining those open requests
+//
+// raw and submit run with the same concurrency against the same server, raw
+// before and after submit; the ratio uses their mean. It drops the database
+// and deletes its keys at the end (unless -keep).
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"jindalai/model"
+	"jindalai/service"
+	"jindalai/store"
+)
+
+const (
+	dbName    = "jdl_dispatchbench"
+	keyPrefix = "dpb:"
+	centerLat = 42.905
+	centerLng = 129.509
+)
+
+func main() {
+	n := flag.Int("n", 4000, "operations per raw and submit phase")
+	concurrency := flag.Int("concurrency", 32, "concurrent residents (and raw writers)")
+	open := flag.Int("open", 1000, "open requests in the queue station")
+	conns := flag.Int("conns", 40, "MySQL connection pool size (the config default)")
+	keep := flag.Bool("keep", false, "keep the database and keys afterwards")
+	interpolate := flag.Bool("interpolate", false, "set interpolateParams on the DSN (one round trip per statement)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the submit phase to this file")
+	flag.Parse()
+	profile = *cpuprofile
+	if err := run(*n, *concurrency, *open, *conns, *keep, *interpolate); err != nil {
+		fmt.Fprintln(os.Stderr, "dispatchbench:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	st       *store.Store
+	svc      *service.Requests
+	stations *service.Stations
+	codes    []string
+	queueSt  int64
+	parentSt int64
+}
+
+func run(n, concurrency, open, conns int, keep, interpolate bool) error {
+	dsn, addr := os.Getenv("JINDALAI_TEST_MYSQL_DSN"), os.Getenv("JINDALAI_TEST_REDIS_ADDR")
+	if dsn == "" || addr == "" {
+		return fmt.Errorf("set JINDALAI_TEST_MYSQL_DSN and JINDALAI_TEST_REDIS_ADDR (eval \"$(deploy/stack.sh env)\")")
+	}
+	ctx := context.Background()
+	admin, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + dbName,
+		"CREATE DATABASE " + dbName + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"} {
+		if _, err := admin.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	cfg.DBName = dbName
+	cfg.InterpolateParams = interpolate
+	st, err := store.Open(store.Options{DSN: cfg.FormatDSN(), MaxOpenConns: conns, MaxIdleConns: conns,
+		ConnMaxLifetime: 5 * time.Minute, RedisAddr: addr, RedisPoolSize: 64, KeyPrefix: keyPrefix, Loc: time.UTC})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !keep {
+		defer cleanup(admin, st)
+	}
+	flushPrefix(ctx, st)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := store.Migrate(ctx, st.DB, log); err != nil {
+		return err
+	}
+	if _, err := st.DB.ExecContext(ctx, `CREATE TABLE bench_raw (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+		user_id BIGINT UNSIGNED NOT NULL, note VARCHAR(200) NOT NULL, created_at DATETIME(3) NOT NULL, PRIMARY KEY (id))
+		ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`); err != nil {
+		return err
+	}
+	b := &bench{st: st}
+	if err := b.loadCity(ctx, log); err != nil {
+		return err
+	}
+	pii, err := service.NewPII([]byte("dispatchbench-only-pii-key-32byt"))
+	if err != nil {
+		return err
+	}
+	b.svc = service.NewRequests(timedStore{st}, timedDirectory{b.stations}, st.NewRateLimiter(), pii, service.RequestsConfig{
+		AcceptByUrgent: 30 * time.Minute, AcceptByNormal: 4 * time.Hour, MaxBounces: 3, AutoCloseAfter: 7 * 24 * time.Hour,
+		SubmitPerMinuteUser: 1000000}, time.UTC, log)
+	if _, err := b.svc.Reconcile(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "dispatchbench: GOMAXPROCS-visible CPUs shared by client and servers; n=%d concurrency=%d\n", n, concurrency)
+
+	// Warm pools, the matcher's in-process copy and the statement paths.
+	if _, err := measure(200, concurrency, b.raw); err != nil {
+		return err
+	}
+	if _, err := measure(200, concurrency, b.submit); err != nil {
+		return err
+	}
+	printPhases()
+	// Alternate raw and submit rounds so both see the same neighbours' load.
+	var raw, sub []result
+	for round := 0; round < rounds; round++ {
+		r, err := measure(n/rounds, concurrency, b.raw)
+		if err != nil {
+			return err
+		}
+		raw = append(raw, r)
+		if profile != "" && round == 0 {
+			f, err := os.Create(profile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+		}
+		r, err = measure(n/rounds, concurrency, b.submit)
+		if profile != "" && round == 0 {
+			pprof.StopCPUProfile()
+		}
+		if err != nil {
+			return err
+		}
+		sub = append(sub, r)
+	}
+	printPhases()
+	rawAll, subAll := merge(raw), merge(sub)
+	rawAll.print("raw_insert_tx", concurrency, fmt.Sprintf("rounds=%d", rounds))
+	subAll.print("submit", concurrency, fmt.Sprintf("rounds=%d with_idempotency_key", rounds))
+	for i := range raw {
+		fmt.Printf("ROUND %d raw_rps=%.0f submit_rps=%.0f ratio=%.2f\n", i+1, raw[i].rate, sub[i].rate, sub[i].rate/raw[i].rate)
+	}
+	fmt.Printf("BENCH name=submit_vs_raw ratio=%.2f submit_rps=%.0f raw_rps=%.0f\n", subAll.rate/rawAll.rate, subAll.rate, rawAll.rate)
+
+	ids, err := b.fillQueue(ctx, open, concurrency)
+	if err != nil {
+		return err
+	}
+	worker := model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleSocialWorker, StationID: b.queueSt}}}
+	parentAdmin := model.Principal{UserID: 2, Roles: []model.Role{{Role: model.RoleStationAdmin, StationID: b.parentSt}}}
+	for _, c := range []struct {
+		name string
+		p    model.Principal
+	}{{"queue_redis", worker}, {"queue_mysql_subtree", parentAdmin}} {
+		res, err := measure(2000, 8, func(ctx context.Context, i int) error {
+			q, err := b.svc.Queue(ctx, c.p, model.Page{Limit: 20})
+			if err == nil && len(q.Items) != 20 {
+				err = fmt.Errorf("%s: %d items", c.name, len(q.Items))
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		res.print(c.name, 8, fmt.Sprintf("open=%d limit=20", len(ids)))
+	}
+	acc, err := measure(len(ids), concurrency, func(ctx context.Context, i int) error {
+		w := model.Principal{UserID: int64(1000 + i%concurrency), Roles: worker.Roles}
+		_, err := b.svc.Accept(ctx, w, ids[i])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	acc.print("accept", concurrency, fmt.Sprintf("open=%d", len(ids)))
+	return nil
+}
+
+var (
+	seq     atomic.Int64
+	profile string
+)
+
+func (b *bench) raw(ctx context.Context, i int) error {
+	tx, err := b.st.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw (user_id, note, created_at) VALUES (?, ?, ?)`,
+		i%32+1, "家中老人独居，希望社工上门探访", time.Now().UTC()); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (b *bench) submit(ctx context.Context, i int) error {
+	r := rand.New(rand.NewPCG(uint64(i), 99))
+	d := 8 * math.Sqrt(r.Float64())
+	a := 2 * math.Pi * r.Float64()
+	lat := centerLat + d*math.Cos(a)/111.2
+	lng := centerLng + d*math.Sin(a)/(111.2*math.Cos(centerLat*math.Pi/180))
+	user := int64(100 + i%32)
+	key := "k" + strconv.FormatInt(seq.Add(1), 10)
+	idem := &model.Idempotency{UserID: user, Key: key, Scope: "requests.create", Fingerprint: sha256.Sum256([]byte(key))}
+	_, err := b.svc.Submit(ctx, model.Principal{UserID: user}, service.SubmitInput{
+		Category: b.codes[r.IntN(len(b.codes))], Description: "家中老人独居，行动不便，希望社工上门探访", Address: "延吉市",
+		Lat: &lat, Lng: &lng, ContactPhone: "13812345678"}, idem)
+	return err
+}
+
+// fillQueue submits open requests at the isolated queue station.
+func (b *bench) fillQueue(ctx context.Context, open, concurrency int) ([]int64, error) {
+	ids := make([]int64, open)
+	_, err := measure(open, concurrency, func(ctx context.Context, i int) error {
+		lat, lng := centerLat+0.5, centerLng+0.5
+		u := model.UrgencyNormal
+		if i%10 == 0 {
+			u = model.UrgencyUrgent
+		}
+		r, err := b.svc.Submit(ctx, model.Principal{UserID: int64(5000 + i)}, service.SubmitInput{Category: b.codes[0],
+			Description: "排队压测", Lat: &lat, Lng: &lng, Urgency: u}, nil)
+		if err == nil && r.Station.ID != b.queueSt {
+			err = fmt.Errorf("queue request went to station %d", r.Station.ID)
+		}
+		ids[i] = r.ID
+		return err
+	})
+	return ids, err
+}
+
+// loadCity creates a city station, 6 street stations with 4 points each,
+// an isolated street+point pair far out for the queue benchmark, and three
+// staff (two workers, one admin) per station so dispatch notifications fan out.
+func (b *bench) loadCity(ctx context.Context, log *slog.Logger) error {
+	areas := []string{model.AreaSocialAssistance, model.AreaElderCare, model.AreaChildWelfare, model.AreaCommunityGovernance, model.AreaSocialAffairs}
+	for i := 0; i < 5; i++ {
+		code := "svc_" + strconv.Itoa(i)
+		if _, err := b.st.CreateCategory(ctx, nil, model.Category{Code: code, Name: "服务" + strconv.Itoa(i), Area: areas[i], Active: true}); err != nil {
+			return err
+		}
+		b.codes = append(b.codes, code)
+	}
+	mk := func(name string, level int, parent int64, lat, lng float64, radius int) (int64, error) {
+		s := model.Station{Name: name, Level: level, Lat: lat, Lng: lng, RadiusM: radius, Categories: b.codes}
+		if parent != 0 {
+			s.ParentID = &parent
+		}
+		out, err := b.st.CreateStation(ctx, nil, s)
+		return out.ID, err
+	}
+	city, err := mk("总站", model.LevelCity, 0, centerLat, centerLng, 100000)
+	if err != nil {
+		return err
+	}
+	all := []int64{city}
+	for i := 0; i < 6; i++ {
+		a := float64(i) * math.Pi / 3
+		lat, lng := centerLat+0.03*math.Cos(a), centerLng+0.04*math.Sin(a)
+		street, err := mk("街道"+strconv.Itoa(i), model.LevelStreet, city, lat, lng, 6000)
+		if err != nil {
+			return err
+		}
+		all = append(all, street)
+		for j := 0; j < 4; j++ {
+			pt, err := mk(fmt.Sprintf("社工点%d-%d", i, j), model.LevelVillage, street, lat+0.01*float64(j-2), lng+0.01, 2500)
+			if err != nil {
+				return err
+			}
+			all = append(all, pt)
+		}
+	}
+	if b.parentSt, err = mk("远郊镇", model.LevelStreet, city, centerLat+0.45, centerLng+0.45, 3000); err != nil {
+		return err
+	}
+	if b.queueSt, err = mk("远郊村", model.LevelVillage, b.parentSt, centerLat+0.5, centerLng+0.5, 3000); err != nil {
+		return err
+	}
+	all = append(all, b.parentSt, b.queueSt)
+	for i, id := range all {
+		for k, role := range []model.RoleName{model.RoleSocialWorker, model.RoleSocialWorker, model.RoleStationAdmin} {
+			u, err := b.st.UpsertUserByOpenID(ctx, fmt.Sprintf("staff_%d_%d", i, k), "")
+			if err != nil {
+				return err
+			}
+			if err := b.st.GrantRole(ctx, u.ID, model.Role{Role: role, StationID: id}); err != nil {
+				return err
+			}
+		}
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := b.st.CreateOrganization(ctx, nil, model.Organization{Name: "组织" + strconv.Itoa(i), Active: true,
+			Lat: centerLat + 0.01*float64(i), Lng: centerLng, Categories: b.codes}); err != nil {
+			return err
+		}
+	}
+	b.stations = service.NewStations(b.st, b.st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3},
+		time.UTC, log)
+	return b.stations.Reconcile(ctx)
+}
+
+const rounds = 4
+
+type result struct {
+	n          int
+	elapsed    time.Duration
+	rate       float64
+	p50, p99   time.Duration
+	p90, worst time.Duration
+	lat        []time.Duration
+}
+
+// merge combines rounds: total operations over total time, percentiles
+// over every latency.
+func merge(rs []result) result {
+	var out result
+	for _, r := range rs {
+		out.n += r.n
+		out.elapsed += r.elapsed
+		out.lat = append(out.lat, r.lat...)
+	}
+	out.rate = float64(out.n) / out.elapsed.Seconds()
+	sort.Slice(out.lat, func(i, j int) bool { return out.lat[i] < out.lat[j] })
+	q := func(p float64) time.Duration { return out.lat[min(out.n-1, int(math.Floor(p*float64(out.n))))] }
+	out.p50, out.p90, out.p99, out.worst = q(0.5), q(0.9), q(0.99), out.lat[out.n-1]
+	return out
+}
+
+func (r result) print(name string, concurrency int, extra string) {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	fmt.Printf("BENCH name=%s n=%d concurrency=%d rps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f %s\n",
+		name, r.n, concurrency, r.rate, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), extra)
+}
+
+// measure runs fn(0..n-1) on concurrency goroutines and returns the rate
+// and latency percentiles; the first error stops it.
+func measure(n, concurrency int, fn func(ctx context.Context, i int) error) (result, error) {
+	ctx := context.Background()
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var first atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || first.Load() != nil {
+					return
+				}
+				t0 := time.Now()
+				if err := fn(ctx, i); err != nil {
+					first.CompareAndSwap(nil, err)
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if e := first.Load(); e != nil {
+		return result{}, e.(error)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	q := func(p float64) time.Duration { return lat[min(n-1, int(math.Floor(p*float64(n))))] }
+	return result{n: n, elapsed: elapsed, rate: float64(n) / elapsed.Seconds(), p50: q(0.5), p90: q(0.9), p99: q(0.99), worst: lat[n-1], lat: lat}, nil
+}
+
+func cleanup(admin *sql.DB, st *store.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	flushPrefix(ctx, st)
+	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+dbName); err != nil {
+		fmt.Fprintln(os.Stderr, "dispatchbench: drop database:", err)
+	}
+}
+
+// flushPrefix deletes this tool's keys only (and its rate-limit counters).
+func flushPrefix(ctx context.Context, st *store.Store) {
+	for _, pattern := range []string{keyPrefix + "*", "rate:" + keyPrefix + "*"} {
+		iter := st.Redis.Scan(ctx, 0, pattern, 1000).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 500 {
+				st.Redis.Del(ctx, batch...)
+				batch = batch[:0]
+			}
+		}
+		if len(batch) > 0 {
+			st.Redis.Del(ctx, batch...)
+		}
+	}
+}
+
+// Phase timers (cumulative nanoseconds) to see where a submit spends its time.
+var phaseMatch, phaseCreate, phasePlace, phaseCount atomic.Int64
+
+type timedStore struct{ *store.Store }
+
+func (t timedStore) CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error) {
+	t0 := time.Now()
+	defer func() { phaseCreate.Add(int64(time.Since(t0))); phaseCount.Add(1) }()
+	return t.Store.CreateRequest(ctx, idem, r, events, notices)
+}
+
+func (t timedStore) PlaceRequest(ctx context.Context, before *model.Request, after model.Request) error {
+	t0 := time.Now()
+	defer func() { phasePlace.Add(int64(time.Since(t0))) }()
+	return t.Store.PlaceRequest(ctx, before, after)
+}
+
+type timedDirectory struct{ *service.Stations }
+
+func (t timedDirectory) Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error) {
+	t0 := time.Now()
+	defer func() { phaseMatch.Add(int64(time.Since(t0))) }()
+	return t.Stations.Match(ctx, p, category)
+}
+
+func printPhases() {
+	n := float64(max(1, phaseCount.Load())) * 1e6
+	fmt.Printf("PHASES submits=%d match_ms=%.2f tx_ms=%.2f redis_place_ms=%.2f (mean per submit)\n", phaseCount.Load(),
+		float64(phaseMatch.Load())/n, float64(phaseCreate.Load())/n, float64(phasePlace.Load())/n)
+	phaseMatch.Store(0)
+	phaseCreate.Store(0)
+	phasePlace.Store(0)
+	phaseCount.Store(0)
+}
