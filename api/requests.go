@@ -27,6 +27,7 @@ func (s *Server) requestsRoutes(v1 *gin.RouterGroup) {
 	a.POST("/requests/:id/start", staff, s.startRequest)
 	a.POST("/requests/:id/resolve", staff, s.resolveRequest)
 	a.POST("/requests/:id/notes", staff, s.addRequestNote)
+	a.GET("/admin/stats", s.requireRole(model.RoleStationAdmin), s.stats)
 }
 
 type submitRequestBody struct {
@@ -236,6 +237,24 @@ func (s *Server) tasks(c *gin.Context) {
 		return
 	}
 	out, err := s.Requests.Tasks(c.Request.Context(), principal(c), model.RequestStatus(c.Query("status")), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) stats(c *gin.Context) {
+	station, _, err := queryInt(c, "station_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if station < 0 {
+		s.fail(c, model.InvalidField("station_id", "必须是正整数"))
+		return
+	}
+	out, err := s.Requests.Stats(c.Request.Context(), principal(c), service.StatsQuery{From: c.Query("from"), To: c.Query("to"), StationID: station})
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -3,10 +3,12 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"jindalai/model"
 	"jindalai/service"
@@ -331,5 +333,55 @@ func TestTransferToOrganizationOverHTTP(t *testing.T) {
 	}
 	if !slices.Equal(kinds, []model.EventKind{"submit", "dispatch", "transfer", "accept"}) || got.Timeline[3].ActorRole != "org_admin" {
 		t.Fatalf("timeline: %+v", got.Timeline)
+	}
+}
+
+func TestStatsOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	city := h.city()
+	alice, _ := h.login("alice")
+	w := h.staff("pa", model.Role{Role: model.RoleSocialWorker, StationID: city.PointA})
+	for i := 0; i < 3; i++ {
+		r := h.submitNeed(alice, needBody())
+		if i < 2 {
+			h.act(w, r.ID, "accept", nil, 200)
+		}
+		if i == 0 {
+			h.act(w, r.ID, "start", nil, 200)
+			h.act(w, r.ID, "resolve", map[string]any{"summary": "已办结", "service_minutes": 30}, 200)
+			h.act(alice, r.ID, "rate", map[string]any{"score": 4}, 200)
+		}
+	}
+	admin, _ := h.login("admin")
+	r := h.do(req{method: "GET", path: "/api/v1/admin/stats", token: admin})
+	var st model.Stats
+	r.decode(t, &st)
+	if r.Status != 200 || st.Requests.Total != 3 || st.Requests.ByStatus["closed"] != 1 || st.Requests.ByStatus["accepted"] != 1 ||
+		st.Requests.ByStatus["dispatched"] != 1 || st.Requests.ByCategory["home_visit"] != 3 || st.ServicePersonTimes != 1 ||
+		*st.Requests.AcceptedWithinSLAPct != 100 || st.SatisfactionAvg == nil || *st.SatisfactionAvg != 4 || len(st.ByStation) != 1 {
+		t.Fatalf("city stats: %d %s", r.Status, r.Body)
+	}
+	gyAdmin := h.staff("gyadm", model.Role{Role: model.RoleStationAdmin, StationID: city.Gongyuan})
+	r = h.do(req{method: "GET", path: "/api/v1/admin/stats", token: gyAdmin})
+	r.decode(t, &st)
+	if r.Status != 200 || st.Requests.Total != 0 || st.Requests.AcceptedWithinSLAPct != nil {
+		t.Fatalf("other subtree: %d %s", r.Status, r.Body)
+	}
+	if r := h.do(req{method: "GET", path: fmt.Sprintf("/api/v1/admin/stats?station_id=%d", city.Beishan), token: gyAdmin}); r.Status != 403 {
+		t.Fatalf("foreign station: %d %s", r.Status, r.Body)
+	}
+	if r := h.do(req{method: "GET", path: "/api/v1/admin/stats", token: w}); r.Status != 403 {
+		t.Fatalf("social worker: %d %s", r.Status, r.Body)
+	}
+	bsAdmin := h.staff("bsadm", model.Role{Role: model.RoleStationAdmin, StationID: city.Beishan})
+	from := time.Now().In(h.store.Loc).AddDate(0, 0, -1).Format("2006-01-02")
+	to := url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339))
+	r = h.do(req{method: "GET", path: "/api/v1/admin/stats?from=" + from + "&to=" + to, token: bsAdmin})
+	r.decode(t, &st)
+	if r.Status != 200 || st.Requests.Total != 3 {
+		t.Fatalf("parent subtree: %d %s", r.Status, r.Body)
+	}
+	if r := h.do(req{method: "GET", path: "/api/v1/admin/stats?from=yesterday", token: admin}); r.Status != 400 || r.errorFields()["from"] == "" {
+		t.Fatalf("bad from: %d %s", r.Status, r.Body)
 	}
 }

@@ -25,6 +25,7 @@ type RequestStore interface {
 	UpdateRequest(ctx context.Context, ch model.RequestChange) (model.Request, bool, error)
 	OverdueRequests(ctx context.Context, t time.Time, limit int) ([]model.Request, error)
 	ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]int64, error)
+	RequestStatRows(ctx context.Context, from, to time.Time, stationIDs []int64) ([]model.RequestStatRow, error)
 
 	PlaceRequest(ctx context.Context, before *model.Request, after model.Request) error
 	ClaimDueRequests(ctx context.Context, t time.Time, n int) ([]int64, error)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"jindalai/model"
@@ -72,6 +73,48 @@ func (s *Store) OpenRequests(ctx context.Context, afterID int64, limit int) ([]m
 		}
 		if org != 0 {
 			r.Org = &model.OrgRef{ID: org}
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err(), "")
+}
+
+// RequestStatRows returns the statistics rows of requests created in
+// [from, to), held by stationIDs (nil: all). The first acceptance and the
+// resolution come from the event rows. Errors: unavailable, internal.
+func (s *Store) RequestStatRows(ctx context.Context, from, to time.Time, stationIDs []int64) ([]model.RequestStatRow, error) {
+	q := `SELECT r.station_id, r.station_name, r.station_level, r.status, r.category, r.urgency, r.created_at, r.rating,
+			(SELECT MIN(e.created_at) FROM request_events e WHERE e.request_id = r.id AND e.kind = 'accept'),
+			EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.kind = 'resolve')
+		FROM requests r WHERE r.created_at >= ? AND r.created_at < ?`
+	args := []any{from.UTC(), to.UTC()}
+	if stationIDs != nil {
+		if len(stationIDs) == 0 {
+			return nil, nil
+		}
+		q += ` AND r.station_id IN (` + inList(len(stationIDs)) + `)`
+		args = append(args, idArgs(stationIDs)...)
+	}
+	rows, err := s.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	var out []model.RequestStatRow
+	for rows.Next() {
+		var r model.RequestStatRow
+		var rating sql.NullInt64
+		var accepted sql.NullTime
+		if err := rows.Scan(&r.Station.ID, &r.Station.Name, &r.Station.Level, &r.Status, &r.Category, &r.Urgency,
+			&r.CreatedAt, &rating, &accepted, &r.Resolved); err != nil {
+			return nil, translate(err, "")
+		}
+		if rating.Valid {
+			v := int(rating.Int64)
+			r.Rating = &v
+		}
+		if accepted.Valid {
+			r.FirstAccept = &accepted.Time
 		}
 		out = append(out, r)
 	}
