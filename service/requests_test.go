@@ -211,6 +211,13 @@ func TestEscalationClaimsEachRequestOnce(t *testing.T) {
 	if err != nil || len(lost) != 1 {
 		t.Fatalf("claim: %v %v", lost, err)
 	}
+	admin, err := f.st.UpsertUserByOpenID(context.Background(), "dev_admin4", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.GrantRole(context.Background(), admin.ID, model.Role{Role: model.RoleStationAdmin, StationID: 4}); err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Advance(time.Hour + time.Second)
 	if err := f.svc.Sweep(context.Background(), f.clock.Now()); err != nil {
 		t.Fatal(err)
@@ -253,8 +260,13 @@ func TestEscalationClaimsEachRequestOnce(t *testing.T) {
 	if q := f.queueIDs(t, f.st.Keys.StationQueue(4)); len(q) != n {
 		t.Fatalf("station 4 queue has %d, want %d", len(q), n)
 	}
-	// The receiving station's admins would get 督办; nobody holds a role here,
-	// so check the next escalation goes on up the chain instead.
+	// The receiving station's admin got one 督办 per request.
+	var escalations int
+	if err := f.st.DB.QueryRow(`SELECT COUNT(*) FROM notifications WHERE user_id = ? AND kind = 'request_escalated'`, admin.ID).
+		Scan(&escalations); err != nil || escalations != n {
+		t.Fatalf("request_escalated messages: %d (%v), want %d", escalations, err, n)
+	}
+	// The next escalation goes on up the chain.
 	f.clock.Advance(time.Hour + time.Second)
 	if _, err := f.svc.EscalateDue(context.Background(), f.clock.Now()); err != nil {
 		t.Fatal(err)
