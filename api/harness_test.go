@@ -85,7 +85,8 @@ type harness struct {
 
 // harnessOptions tweak the wiring of a harness.
 type harnessOptions struct {
-	loginPerMinute int
+	loginPerMinute  int
+	writesPerMinute int
 	// dispatch overrides the dispatch rules (nil: production defaults).
 	dispatch *service.RequestsConfig
 }
@@ -98,6 +99,9 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	st := storetest.New(t)
 	if o.loginPerMinute == 0 {
 		o.loginPerMinute = 100000
+	}
+	if o.writesPerMinute == 0 {
+		o.writesPerMinute = 100000
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	pii, err := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
@@ -114,6 +118,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		BootstrapAdmins:     []string{"dev_admin"},
 		LoginPerMinuteIP:    o.loginPerMinute,
 		InvitePerMinuteUser: 1000,
+		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
 	dispatch := service.RequestsConfig{AcceptByUrgent: 30 * time.Minute, AcceptByNormal: 4 * time.Hour, MaxBounces: 3,
 		AutoCloseAfter: 7 * 24 * time.Hour, SubmitPerMinuteUser: 100000}
