@@ -30,8 +30,10 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -56,6 +58,8 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the database and keys afterwards")
 	interpolate := flag.Bool("interpolate", false, "set interpolateParams on the DSN (one round trip per statement)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the submit phase to this file")
+	flag.IntVar(&mysqlPID, "mysql_pid", 0, "pid of the MySQL server, to report its CPU time per operation")
+	flag.IntVar(&redisPID, "redis_pid", 0, "pid of the Redis server, to report its CPU time per operation")
 	flag.Parse()
 	profile = *cpuprofile
 	if err := run(*n, *concurrency, *open, *conns, *keep, *interpolate); err != nil {
@@ -174,6 +178,10 @@ func run(n, concurrency, open, conns int, keep, interpolate bool) error {
 		fmt.Printf("ROUND %d raw_rps=%.0f submit_rps=%.0f ratio=%.2f\n", i+1, raw[i].rate, sub[i].rate, sub[i].rate/raw[i].rate)
 	}
 	fmt.Printf("BENCH name=submit_vs_raw ratio=%.2f submit_rps=%.0f raw_rps=%.0f\n", subAll.rate/rawAll.rate, subAll.rate, rawAll.rate)
+	if total := func(r result) time.Duration { return r.cpuSelf + r.cpuMySQL + r.cpuRedis }; mysqlPID != 0 && total(subAll) > 0 {
+		fmt.Printf("BENCH name=submit_vs_raw_cpu ratio=%.2f (CPU per raw op / CPU per submit, client+mysql+redis: what the rates would be on a dedicated CPU-bound machine)\n",
+			(float64(total(rawAll))/float64(rawAll.n))/(float64(total(subAll))/float64(subAll.n)))
+	}
 
 	ids, err := b.fillQueue(ctx, open, concurrency)
 	if err != nil {
@@ -210,8 +218,9 @@ func run(n, concurrency, open, conns int, keep, interpolate bool) error {
 }
 
 var (
-	seq     atomic.Int64
-	profile string
+	seq                atomic.Int64
+	profile            string
+	mysqlPID, redisPID int
 )
 
 func (b *bench) raw(ctx context.Context, i int) error {
@@ -341,6 +350,9 @@ type result struct {
 	p50, p99   time.Duration
 	p90, worst time.Duration
 	lat        []time.Duration
+	// CPU time spent during the run by this process, the MySQL server and
+	// the Redis server (when their pids are given).
+	cpuSelf, cpuMySQL, cpuRedis time.Duration
 }
 
 // merge combines rounds: total operations over total time, percentiles
@@ -350,6 +362,9 @@ func merge(rs []result) result {
 	for _, r := range rs {
 		out.n += r.n
 		out.elapsed += r.elapsed
+		out.cpuSelf += r.cpuSelf
+		out.cpuMySQL += r.cpuMySQL
+		out.cpuRedis += r.cpuRedis
 		out.lat = append(out.lat, r.lat...)
 	}
 	out.rate = float64(out.n) / out.elapsed.Seconds()
@@ -361,14 +376,17 @@ func merge(rs []result) result {
 
 func (r result) print(name string, concurrency int, extra string) {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	fmt.Printf("BENCH name=%s n=%d concurrency=%d rps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f %s\n",
-		name, r.n, concurrency, r.rate, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), extra)
+	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(r.n) }
+	fmt.Printf("BENCH name=%s n=%d concurrency=%d rps=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f"+
+		" cpu_us_per_op_client=%.0f cpu_us_per_op_mysql=%.0f cpu_us_per_op_redis=%.0f %s\n",
+		name, r.n, concurrency, r.rate, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), us(r.cpuSelf), us(r.cpuMySQL), us(r.cpuRedis), extra)
 }
 
 // measure runs fn(0..n-1) on concurrency goroutines and returns the rate
 // and latency percentiles; the first error stops it.
 func measure(n, concurrency int, fn func(ctx context.Context, i int) error) (result, error) {
 	ctx := context.Background()
+	before := cpuNow()
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var first atomic.Value
@@ -393,12 +411,14 @@ func measure(n, concurrency int, fn func(ctx context.Context, i int) error) (res
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	after := cpuNow()
 	if e := first.Load(); e != nil {
 		return result{}, e.(error)
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	q := func(p float64) time.Duration { return lat[min(n-1, int(math.Floor(p*float64(n))))] }
-	return result{n: n, elapsed: elapsed, rate: float64(n) / elapsed.Seconds(), p50: q(0.5), p90: q(0.9), p99: q(0.99), worst: lat[n-1], lat: lat}, nil
+	return result{n: n, elapsed: elapsed, rate: float64(n) / elapsed.Seconds(), p50: q(0.5), p90: q(0.9), p99: q(0.99), worst: lat[n-1], lat: lat,
+		cpuSelf: after[0] - before[0], cpuMySQL: after[1] - before[1], cpuRedis: after[2] - before[2]}, nil
 }
 
 func cleanup(admin *sql.DB, st *store.Store) {
@@ -461,4 +481,33 @@ func printPhases() {
 	phaseCreate.Store(0)
 	phasePlace.Store(0)
 	phaseCount.Store(0)
+}
+
+// cpuNow returns the CPU time used so far by this process, the MySQL server
+// and the Redis server (0 for a pid not given).
+func cpuNow() [3]time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	self := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return [3]time.Duration{self, procCPU(mysqlPID), procCPU(redisPID)}
+}
+
+// procCPU reads utime+stime of a process from /proc (clock ticks of 10ms).
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	rest := string(raw[strings.LastIndexByte(string(raw), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }

@@ -5,6 +5,8 @@
 -- the index of the last one used; organizations the JSON [{id,name}] attached
 -- at submit. queue_score orders a queue: urgent first, then accept_by.
 -- Every update is conditional on version (and the state it expects).
+-- The station, org and due indexes cover the queue reads (id, queue_score),
+-- the sweep (status, accept_by) and auto-close (status = 'resolved').
 CREATE TABLE requests (
     id                BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
     resident_id       BIGINT UNSIGNED  NOT NULL,
@@ -47,10 +49,9 @@ CREATE TABLE requests (
     PRIMARY KEY (id),
     KEY ix_requests_resident (resident_id, id),
     KEY ix_requests_worker (worker_id, id),
-    KEY ix_requests_station (station_id, status, queue_score),
+    KEY ix_requests_station (station_id, org_id, status, queue_score),
     KEY ix_requests_org (org_id, status, queue_score),
-    KEY ix_requests_due (status, accept_by),
-    KEY ix_requests_resolved (status, resolved_at)
+    KEY ix_requests_due (status, accept_by, queue_score)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- The history of every request: one row per state change (from_status →
