@@ -257,6 +257,16 @@ func TestRequestScopeOverHTTP(t *testing.T) {
 	if qr.Status != 200 || !strings.Contains(string(qr.Body), `"items":[]`) {
 		t.Fatalf("other station queue: %d %s", qr.Status, qr.Body)
 	}
+	for _, c := range []struct {
+		token string
+		want  int
+		sees  bool
+	}{{parentAdmin, 200, true}, {mine, 200, true}, {other, 200, false}, {bob, 403, false}} {
+		lr := h.do(req{method: "GET", path: "/api/v1/requests?mine=false", token: c.token})
+		if lr.Status != c.want || strings.Contains(string(lr.Body), fmt.Sprintf(`"id":%d,`, r.ID)) != c.sees {
+			t.Errorf("staff list: %d %s", lr.Status, lr.Body)
+		}
+	}
 	h.act(mine, r.ID, "accept", nil, 200)
 	h.act(alice, r.ID, "cancel", map[string]string{"reason": "不需要了"}, http.StatusConflict)
 
