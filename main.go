@@ -264,8 +264,22 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		InvitePerMinuteUser: cfg.Limits.InvitePerMinuteUser,
 	}, loc, log)
 
+	activities := service.NewActivities(st, nil, auth, limiter, pii, service.ActivitiesConfig{
+		CheckinRadiusM:       cfg.Activities.CheckinRadiusM,
+		CheckinOpensBefore:   cfg.Activities.CheckinOpensBefore,
+		CodeRotation:         cfg.Activities.CodeRotation,
+		CodeGrace:            cfg.Activities.CodeGrace,
+		CheckoutGrace:        cfg.Activities.CheckoutGrace,
+		NearbyRadiusM:        cfg.Activities.NearbyRadiusM,
+		MaxCapacity:          cfg.Activities.MaxCapacity,
+		MaxCreditedHours:     cfg.Activities.MaxCreditedHours,
+		MaxDuration:          cfg.Activities.MaxDuration,
+		CheckinPerMinuteUser: cfg.Activities.CheckinPerMinuteUser,
+	}, loc, log)
+
 	server := api.New(api.Deps{
 		Auth:           auth,
+		Activities:     activities,
 		Health:         st,
 		Log:            log,
 		Registry:       reg,

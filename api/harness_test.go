@@ -79,6 +79,8 @@ type harness struct {
 	http   *httptest.Server
 	wx     *fakewechat.Server
 	auth   *service.Auth
+	// clock is the activities service's clock (tests move it).
+	clock *testClock
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -109,8 +111,12 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		LoginPerMinuteIP:    o.loginPerMinute,
 		InvitePerMinuteUser: 1000,
 	}, st.Loc, log)
+	clock := &testClock{}
+	activities := service.NewActivities(st, fakeDirectory{}, auth, st.NewRateLimiter(), pii,
+		testActivitiesConfig(clock), st.Loc, log)
 	srv := New(Deps{
 		Auth:         auth,
+		Activities:   activities,
 		Health:       st,
 		Log:          log,
 		Registry:     prometheus.NewRegistry(),
@@ -122,7 +128,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, clock: clock}
 }
 
 // reply is a finished HTTP exchange.
