@@ -28,7 +28,7 @@ type ActivityStore interface {
 	CancelActivity(ctx context.Context, id int64, reason string, check func(model.Activity) error,
 		notify func(a model.Activity, volunteerIDs []int64) []model.Notification) (model.Activity, error)
 
-	ClaimActivity(ctx context.Context, idem *model.Idempotency, activityID, volunteerID int64,
+	ClaimActivity(ctx context.Context, idem *model.Idempotency, activityID, volunteerID int64, now time.Time,
 		check func(model.Activity) error, notify func(model.Activity, model.Claim) []model.Notification) (model.Claim, bool, error)
 	CancelClaim(ctx context.Context, activityID, volunteerID int64, check func(model.Activity, model.Claim) error,
 		promoted func(model.Activity, model.Claim) model.Notification) (model.Claim, error)

@@ -33,7 +33,7 @@ func (s *Activities) Claim(ctx context.Context, p model.Principal, idem *model.I
 		}
 		return nil
 	}
-	c, _, err := s.store.ClaimActivity(ctx, idem, activityID, p.UserID, check, s.confirmedNote)
+	c, _, err := s.store.ClaimActivity(ctx, idem, activityID, p.UserID, s.now(), check, s.confirmedNote)
 	return c, err
 }
 

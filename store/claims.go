@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"jindalai/model"
 )
@@ -11,64 +14,148 @@ import (
 const claimColumns = `c.id, c.activity_id, c.volunteer_id, c.status, c.checked_in_at, c.checkin_method,
 	c.checked_out_at, c.credited_minutes, c.minutes_checked_by, c.minutes_checked_at, c.created_at`
 
-// ClaimActivity claims a place for a volunteer. In one transaction it locks
-// the activity row, lets check refuse (deadline, state: check returns the
-// error to give), then the conditional UPDATE
-// "confirmed = confirmed + 1 WHERE confirmed < capacity" decides: confirmed
-// when it matched, otherwise waitlisted when the activity has a waitlist.
-// The claim row is inserted while the activity row is held, so claim ids
-// follow the order in which claims were decided (the waitlist order). notify
-// gives the notifications of the new claim. With idem set, a retry with the
-// same key returns the first claim (replayed true).
+// errNoPlace: the conditional UPDATE found no free place (or the activity
+// closed meanwhile); errPlaceFreed: a place is free again. Both only steer
+// ClaimActivity between its two paths.
+var (
+	errNoPlace    = errors.New("no place")
+	errPlaceFreed = errors.New("place freed")
+)
+
+// claimAttempts bounds the retries of a claim (a deadlock, or a place freed
+// between the two paths).
+const claimAttempts = 4
+
+// ClaimActivity claims a place for a volunteer; check (the service's rules:
+// state, sign-up deadline) returns the error to give, notify the
+// notifications of a confirmed claim. There are two paths, each one
+// transaction:
+//
+//   - confirm: insert the claim as confirmed, then the conditional
+//     "UPDATE activities SET confirmed = confirmed + 1 WHERE id = ? AND
+//     status = 'published' AND signup_deadline > now AND confirmed <
+//     capacity". Its row lock is held only for that UPDATE and the commit.
+//     When it matches no row, the transaction rolls back and the claim takes
+//     the other path.
+//   - waitlist: read the activity under a shared lock (so a cancel or an
+//     edit, which take it exclusively, wait for this claim and then see it),
+//     apply check, and insert the claim as waitlisted (or refuse with
+//     conflict when the activity has no waitlist). If a place is free again
+//     the claim goes back to the confirm path.
+//
+// Waitlisted claims do not serialize on the activity row, and the waitlist is
+// served in claim id order (the order the rows were inserted). The reply's
+// waitlist position is the one at the time of the claim. With idem set, a
+// retry with the same key returns the first claim (replayed true).
 // Errors: check's; not_found (activity); conflict (full without waitlist, or
-// the volunteer already holds a claim); unavailable; internal.
-func (s *Store) ClaimActivity(ctx context.Context, idem *model.Idempotency, activityID, volunteerID int64,
+// the volunteer already holds a claim, or idempotency key reused);
+// unavailable; internal.
+func (s *Store) ClaimActivity(ctx context.Context, idem *model.Idempotency, activityID, volunteerID int64, now time.Time,
 	check func(model.Activity) error, notify func(model.Activity, model.Claim) []model.Notification) (model.Claim, bool, error) {
-	return InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (model.Claim, error) {
-		a, err := s.getActivity(ctx, tx, activityID, true)
-		if err != nil {
-			return model.Claim{}, err
+	a, err := s.GetActivity(ctx, activityID)
+	if err != nil {
+		return model.Claim{}, false, err
+	}
+	if err := check(a); err != nil {
+		return model.Claim{}, false, err
+	}
+	tryConfirm := a.Confirmed < a.Capacity
+	for attempt := 1; ; attempt++ {
+		var c model.Claim
+		var replayed bool
+		if tryConfirm {
+			c, replayed, err = InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (model.Claim, error) {
+				return s.claimConfirmed(ctx, tx, a, volunteerID, now, notify)
+			})
 		}
-		if err := check(a); err != nil {
-			return model.Claim{}, err
+		if !tryConfirm || errors.Is(err, errNoPlace) {
+			c, replayed, err = InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (model.Claim, error) {
+				return s.claimWaitlisted(ctx, tx, activityID, volunteerID, check)
+			})
 		}
-		t := now()
-		res, err := tx.ExecContext(ctx, `
-			UPDATE activities SET confirmed = confirmed + 1, updated_at = ?
-			WHERE id = ? AND status = 'published' AND confirmed < capacity`, t, activityID)
-		if err != nil {
-			return model.Claim{}, translate(err, "")
+		retry := errors.Is(err, errPlaceFreed) || isLockConflict(err)
+		if !retry {
+			return c, replayed, err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return model.Claim{}, translate(err, "")
+		if attempt == claimAttempts {
+			return model.Claim{}, false, model.Wrap(model.CodeUnavailable, err, "报名人数过多，请稍后再试")
 		}
-		status := model.ClaimConfirmed
-		if n == 0 {
-			if !a.Waitlist {
-				return model.Claim{}, model.Errorf(model.CodeConflict, "名额已满")
-			}
-			status = model.ClaimWaitlisted
-		}
-		res, err = tx.ExecContext(ctx, `
-			INSERT INTO activity_claims (activity_id, volunteer_id, status, live, created_at, updated_at)
-			VALUES (?, ?, ?, 1, ?, ?)`, activityID, volunteerID, status, t, t)
-		if isDuplicate(err) {
-			return model.Claim{}, &model.Error{Code: model.CodeConflict, Message: "你已认领过此活动", Err: err}
-		}
-		if err != nil {
-			return model.Claim{}, translate(err, "")
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return model.Claim{}, translate(err, "")
-		}
-		c, err := s.getClaim(ctx, tx, id, false)
-		if err != nil {
-			return model.Claim{}, err
-		}
-		return c, insertNotifications(ctx, tx, notify(a, c)...)
-	})
+		tryConfirm = tryConfirm || errors.Is(err, errPlaceFreed)
+	}
+}
+
+// claimConfirmed is the confirm path of ClaimActivity.
+func (s *Store) claimConfirmed(ctx context.Context, tx *sql.Tx, a model.Activity, volunteerID int64, at time.Time,
+	notify func(model.Activity, model.Claim) []model.Notification) (model.Claim, error) {
+	c, err := s.insertClaim(ctx, tx, a.ID, volunteerID, model.ClaimConfirmed)
+	if err != nil {
+		return model.Claim{}, err
+	}
+	if err := insertNotifications(ctx, tx, notify(a, c)...); err != nil {
+		return model.Claim{}, err
+	}
+	res, err := tx.ExecContext(ctx, `
+		UPDATE activities SET confirmed = confirmed + 1, updated_at = ?
+		WHERE id = ? AND status = 'published' AND signup_deadline > ? AND confirmed < capacity`,
+		now(), a.ID, at.UTC())
+	if err != nil {
+		return model.Claim{}, translate(err, "")
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return model.Claim{}, translate(err, "")
+	} else if n == 0 {
+		return model.Claim{}, errNoPlace
+	}
+	return c, nil
+}
+
+// claimWaitlisted is the waitlist path of ClaimActivity.
+func (s *Store) claimWaitlisted(ctx context.Context, tx *sql.Tx, activityID, volunteerID int64, check func(model.Activity) error) (model.Claim, error) {
+	a, err := s.scanActivity(tx.QueryRowContext(ctx, `SELECT `+activityColumns+` FROM activities WHERE id = ? LOCK IN SHARE MODE`, activityID))
+	if err != nil {
+		return model.Claim{}, err
+	}
+	if err := check(a); err != nil {
+		return model.Claim{}, err
+	}
+	if a.Confirmed < a.Capacity {
+		return model.Claim{}, errPlaceFreed
+	}
+	if !a.Waitlist {
+		return model.Claim{}, model.Errorf(model.CodeConflict, "名额已满")
+	}
+	c, err := s.insertClaim(ctx, tx, activityID, volunteerID, model.ClaimWaitlisted)
+	if err != nil {
+		return model.Claim{}, err
+	}
+	return s.withPosition(ctx, tx, c)
+}
+
+// insertClaim inserts a live claim. Errors: conflict (the volunteer already
+// holds a live claim of the activity), unavailable, internal.
+func (s *Store) insertClaim(ctx context.Context, tx *sql.Tx, activityID, volunteerID int64, status model.ClaimStatus) (model.Claim, error) {
+	t := now()
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO activity_claims (activity_id, volunteer_id, status, live, created_at, updated_at)
+		VALUES (?, ?, ?, 1, ?, ?)`, activityID, volunteerID, status, t, t)
+	if isDuplicate(err) {
+		return model.Claim{}, &model.Error{Code: model.CodeConflict, Message: "你已认领过此活动", Err: err}
+	}
+	if err != nil {
+		return model.Claim{}, translate(err, "")
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return model.Claim{}, translate(err, "")
+	}
+	return model.Claim{ID: id, ActivityID: activityID, VolunteerID: volunteerID, Status: status, CreatedAt: t.In(s.Loc)}, nil
+}
+
+// isLockConflict reports a deadlock or a lock wait timeout: the transaction
+// was rolled back and may be retried.
+func isLockConflict(err error) bool {
+	var myErr *mysql.MySQLError
+	return errors.As(err, &myErr) && (myErr.Number == mysqlDeadlock || myErr.Number == mysqlLockWaitTimeout)
 }
 
 // CancelClaim cancels the volunteer's live claim of an activity. In one
