@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -31,12 +30,20 @@ func (c *testClock) Advance(d time.Duration) {
 	c.offset += d
 }
 
-// fakeDirectory stands in for the stations service: stations and
-// organizations with ids below 1000 exist.
-type fakeDirectory struct{}
+// activityCities holds each harness's test city (h.city), made on first use.
+var activityCities sync.Map
 
-func (fakeDirectory) StationExists(_ context.Context, id int64) (bool, error) { return id < 1000, nil }
-func (fakeDirectory) OrgExists(_ context.Context, id int64) (bool, error)     { return id < 1000, nil }
+// actCity returns the harness's test city, creating it once.
+func (h *harness) actCity() testCity {
+	h.t.Helper()
+	if c, ok := activityCities.Load(h); ok {
+		return c.(testCity)
+	}
+	c := h.city()
+	activityCities.Store(h, c)
+	h.t.Cleanup(func() { activityCities.Delete(h) })
+	return c
+}
 
 func testActivitiesConfig(clock *testClock) service.ActivitiesConfig {
 	return service.ActivitiesConfig{
@@ -97,19 +104,20 @@ func (h *harness) volunteers(prefix string, n int) ([]string, []int64) {
 	return tokens, ids
 }
 
-// organizer logs in with code and becomes a social worker of station 1.
+// organizer logs in with code and becomes a social worker of 北山 (the
+// station of activityBody).
 func (h *harness) organizer(code string) string {
 	h.t.Helper()
 	token, _ := h.login(code)
-	return h.grant(token, model.Role{Role: model.RoleSocialWorker, StationID: 1})
+	return h.grant(token, model.Role{Role: model.RoleSocialWorker, StationID: h.actCity().Beishan})
 }
 
-// activityBody is a valid new activity of station 1 starting in 10 minutes;
-// set changes fields.
+// activityBody is a valid new activity of 北山 starting in 10 minutes; set
+// changes fields (nil removes one).
 func (h *harness) activityBody(set map[string]any) map[string]any {
 	now := h.clock.Now()
 	body := map[string]any{
-		"title": "社区助老志愿服务", "description": "陪伴老人，打扫卫生", "category": "elder_care", "station_id": 1,
+		"title": "社区助老志愿服务", "description": "陪伴老人，打扫卫生", "category": "elder_care", "station_id": h.actCity().Beishan,
 		"lat": placeLat, "lng": placeLng, "address": "进学街道社工站",
 		"starts_at":       now.Add(10 * time.Minute).Format(time.RFC3339),
 		"ends_at":         now.Add(130 * time.Minute).Format(time.RFC3339),

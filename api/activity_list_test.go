@@ -12,11 +12,12 @@ import (
 
 func TestCreateActivityPermissionsAndValidation(t *testing.T) {
 	h := newHarness(t)
+	city := h.actCity()
 	org := h.organizer("org")
 	resident, _ := h.login("resident")
 	vol, _ := h.volunteer("vol", 0)
 	orgAdmin, _ := h.login("orgadmin")
-	orgAdmin = h.grant(orgAdmin, model.Role{Role: model.RoleOrgAdmin, OrgID: 5})
+	orgAdmin = h.grant(orgAdmin, model.Role{Role: model.RoleOrgAdmin, OrgID: city.OrgElder})
 	admin, _ := h.login("admin")
 
 	for _, tok := range []string{resident, vol} {
@@ -29,14 +30,16 @@ func TestCreateActivityPermissionsAndValidation(t *testing.T) {
 		set   map[string]any
 		want  int
 	}{
-		{org, map[string]any{"station_id": 2}, http.StatusForbidden},
+		{org, map[string]any{"station_id": city.Gongyuan}, http.StatusForbidden},
 		{orgAdmin, nil, http.StatusForbidden},
-		{orgAdmin, map[string]any{"station_id": nil, "org_id": 6}, http.StatusForbidden},
-		{orgAdmin, map[string]any{"station_id": nil, "org_id": 5}, http.StatusCreated},
-		{admin, map[string]any{"station_id": 9}, http.StatusCreated},
-		{admin, map[string]any{"station_id": 1000}, http.StatusBadRequest},
-		{org, map[string]any{"org_id": 5}, http.StatusBadRequest},
+		{orgAdmin, map[string]any{"station_id": nil, "org_id": city.OrgMed}, http.StatusForbidden},
+		{orgAdmin, map[string]any{"station_id": nil, "org_id": city.OrgElder}, http.StatusCreated},
+		{admin, map[string]any{"station_id": city.City}, http.StatusCreated},
+		{admin, map[string]any{"station_id": 999999}, http.StatusBadRequest},
+		{org, map[string]any{"org_id": city.OrgElder}, http.StatusBadRequest},
 		{org, map[string]any{"signup_deadline": nil}, http.StatusCreated},
+		{org, map[string]any{"category": "home_visit"}, http.StatusCreated},
+		{org, map[string]any{"category": "no_such_service"}, http.StatusBadRequest},
 	} {
 		r := h.do(req{method: "POST", path: "/api/v1/activities", token: c.token, body: h.activityBody(c.set)})
 		if r.Status != c.want {
@@ -174,15 +177,18 @@ func TestListActivitiesNearestFirst(t *testing.T) {
 
 func TestOrganizationMembersAndHours(t *testing.T) {
 	h := newHarness(t)
+	city := h.actCity()
 	org := h.organizer("org")
-	member, memberID := h.volunteer("member", 5)
-	h.volunteer("outsider", 6)
+	member, memberID := h.volunteer("member", city.OrgElder)
+	h.volunteer("outsider", city.OrgMed)
 	admin5, _ := h.login("admin5")
-	admin5 = h.grant(admin5, model.Role{Role: model.RoleOrgAdmin, OrgID: 5})
+	admin5 = h.grant(admin5, model.Role{Role: model.RoleOrgAdmin, OrgID: city.OrgElder})
 	admin6, _ := h.login("admin6")
-	admin6 = h.grant(admin6, model.Role{Role: model.RoleOrgAdmin, OrgID: 6})
+	admin6 = h.grant(admin6, model.Role{Role: model.RoleOrgAdmin, OrgID: city.OrgMed})
+	membersPath := fmt.Sprintf("/api/v1/organizations/%d/members", city.OrgElder)
+	hoursPath := fmt.Sprintf("/api/v1/organizations/%d/hours?", city.OrgElder)
 
-	r := h.do(req{method: "GET", path: "/api/v1/organizations/5/members", token: admin5})
+	r := h.do(req{method: "GET", path: membersPath, token: admin5})
 	var members model.List[model.Volunteer]
 	r.decode(t, &members)
 	if r.Status != http.StatusOK || len(members.Items) != 1 || members.Items[0].UserID != memberID ||
@@ -190,7 +196,7 @@ func TestOrganizationMembersAndHours(t *testing.T) {
 		t.Fatalf("members: %d %s", r.Status, r.Body)
 	}
 	for _, tok := range []string{admin6, member} {
-		if r := h.do(req{method: "GET", path: "/api/v1/organizations/5/members", token: tok}); r.Status != http.StatusForbidden {
+		if r := h.do(req{method: "GET", path: membersPath, token: tok}); r.Status != http.StatusForbidden {
 			t.Fatalf("members of another org: %d %s", r.Status, r.Body)
 		}
 	}
@@ -203,7 +209,7 @@ func TestOrganizationMembersAndHours(t *testing.T) {
 
 	now := h.clock.Now()
 	q := url.Values{"from": {now.Add(-24 * time.Hour).Format(time.RFC3339)}, "to": {now.Add(time.Hour).Format(time.RFC3339)}}
-	r = h.do(req{method: "GET", path: "/api/v1/organizations/5/hours?" + q.Encode(), token: admin5})
+	r = h.do(req{method: "GET", path: hoursPath + q.Encode(), token: admin5})
 	var hours model.List[model.MemberHours]
 	r.decode(t, &hours)
 	if r.Status != http.StatusOK || len(hours.Items) != 1 || hours.Items[0].Minutes != 40 || hours.Items[0].Activities != 1 ||
@@ -211,13 +217,13 @@ func TestOrganizationMembersAndHours(t *testing.T) {
 		t.Fatalf("org hours: %d %s", r.Status, r.Body)
 	}
 	q.Set("to", now.Add(-23*time.Hour).Format(time.RFC3339))
-	r = h.do(req{method: "GET", path: "/api/v1/organizations/5/hours?" + q.Encode(), token: admin5})
+	r = h.do(req{method: "GET", path: hoursPath + q.Encode(), token: admin5})
 	r.decode(t, &hours)
 	if len(hours.Items) != 1 || hours.Items[0].Minutes != 0 {
 		t.Fatalf("org hours of an earlier period: %s", r.Body)
 	}
 	q.Set("to", now.Add(-48*time.Hour).Format(time.RFC3339))
-	if r := h.do(req{method: "GET", path: "/api/v1/organizations/5/hours?" + q.Encode(), token: admin5}); r.Status != http.StatusBadRequest {
+	if r := h.do(req{method: "GET", path: hoursPath + q.Encode(), token: admin5}); r.Status != http.StatusBadRequest {
 		t.Fatalf("to before from: %d %s", r.Status, r.Body)
 	}
 

@@ -79,7 +79,7 @@ func TestCheckinCode(t *testing.T) {
 	org := h.organizer("org")
 	tokens, _ := h.volunteers("code", 3)
 	other, _ := h.login("other-station")
-	other = h.grant(other, model.Role{Role: model.RoleSocialWorker, StationID: 2})
+	other = h.grant(other, model.Role{Role: model.RoleSocialWorker, StationID: h.actCity().Gongyuan})
 	a := h.createActivity(org, nil)
 	for _, tok := range tokens {
 		h.claim(tok, a.ID)

@@ -45,6 +45,13 @@ type ActivityStore interface {
 	CheckinCodes(ctx context.Context, activityID int64) ([]model.CheckinCode, error)
 }
 
+// Directory is what activities need to know of stations, organizations and
+// the service catalogue (the stations service implements it).
+type Directory interface {
+	ScopeChecker
+	Category(ctx context.Context, code string) (model.Category, error)
+}
+
 // SessionReissuer gives a user whose roles changed a fresh session (the Auth
 // service implements it).
 type SessionReissuer interface {
@@ -70,7 +77,7 @@ type ActivitiesConfig struct {
 // Activities runs volunteers, activities, claims, check-in and the hours ledger.
 type Activities struct {
 	store    ActivityStore
-	dir      ScopeChecker
+	dir      Directory
 	sessions SessionReissuer
 	limit    RateLimiter
 	pii      *PII
@@ -80,9 +87,9 @@ type Activities struct {
 	now      func() time.Time
 }
 
-// NewActivities returns the activities service. dir may be nil until
-// stations and organizations exist (their ids are then not checked).
-func NewActivities(store ActivityStore, dir ScopeChecker, sessions SessionReissuer, limit RateLimiter, pii *PII,
+// NewActivities returns the activities service. dir may be nil (tools,
+// tests): station and organization ids and categories are then not checked.
+func NewActivities(store ActivityStore, dir Directory, sessions SessionReissuer, limit RateLimiter, pii *PII,
 	cfg ActivitiesConfig, loc *time.Location, log *slog.Logger) *Activities {
 	now := cfg.Now
 	if now == nil {
@@ -170,6 +177,9 @@ func (s *Activities) CreateActivity(ctx context.Context, p model.Principal, idem
 	if err := s.checkOwner(ctx, in.StationID, in.OrgID); err != nil {
 		return model.Activity{}, err
 	}
+	if err := s.checkCategory(ctx, a.Category); err != nil {
+		return model.Activity{}, err
+	}
 	out, _, err := s.store.CreateActivity(ctx, idem, a)
 	return out, err
 }
@@ -192,6 +202,19 @@ func (s *Activities) checkOwner(ctx context.Context, stationID, orgID int64) err
 		return model.InvalidField(field, "不存在")
 	}
 	return nil
+}
+
+// checkCategory accepts a service area (elder_care, ...) or an active
+// category of the catalogue. Errors: invalid_argument (category), unavailable.
+func (s *Activities) checkCategory(ctx context.Context, code string) error {
+	if _, ok := model.AreaNames[code]; ok || s.dir == nil {
+		return nil
+	}
+	c, err := s.dir.Category(ctx, code)
+	if model.IsCode(err, model.CodeNotFound) || err == nil && !c.Active {
+		return model.InvalidField("category", "不是服务领域或在用的服务类别")
+	}
+	return err
 }
 
 // validateActivity checks an activity's fields against each other and the
@@ -272,6 +295,11 @@ func (s *Activities) UpdateActivity(ctx context.Context, p model.Principal, id i
 				Fields: map[string]string{"capacity": "不能少于已确认的 " + formatID(int64(a.Confirmed)) + " 人"}}
 		}
 		return nil
+	}
+	if patch.Category != nil {
+		if err := s.checkCategory(ctx, strings.TrimSpace(*patch.Category)); err != nil {
+			return model.Activity{}, err
+		}
 	}
 	return s.store.UpdateActivity(ctx, id, edit, s.promotedNote)
 }
