@@ -215,3 +215,35 @@ func TestCheckoutCreditsMinutesServedCapped(t *testing.T) {
 		t.Fatalf("correction row %+v", fix)
 	}
 }
+
+func TestOrganizerMinutesAndCheckoutNeverCreditTwice(t *testing.T) {
+	h := newHarness(t)
+	org := h.organizer("org")
+	tokens, _ := h.volunteers("twice", 2)
+	a := h.createActivity(org, nil)
+	claims := make([]model.Claim, 2)
+	for i, tok := range tokens {
+		h.claim(tok, a.ID).decode(t, &claims[i])
+	}
+	h.onSite(tokens[0], a.ID, "checkin", at(placeLat, placeLng))
+	minutes := func(i int) string { return fmt.Sprintf("/api/v1/activities/%d/claims/%d/minutes", a.ID, claims[i].ID) }
+	if r := h.do(req{method: "PUT", path: minutes(0), token: org, body: map[string]any{"minutes": 30, "reason": "提前"}}); r.Status != http.StatusConflict {
+		t.Fatalf("minutes before the start: %d %s", r.Status, r.Body)
+	}
+	h.clock.Advance(20 * time.Minute)
+	if r := h.do(req{method: "PUT", path: minutes(0), token: org, body: map[string]any{"minutes": 30, "reason": "提前"}}); r.Status != http.StatusConflict {
+		t.Fatalf("minutes of a volunteer still checked in: %d %s", r.Status, r.Body)
+	}
+	if r := h.do(req{method: "PUT", path: minutes(1), token: org, body: map[string]any{"minutes": 30, "reason": "手机没电，现场确认"}}); r.Status != http.StatusOK {
+		t.Fatalf("vouch for a volunteer: %d %s", r.Status, r.Body)
+	}
+	h.onSite(tokens[1], a.ID, "checkin", at(placeLat, placeLng))
+	if r := h.onSite(tokens[1], a.ID, "checkout", at(placeLat, placeLng)); r.Status != http.StatusConflict {
+		t.Fatalf("check-out after the organizer set the minutes: %d %s", r.Status, r.Body)
+	}
+	var hours model.Hours
+	h.do(req{method: "GET", path: "/api/v1/me/hours", token: tokens[1]}).decode(t, &hours)
+	if hours.TotalMinutes != 30 || len(hours.Items) != 1 {
+		t.Fatalf("hours %+v", hours)
+	}
+}

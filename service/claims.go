@@ -105,6 +105,8 @@ func (s *Activities) CheckOut(ctx context.Context, p model.Principal, activityID
 		return model.Claim{}, model.Errorf(model.CodeFailedPrecondition, "尚未签到")
 	case c.CheckedOutAt != nil:
 		return model.Claim{}, model.Errorf(model.CodeConflict, "已签退")
+	case c.MinutesCheckedAt != nil:
+		return model.Claim{}, model.Errorf(model.CodeConflict, "服务时长已由组织者确认")
 	case now.After(a.EndsAt.Add(s.cfg.CheckoutGrace)):
 		return model.Claim{}, model.Errorf(model.CodeFailedPrecondition, "已超过签退时间，请联系组织者确认时长")
 	}
@@ -219,11 +221,14 @@ func randomDigits(n int) string {
 
 // SetCreditedMinutes confirms (same minutes) or corrects the minutes
 // credited to one confirmed claim of an activity, by its organizer, once the
-// activity has started. A correction needs a reason and is recorded in the
-// ledger (who, when, from, to, reason).
+// activity has started and the volunteer is not between check-in and
+// check-out (until the check-out deadline). A correction needs a reason and
+// is recorded in the ledger (who, when, from, to, reason); afterwards
+// check-out credits nothing more, so the ledger of a claim always sums to its
+// credited minutes.
 // Errors: invalid_argument (minutes, reason), permission_denied, not_found
 // (activity or claim), failed_precondition (not started, claim not
-// confirmed), unavailable, internal.
+// confirmed, volunteer still checked in), unavailable, internal.
 func (s *Activities) SetCreditedMinutes(ctx context.Context, p model.Principal, activityID, claimID int64, minutes int, reason string) (model.Claim, error) {
 	a, err := s.store.GetActivity(ctx, activityID)
 	if err != nil {
@@ -248,6 +253,9 @@ func (s *Activities) SetCreditedMinutes(ctx context.Context, p model.Principal, 
 		}
 		if c.Status != model.ClaimConfirmed {
 			return model.Errorf(model.CodeFailedPrecondition, "只能确认已确认名额的服务时长")
+		}
+		if c.CheckedInAt != nil && c.CheckedOutAt == nil && !s.now().After(a.EndsAt.Add(s.cfg.CheckoutGrace)) {
+			return model.Errorf(model.CodeFailedPrecondition, "志愿者尚未签退，请在签退后或签退截止后确认")
 		}
 		if c.CreditedMinutes != minutes && reason == "" {
 			return model.InvalidField("reason", "修改服务时长必须填写原因")

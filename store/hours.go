@@ -29,15 +29,18 @@ func (s *Store) CheckIn(ctx context.Context, claimID int64, at time.Time, method
 }
 
 // CheckOut records the check-out of a checked-in claim and credits minutes:
-// the claim's update and the ledger row commit together. Errors: conflict
-// (already checked out, or not checked in), unavailable, internal.
+// the claim's update and the ledger row commit together. A claim whose
+// minutes an organizer already set is not credited again. Errors: conflict
+// (already checked out, not checked in, or minutes already set by an
+// organizer), unavailable, internal.
 func (s *Store) CheckOut(ctx context.Context, claimID int64, at time.Time, minutes int) (model.Claim, error) {
 	var out model.Claim
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		t := now()
 		res, err := tx.ExecContext(ctx, `
 			UPDATE activity_claims SET checked_out_at = ?, credited_minutes = ?, updated_at = ?
-			WHERE id = ? AND live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL`,
+			WHERE id = ? AND live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL
+				AND minutes_checked_at IS NULL`,
 			at.UTC(), minutes, t, claimID)
 		if err != nil {
 			return translate(err, "")
@@ -45,7 +48,7 @@ func (s *Store) CheckOut(ctx context.Context, claimID int64, at time.Time, minut
 		if n, err := res.RowsAffected(); err != nil {
 			return translate(err, "")
 		} else if n == 0 {
-			return model.Errorf(model.CodeConflict, "已签退")
+			return model.Errorf(model.CodeConflict, "已签退或服务时长已由组织者确认")
 		}
 		c, err := s.getClaim(ctx, tx, claimID, false)
 		if err != nil {
@@ -62,7 +65,8 @@ func (s *Store) CheckOut(ctx context.Context, claimID int64, at time.Time, minut
 	return out, err
 }
 
-// SetCreditedMinutes confirms or corrects the minutes credited to a claim.
+// SetCreditedMinutes confirms or corrects the minutes credited to a claim
+// (the claim then keeps its minutes: check-out no longer credits it).
 // It locks the claim and lets check refuse (it returns the error to give);
 // when to differs from the credited minutes a correction row (from, to,
 // reason, who) is appended to the ledger; either way the claim records who
