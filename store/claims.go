@@ -31,7 +31,8 @@ const claimAttempts = 4
 // notifications of a confirmed claim. There are two paths, each one
 // transaction:
 //
-//   - confirm: insert the claim as confirmed, then the conditional
+//   - confirm: unless a plain read already shows the activity full, insert
+//     the claim as confirmed, then the conditional
 //     "UPDATE activities SET confirmed = confirmed + 1 WHERE id = ? AND
 //     status = 'published' AND signup_deadline > now AND confirmed <
 //     capacity". Its row lock is held only for that UPDATE and the commit.
@@ -87,6 +88,15 @@ func (s *Store) ClaimActivity(ctx context.Context, idem *model.Idempotency, acti
 // claimConfirmed is the confirm path of ClaimActivity.
 func (s *Store) claimConfirmed(ctx context.Context, tx *sql.Tx, a model.Activity, volunteerID int64, at time.Time,
 	notify func(model.Activity, model.Claim) []model.Notification) (model.Claim, error) {
+	// A fresh look without a lock: once the activity is visibly full the
+	// claim goes to the waitlist without queueing for the row lock.
+	var free bool
+	if err := tx.QueryRowContext(ctx, `SELECT confirmed < capacity FROM activities WHERE id = ?`, a.ID).Scan(&free); err != nil {
+		return model.Claim{}, translate(err, "活动")
+	}
+	if !free {
+		return model.Claim{}, errNoPlace
+	}
 	c, err := s.insertClaim(ctx, tx, a.ID, volunteerID, model.ClaimConfirmed)
 	if err != nil {
 		return model.Claim{}, err
