@@ -79,6 +79,10 @@ type harness struct {
 	http   *httptest.Server
 	wx     *fakewechat.Server
 	auth   *service.Auth
+	// notify is the notifications service; its sender loop is not started
+	// (tests call notify.RunOnce).
+	notify *service.Notifications
+	reg    *prometheus.Registry
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -109,12 +113,18 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		LoginPerMinuteIP:    o.loginPerMinute,
 		InvitePerMinuteUser: 1000,
 	}, st.Loc, log)
+	reg := prometheus.NewRegistry()
+	notify, err := service.NewNotifications(st, client, testNotifyConfig(), reg, st.Loc, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := New(Deps{
-		Auth:         auth,
-		Health:       st,
-		Log:          log,
-		Registry:     prometheus.NewRegistry(),
-		MaxBodyBytes: 1 << 20,
+		Auth:          auth,
+		Notifications: notify,
+		Health:        st,
+		Log:           log,
+		Registry:      reg,
+		MaxBodyBytes:  1 << 20,
 	})
 	h, err := srv.Handler()
 	if err != nil {
@@ -122,7 +132,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, notify: notify, reg: reg}
 }
 
 // reply is a finished HTTP exchange.
