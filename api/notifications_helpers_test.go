@@ -42,22 +42,22 @@ func testNotifyConfig() service.NotificationsConfig {
 	}
 }
 
-// testClock is a sender clock that moves only when told, starting a minute
+// senderClock is a sender clock that moves only when told, starting a minute
 // ahead of the wall clock so that new notifications are due at once.
-type testClock struct {
+type senderClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newTestClock() *testClock { return &testClock{t: time.Now().Add(time.Minute)} }
+func newSenderClock() *senderClock { return &senderClock{t: time.Now().Add(time.Minute)} }
 
-func (c *testClock) Now() time.Time {
+func (c *senderClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *testClock) Advance(d time.Duration) {
+func (c *senderClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
@@ -65,7 +65,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 // sender returns another notifications service over the harness's store and
 // the fake WeChat, with its own clock and metrics registry.
-func (h *harness) sender(clock *testClock, tweak func(*service.NotificationsConfig)) (*service.Notifications, *prometheus.Registry) {
+func (h *harness) sender(clock *senderClock, tweak func(*service.NotificationsConfig)) (*service.Notifications, *prometheus.Registry) {
 	h.t.Helper()
 	cfg := testNotifyConfig()
 	if clock != nil {

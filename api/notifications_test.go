@@ -148,7 +148,7 @@ func TestGrantIsConsumedByOneSend(t *testing.T) {
 
 func TestSendIsRetriedWithBackoffAndDeliveredOnceWeChatRecovers(t *testing.T) {
 	h := newHarness(t)
-	clock := newTestClock()
+	clock := newSenderClock()
 	sender, _ := h.sender(clock, nil)
 	token, userID, openid := h.notifyUser("n7retry")
 	h.subscribe(token, "tpl_test_ref")
@@ -203,7 +203,7 @@ func assertDelay(t *testing.T, got, lo, hi time.Duration) {
 
 func TestSendIsDeadLetteredAfterMaxAttempts(t *testing.T) {
 	h := newHarness(t)
-	clock := newTestClock()
+	clock := newSenderClock()
 	sender, reg := h.sender(clock, func(c *service.NotificationsConfig) { c.MaxAttempts = 3 })
 	token, userID, openid := h.notifyUser("n7dead")
 	h.subscribe(token, "tpl_test_ref")
@@ -349,7 +349,7 @@ func TestTwoSendersSendEachMessageOnce(t *testing.T) {
 
 func TestClaimOfACrashedSenderIsSentAfterItsLease(t *testing.T) {
 	h := newHarness(t)
-	clock := newTestClock()
+	clock := newSenderClock()
 	sender, _ := h.sender(clock, nil)
 	token, userID, openid := h.notifyUser("n7crash")
 	h.subscribe(token, "tpl_test_ref")
