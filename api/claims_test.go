@@ -207,6 +207,12 @@ func TestCancelPromotesFirstInLine(t *testing.T) {
 	if n := h.notificationsOf("claim_promoted"); n[ids[1]] != 1 || len(n) != 1 {
 		t.Fatalf("claim_promoted notifications %v, want one to %d", n, ids[1])
 	}
+	var inbox model.Inbox
+	h.do(req{method: "GET", path: "/api/v1/me/messages", token: tokens[1]}).decode(t, &inbox)
+	if len(inbox.Items) == 0 || inbox.Items[0].Kind != "claim_promoted" || inbox.Items[0].RefID != a.ID ||
+		inbox.Items[0].Data["title"] != a.Title || inbox.Items[0].Data["place"] != a.Address {
+		t.Fatalf("inbox of the promoted volunteer: %+v", inbox.Items)
+	}
 	if r := h.do(req{method: "POST", path: cancel, token: tokens[0]}); r.Status != http.StatusNotFound {
 		t.Fatalf("second cancel: %d %s", r.Status, r.Body)
 	}

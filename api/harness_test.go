@@ -80,6 +80,10 @@ type harness struct {
 	wx       *fakewechat.Server
 	auth     *service.Auth
 	stations *service.Stations
+	// notify is the notifications service; its sender loop is not started
+	// (tests call notify.RunOnce).
+	notify *service.Notifications
+	reg    *prometheus.Registry
 	// clock is the activities service's clock (tests move it).
 	clock *testClock
 }
@@ -119,17 +123,23 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		InvitePerMinuteUser: 1000,
 		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
+	reg := prometheus.NewRegistry()
+	notify, err := service.NewNotifications(st, client, testNotifyConfig(), reg, st.Loc, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	clock := &testClock{}
 	activities := service.NewActivities(st, stations, auth, st.NewRateLimiter(), pii,
 		testActivitiesConfig(clock), st.Loc, log)
 	srv := New(Deps{
-		Auth:         auth,
-		Stations:     stations,
-		Activities:   activities,
-		Health:       st,
-		Log:          log,
-		Registry:     prometheus.NewRegistry(),
-		MaxBodyBytes: 1 << 20,
+		Auth:          auth,
+		Stations:      stations,
+		Activities:    activities,
+		Notifications: notify,
+		Health:        st,
+		Log:           log,
+		Registry:      reg,
+		MaxBodyBytes:  1 << 20,
 	})
 	h, err := srv.Handler()
 	if err != nil {
@@ -137,7 +147,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, clock: clock}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, notify: notify, reg: reg, clock: clock}
 }
 
 // reply is a finished HTTP exchange.
