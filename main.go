@@ -264,13 +264,23 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		InvitePerMinuteUser: cfg.Limits.InvitePerMinuteUser,
 	}, loc, log)
 
+	bookings := service.NewBookings(st, nil, pii, service.BookingsConfig{
+		CloseBefore:   cfg.Bookings.CloseBefore,
+		CancelBefore:  cfg.Bookings.CancelBefore,
+		RemindBefore:  cfg.Bookings.RemindBefore,
+		NoShowLimit:   cfg.Bookings.NoShowLimit,
+		NoShowWindow:  cfg.Bookings.NoShowWindow,
+		ReminderEvery: cfg.Bookings.ReminderEvery,
+	}, loc, log)
+
 	server := api.New(api.Deps{
 		Auth:           auth,
+		Bookings:       bookings,
 		Health:         st,
 		Log:            log,
 		Registry:       reg,
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
-	return &app{server: server}, nil
+	return &app{server: server, loops: []func(context.Context){bookings.RunReminders}}, nil
 }

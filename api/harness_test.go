@@ -79,6 +79,10 @@ type harness struct {
 	http   *httptest.Server
 	wx     *fakewechat.Server
 	auth   *service.Auth
+	// bookings runs on clock, which tests move instead of sleeping.
+	bookings *service.Bookings
+	clock    *testClock
+	stations *fakeStations
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -109,8 +113,15 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		LoginPerMinuteIP:    o.loginPerMinute,
 		InvitePerMinuteUser: 1000,
 	}, st.Loc, log)
+	clock := newTestClock()
+	stations := newFakeStations()
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
+		CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
+		NoShowLimit: 2, NoShowWindow: 90 * 24 * time.Hour, Now: clock.Now,
+	}, st.Loc, log)
 	srv := New(Deps{
 		Auth:         auth,
+		Bookings:     bookings,
 		Health:       st,
 		Log:          log,
 		Registry:     prometheus.NewRegistry(),
@@ -122,7 +133,8 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth,
+		bookings: bookings, clock: clock, stations: stations}
 }
 
 // reply is a finished HTTP exchange.
