@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -81,4 +82,11 @@ func (h *harness) bookingStations() stationTree {
 	h.stations.add(t.other, t.city)
 	h.stations.add(t.village, t.street)
 	return t
+}
+
+// errorMessage returns the message of an error reply.
+func (r reply) errorMessage() string {
+	var e errorBody
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Message
 }
