@@ -262,6 +262,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		BootstrapAdmins:     cfg.Security.BootstrapAdmins,
 		LoginPerMinuteIP:    cfg.Limits.LoginPerMinuteIP,
 		InvitePerMinuteUser: cfg.Limits.InvitePerMinuteUser,
+		WritesPerMinuteUser: cfg.Limits.WritesPerMinuteUser,
 	}, loc, log)
 
 	bookings := service.NewBookings(st, nil, pii, service.BookingsConfig{

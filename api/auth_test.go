@@ -289,3 +289,18 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 		t.Fatalf("wrong method: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestWritesRateLimitedPerUser(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{writesPerMinute: 2})
+	tok, _ := h.login("writer")
+	statuses := []int{}
+	for i := 0; i < 3; i++ {
+		statuses = append(statuses, h.do(req{method: "PATCH", path: "/api/v1/me", token: tok, body: map[string]string{"nickname": "n"}}).Status)
+	}
+	if fmt.Sprint(statuses) != "[200 200 429]" {
+		t.Fatalf("statuses %v", statuses)
+	}
+	if r := h.do(req{method: "GET", path: "/api/v1/me", token: tok}); r.Status != 200 {
+		t.Fatalf("reads are not write-limited: %d", r.Status)
+	}
+}

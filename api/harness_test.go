@@ -87,7 +87,8 @@ type harness struct {
 
 // harnessOptions tweak the wiring of a harness.
 type harnessOptions struct {
-	loginPerMinute int
+	loginPerMinute  int
+	writesPerMinute int
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
@@ -98,6 +99,9 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	st := storetest.New(t)
 	if o.loginPerMinute == 0 {
 		o.loginPerMinute = 100000
+	}
+	if o.writesPerMinute == 0 {
+		o.writesPerMinute = 100000
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	pii, err := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
@@ -112,6 +116,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		BootstrapAdmins:     []string{"dev_admin"},
 		LoginPerMinuteIP:    o.loginPerMinute,
 		InvitePerMinuteUser: 1000,
+		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
 	clock := newTestClock()
 	stations := newFakeStations()
