@@ -77,10 +77,10 @@ type stationTree struct {
 // bookingStations makes the station tree of booking tests.
 func (h *harness) bookingStations() stationTree {
 	t := stationTree{city: 1, street: 2, other: 3, village: 4}
-	h.stations.add(t.city, 0)
-	h.stations.add(t.street, t.city)
-	h.stations.add(t.other, t.city)
-	h.stations.add(t.village, t.street)
+	h.fakeTree.add(t.city, 0)
+	h.fakeTree.add(t.street, t.city)
+	h.fakeTree.add(t.other, t.city)
+	h.fakeTree.add(t.village, t.street)
 	return t
 }
 

@@ -82,7 +82,7 @@ type harness struct {
 	// bookings runs on clock, which tests move instead of sleeping.
 	bookings *service.Bookings
 	clock    *testClock
-	stations *fakeStations
+	fakeTree *fakeStations
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -119,8 +119,8 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
 	clock := newTestClock()
-	stations := newFakeStations()
-	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
+	tree := newFakeStations()
+	bookings := service.NewBookings(st, tree, pii, service.BookingsConfig{
 		CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
 		NoShowLimit: 2, NoShowWindow: 90 * 24 * time.Hour, Now: clock.Now,
 	}, st.Loc, log)
@@ -139,7 +139,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth,
-		bookings: bookings, clock: clock, stations: stations}
+		bookings: bookings, clock: clock, fakeTree: tree}
 }
 
 // reply is a finished HTTP exchange.
