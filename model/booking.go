@@ -121,11 +121,13 @@ type SlotBatch struct {
 }
 
 // BookingAttempt is a resident's request for a place in a slot at time At;
-// the slot must start after Cutoff (booking closes then).
+// the slot must start after Cutoff (booking closes then). The resident's
+// no-shows at slots started since NoShowSince are counted (zero: not counted).
 type BookingAttempt struct {
-	SlotID int64
-	UserID int64
-	Note   string
-	At     time.Time
-	Cutoff time.Time
+	SlotID      int64
+	UserID      int64
+	Note        string
+	At          time.Time
+	Cutoff      time.Time
+	NoShowSince time.Time
 }

@@ -30,11 +30,10 @@ type BookingStore interface {
 	DeleteSlot(ctx context.Context, id int64) error
 	CancelSlot(ctx context.Context, id int64, note string, at time.Time, notify func(model.Booking) model.Notification) (model.Slot, error)
 
-	Book(ctx context.Context, idem *model.Idempotency, a model.BookingAttempt, prepare func(model.Slot) (*time.Time, error), notify func(model.Booking) model.Notification) (model.Booking, error)
+	Book(ctx context.Context, idem *model.Idempotency, a model.BookingAttempt, prepare func(sl model.Slot, noShows int) (*time.Time, error), notify func(model.Booking) model.Notification) (model.Booking, error)
 	GetBooking(ctx context.Context, id int64) (model.Booking, error)
 	CancelBooking(ctx context.Context, id int64, by, note string, cutoff, at time.Time, notify func(model.Booking) model.Notification) (model.Booking, error)
 	MarkBooking(ctx context.Context, id int64, status model.BookingStatus, by int64, at time.Time) (model.Booking, error)
-	CountNoShows(ctx context.Context, userID int64, since time.Time) (int, error)
 	ListUserBookings(ctx context.Context, userID int64, status model.BookingStatus, page model.Page) (model.List[model.Booking], error)
 	ListStationBookings(ctx context.Context, stationID int64, from, to time.Time, page model.Page) (model.List[model.Booking], error)
 

@@ -28,12 +28,16 @@ func (s *Bookings) Book(ctx context.Context, p model.Principal, idem *model.Idem
 	}
 	now := s.clock()
 	attempt := model.BookingAttempt{SlotID: slotID, UserID: p.UserID, Note: note, At: now, Cutoff: now.Add(s.cfg.CloseBefore)}
-	prepare := func(sl model.Slot) (*time.Time, error) {
+	if s.cfg.NoShowLimit > 0 {
+		attempt.NoShowSince = now.Add(-s.cfg.NoShowWindow)
+	}
+	prepare := func(sl model.Slot, noShows int) (*time.Time, error) {
 		if err := s.checkBookable(sl, now); err != nil {
 			return nil, err
 		}
-		if err := s.checkNoShows(ctx, p.UserID, now); err != nil {
-			return nil, err
+		if s.cfg.NoShowLimit > 0 && noShows >= s.cfg.NoShowLimit {
+			return nil, model.Errorf(model.CodeFailedPrecondition, "您近%s内有 %d 次预约未到场，暂时不能预约，如有疑问请联系站点",
+				humanDuration(s.cfg.NoShowWindow), noShows)
 		}
 		if remind := sl.StartsAt.Add(-s.cfg.RemindBefore); s.cfg.RemindBefore > 0 && remind.After(now) {
 			return &remind, nil
@@ -52,21 +56,6 @@ func (s *Bookings) checkBookable(sl model.Slot, now time.Time) error {
 		return model.Errorf(model.CodeFailedPrecondition, "该时段已开始或已结束，不能预约")
 	case !sl.StartsAt.After(now.Add(s.cfg.CloseBefore)):
 		return model.Errorf(model.CodeFailedPrecondition, "该时段已截止预约（开始前%s截止）", humanDuration(s.cfg.CloseBefore))
-	}
-	return nil
-}
-
-// checkNoShows refuses a resident with NoShowLimit no-shows within the window.
-func (s *Bookings) checkNoShows(ctx context.Context, userID int64, now time.Time) error {
-	if s.cfg.NoShowLimit <= 0 {
-		return nil
-	}
-	n, err := s.store.CountNoShows(ctx, userID, now.Add(-s.cfg.NoShowWindow))
-	if err != nil {
-		return err
-	}
-	if n >= s.cfg.NoShowLimit {
-		return model.Errorf(model.CodeFailedPrecondition, "您近%s内有 %d 次预约未到场，暂时不能预约，如有疑问请联系站点", humanDuration(s.cfg.NoShowWindow), n)
 	}
 	return nil
 }

@@ -67,8 +67,10 @@ func (s *Store) oneBooking(ctx context.Context, q queryer, where string, args ..
 }
 
 // Book takes a place in a slot for a resident, idempotently when idem is
-// set. prepare sees the slot inside the transaction (after the idempotency
-// key is claimed, so a replay never re-checks) and returns its refusal or the
+// set. prepare sees the slot and the resident's no-shows at slots started
+// since a.NoShowSince inside the transaction (after the idempotency key is
+// claimed, so a replay never re-checks; and on the transaction's connection,
+// so a burst cannot exhaust the pool) and returns its refusal or the
 // reminder time (nil: none). One conditional UPDATE (taken < capacity, open,
 // starting after a.Cutoff) settles every race for the last place; the unique
 // live-booking index refuses a second live booking of the same resident.
@@ -77,7 +79,7 @@ func (s *Store) oneBooking(ctx context.Context, q queryer, where string, args ..
 // booked by this resident; Idempotency-Key reused), failed_precondition (slot
 // cancelled, offering inactive, booking closed), unavailable, internal.
 func (s *Store) Book(ctx context.Context, idem *model.Idempotency, a model.BookingAttempt,
-	prepare func(model.Slot) (*time.Time, error), notify func(model.Booking) model.Notification) (model.Booking, error) {
+	prepare func(sl model.Slot, noShows int) (*time.Time, error), notify func(model.Booking) model.Notification) (model.Booking, error) {
 	out, _, err := InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (model.Booking, error) {
 		at := a.At.UTC().Truncate(time.Millisecond)
 		var b model.Booking
@@ -91,7 +93,15 @@ func (s *Store) Book(ctx context.Context, idem *model.Idempotency, a model.Booki
 		if !active {
 			return b, model.Errorf(model.CodeFailedPrecondition, "该服务已停用，暂不接受预约")
 		}
-		remindAt, err := prepare(sl)
+		noShows := 0
+		if !a.NoShowSince.IsZero() {
+			if err := tx.QueryRowContext(ctx, `
+				SELECT COUNT(*) FROM bookings WHERE user_id = ? AND status = 'no_show' AND starts_at >= ?`,
+				a.UserID, a.NoShowSince.UTC()).Scan(&noShows); err != nil {
+				return b, translate(err, "")
+			}
+		}
+		remindAt, err := prepare(sl, noShows)
 		if err != nil {
 			return b, err
 		}
@@ -258,15 +268,6 @@ func (s *Store) MarkBooking(ctx context.Context, id int64, status model.BookingS
 		return b, model.Errorf(model.CodeFailedPrecondition, "服务尚未开始，不能登记到场情况")
 	}
 	return b, nil
-}
-
-// CountNoShows counts a resident's no-shows at slots that started since since.
-// Errors: unavailable, internal.
-func (s *Store) CountNoShows(ctx context.Context, userID int64, since time.Time) (int, error) {
-	var n int
-	err := s.DB.QueryRowContext(ctx, `
-		SELECT COUNT(*) FROM bookings WHERE user_id = ? AND status = 'no_show' AND starts_at >= ?`, userID, since.UTC()).Scan(&n)
-	return n, translate(err, "")
 }
 
 // ListUserBookings returns a resident's bookings, newest first, optionally

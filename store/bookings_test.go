@@ -41,7 +41,7 @@ func users(t *testing.T, st *store.Store, n int, prefix string) []int64 {
 	return ids
 }
 
-func noCheck(model.Slot) (*time.Time, error) { return nil, nil }
+func noCheck(model.Slot, int) (*time.Time, error) { return nil, nil }
 
 func confirm(b model.Booking) model.Notification {
 	return model.Notification{UserID: b.UserID, Kind: "booking_confirmed", Title: "预约成功", RefType: "booking", RefID: b.ID}
