@@ -223,8 +223,11 @@ func TestBookingTimeRules(t *testing.T) {
 
 	past := w.createSlot(w.worker, w.offering, 4*time.Hour, 5)
 	w.clock.Advance(90 * time.Minute) // later starts in 1.5 h: inside the 2 h cancel deadline
-	expect(t, w.do(req{method: "POST", path: fmt.Sprintf("/api/v1/bookings/%d/cancel", b.ID), token: alice}),
-		http.StatusConflict, model.CodeFailedPrecondition)
+	r = w.do(req{method: "POST", path: fmt.Sprintf("/api/v1/bookings/%d/cancel", b.ID), token: alice})
+	expect(t, r, http.StatusConflict, model.CodeFailedPrecondition)
+	if msg := r.errorMessage(); msg != "开始前 2 小时内不能取消预约，如有需要请联系站点" {
+		t.Fatalf("message %q", msg)
+	}
 	// Staff may still cancel it before the start; the resident is told.
 	r = w.do(req{method: "POST", path: fmt.Sprintf("/api/v1/bookings/%d/cancel", b.ID), token: w.worker,
 		body: map[string]string{"reason": "咨询师临时有事"}})

@@ -110,11 +110,11 @@ func (s *Bookings) CancelBooking(ctx context.Context, p model.Principal, id int6
 	}
 	now := s.clock()
 	if b.UserID == p.UserID {
-		b, err = s.store.CancelBooking(ctx, id, model.CancelledByResident, reason, now.Add(s.cfg.CancelBefore), now, nil)
+		out, err := s.store.CancelBooking(ctx, id, model.CancelledByResident, reason, now.Add(s.cfg.CancelBefore), now, nil)
 		if model.IsCode(err, model.CodeFailedPrecondition) && b.Status == model.BookingBooked {
-			return b, model.Errorf(model.CodeFailedPrecondition, "开始前%s内不能取消预约，如有需要请联系站点", humanDuration(s.cfg.CancelBefore))
+			return out, model.Errorf(model.CodeFailedPrecondition, "开始前%s内不能取消预约，如有需要请联系站点", humanDuration(s.cfg.CancelBefore))
 		}
-		return b, err
+		return out, err
 	}
 	return s.store.CancelBooking(ctx, id, model.CancelledByStation, reason, now, now, s.cancelledByStation)
 }
