@@ -66,9 +66,9 @@ func (s *Store) CreateSlots(ctx context.Context, idem *model.Idempotency, offeri
 			if err != nil {
 				return batch, translate(err, "")
 			}
-			// A multi-row INSERT reports the id of its first row; with
-			// innodb_autoinc_lock_mode 1 or 2 (no interleaving inside one
-			// statement in mode 1; mode 2 is read back below) ids are consecutive.
+			// A multi-row INSERT reports the id of its first row; the ids are
+			// read back by start time rather than assumed consecutive
+			// (innodb_autoinc_lock_mode 2 may interleave them).
 			first, err := res.LastInsertId()
 			if err != nil {
 				return batch, translate(err, "")
