@@ -203,6 +203,10 @@ Jindalai is running at %[1]s (fake WeChat: login code C gives openid dev_C; code
   TOKEN=$(curl -s -X POST %[1]s/api/v1/auth/wechat/login -H 'Content-Type: application/json' -d '{"code":"alice"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -s %[1]s/api/v1/me -H "Authorization: Bearer $TOKEN"
 
+  # the demo city: services, and the stations nearest to 北山 that offer home visits
+  curl -s %[1]s/api/v1/categories
+  curl -s '%[1]s/api/v1/stations?lat=42.9212&lng=129.5003&category=home_visit&limit=3'
+
   # the API document
   curl -s %[1]s/openapi.yaml | head
 
@@ -255,7 +259,14 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 	limiter := st.NewRateLimiter()
 	loc := cfg.Location()
 
-	auth := service.NewAuth(st, nil, wx, limiter, pii, service.AuthConfig{
+	stations := service.NewStations(st, st, service.MatchConfig{
+		SearchRadiiM:   cfg.Dispatch.SearchRadiiM,
+		LoadPenaltyM:   cfg.Dispatch.LoadPenaltyM,
+		MaxOrgs:        cfg.Dispatch.MaxOrgs,
+		ReconcileEvery: cfg.Dispatch.SweepEvery,
+	}, loc, log)
+
+	auth := service.NewAuth(st, stations, wx, limiter, pii, service.AuthConfig{
 		SessionTTL:          cfg.Security.SessionTTL,
 		SessionMaxAge:       cfg.Security.SessionMaxAge,
 		InviteTTL:           cfg.Security.InviteTTL,
@@ -265,7 +276,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		WritesPerMinuteUser: cfg.Limits.WritesPerMinuteUser,
 	}, loc, log)
 
-	bookings := service.NewBookings(st, nil, pii, service.BookingsConfig{
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
 		CloseBefore:   cfg.Bookings.CloseBefore,
 		CancelBefore:  cfg.Bookings.CancelBefore,
 		RemindBefore:  cfg.Bookings.RemindBefore,
@@ -276,6 +287,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 
 	server := api.New(api.Deps{
 		Auth:           auth,
+		Stations:       stations,
 		Bookings:       bookings,
 		Health:         st,
 		Log:            log,
@@ -283,5 +295,5 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
-	return &app{server: server, loops: []func(context.Context){bookings.RunReminders}}, nil
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, bookings.RunReminders}}, nil
 }

@@ -131,7 +131,7 @@ func TestBookingStaffScope(t *testing.T) {
 	// Staff of another station: 403 on the street station's offerings and
 	// slots, 404 on its bookings.
 	expect(t, w.do(req{method: "POST", path: "/api/v1/admin/services", token: otherWorker, body: map[string]any{
-		"station_id": w.st.street, "name": "政策咨询", "category": "policy", "duration_min": 30}}), http.StatusForbidden, model.CodePermissionDenied)
+		"station_id": w.st.street, "name": "政策咨询", "category": "low_income", "duration_min": 30}}), http.StatusForbidden, model.CodePermissionDenied)
 	expect(t, w.postSlot(otherWorker, w.offering, w.clock.Now().Add(5*time.Hour), 2), http.StatusForbidden, model.CodePermissionDenied)
 	expect(t, w.do(req{method: "PATCH", path: fmt.Sprintf("/api/v1/admin/services/%d", w.offering), token: otherWorker,
 		body: map[string]any{"active": false}}), http.StatusForbidden, model.CodePermissionDenied)
@@ -154,7 +154,7 @@ func TestBookingStaffScope(t *testing.T) {
 	// A city admin may act anywhere; an unknown station is 404.
 	w.createOffering(w.admin, w.st.other, "政策咨询")
 	expect(t, w.do(req{method: "POST", path: "/api/v1/admin/services", token: w.admin, body: map[string]any{
-		"station_id": 999, "name": "x", "category": "c", "duration_min": 30}}), http.StatusNotFound, model.CodeNotFound)
+		"station_id": 999, "name": "x", "category": "counselling", "duration_min": 30}}), http.StatusNotFound, model.CodeNotFound)
 	expect(t, w.do(req{method: "POST", path: fmt.Sprintf("/api/v1/bookings/%d/attend", b.ID), token: w.admin}), http.StatusOK, "")
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +132,11 @@ func TestBookCancelRebook(t *testing.T) {
 	}
 	if n := w.notifications("booking_confirmed", aliceUser.ID); n != 1 {
 		t.Fatalf("booking_confirmed notifications: %d", n)
+	}
+	var body, data string
+	if err := w.store.DB.QueryRow(`SELECT body, data FROM notifications WHERE kind = 'booking_confirmed' AND user_id = ?`, aliceUser.ID).
+		Scan(&body, &data); err != nil || !strings.Contains(body, "北山街道社工站") || !strings.Contains(data, `"station":"北山街道社工站"`) {
+		t.Fatalf("booking_confirmed: %q %q %v", body, data, err)
 	}
 
 	r := w.do(req{method: "POST", path: fmt.Sprintf("/api/v1/bookings/%d/cancel", b.ID), token: alice})
@@ -291,5 +297,5 @@ func TestBookingValidation(t *testing.T) {
 		http.StatusBadRequest, model.CodeInvalid)
 	// Residents may not use staff routes.
 	expect(t, w.do(req{method: "POST", path: "/api/v1/admin/services", token: alice, body: map[string]any{
-		"station_id": w.st.street, "name": "x", "category": "c", "duration_min": 30}}), http.StatusForbidden, model.CodePermissionDenied)
+		"station_id": w.st.street, "name": "x", "category": "counselling", "duration_min": 30}}), http.StatusForbidden, model.CodePermissionDenied)
 }

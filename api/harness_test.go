@@ -73,16 +73,16 @@ func openapiRouter(t testing.TB) routers.Router {
 // harness is a whole API over a private database and Redis prefix, with the
 // fake WeChat. Every reply is checked against openapi.yaml.
 type harness struct {
-	t      *testing.T
-	store  *store.Store
-	server *Server
-	http   *httptest.Server
-	wx     *fakewechat.Server
-	auth   *service.Auth
+	t        *testing.T
+	store    *store.Store
+	server   *Server
+	http     *httptest.Server
+	wx       *fakewechat.Server
+	auth     *service.Auth
+	stations *service.Stations
 	// bookings runs on clock, which tests move instead of sleeping.
 	bookings *service.Bookings
 	clock    *testClock
-	fakeTree *fakeStations
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -109,7 +109,9 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	client := wechat.New(wechat.Config{AppID: "wx_test", AppSecret: "secret"}, wechat.NewRedisCache(st.Redis, st.Keys.WeChat))
-	auth := service.NewAuth(st, nil, client, st.NewRateLimiter(), pii, service.AuthConfig{
+	stations := service.NewStations(st, st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3},
+		st.Loc, log)
+	auth := service.NewAuth(st, stations, client, st.NewRateLimiter(), pii, service.AuthConfig{
 		SessionTTL:          time.Hour,
 		SessionMaxAge:       24 * time.Hour,
 		InviteTTL:           time.Hour,
@@ -119,13 +121,13 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
 	clock := newTestClock()
-	tree := newFakeStations()
-	bookings := service.NewBookings(st, tree, pii, service.BookingsConfig{
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
 		CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
 		NoShowLimit: 2, NoShowWindow: 90 * 24 * time.Hour, Now: clock.Now,
 	}, st.Loc, log)
 	srv := New(Deps{
 		Auth:         auth,
+		Stations:     stations,
 		Bookings:     bookings,
 		Health:       st,
 		Log:          log,
@@ -138,8 +140,8 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth,
-		bookings: bookings, clock: clock, fakeTree: tree}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations,
+		bookings: bookings, clock: clock}
 }
 
 // reply is a finished HTTP exchange.

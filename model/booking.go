@@ -131,3 +131,9 @@ type BookingAttempt struct {
 	Cutoff      time.Time
 	NoShowSince time.Time
 }
+
+// DueReminder is a booking whose reminder is due, and its station.
+type DueReminder struct {
+	BookingID int64
+	StationID int64
+}

@@ -37,16 +37,18 @@ type BookingStore interface {
 	ListUserBookings(ctx context.Context, userID int64, status model.BookingStatus, page model.Page) (model.List[model.Booking], error)
 	ListStationBookings(ctx context.Context, stationID int64, from, to time.Time, page model.Page) (model.List[model.Booking], error)
 
-	DueReminders(ctx context.Context, at time.Time, limit int) ([]int64, error)
+	DueReminders(ctx context.Context, at time.Time, limit int) ([]model.DueReminder, error)
 	ClaimReminder(ctx context.Context, id int64, at time.Time, notify func(model.Booking) model.Notification) (bool, error)
 }
 
-// StationTree tells which stations exist and which lie at or below a
-// station (a station admin also manages the stations below their own). The
-// stations service implements it.
-type StationTree interface {
+// StationDirectory is what bookings need from the stations service: which
+// stations exist, their names, which lie at or below a station (a station
+// admin also manages the stations below their own) and the catalogue.
+type StationDirectory interface {
 	StationExists(ctx context.Context, id int64) (bool, error)
+	StationRef(ctx context.Context, id int64) (model.StationRef, error)
 	Subtree(ctx context.Context, stationID int64) ([]int64, error)
+	Category(ctx context.Context, code string) (model.Category, error)
 }
 
 // BookingsConfig holds the booking rules from config.
@@ -70,7 +72,7 @@ type BookingsConfig struct {
 // residents' bookings and booking reminders.
 type Bookings struct {
 	store    BookingStore
-	stations StationTree
+	stations StationDirectory
 	pii      *PII
 	cfg      BookingsConfig
 	loc      *time.Location
@@ -78,10 +80,8 @@ type Bookings struct {
 	now      func() time.Time
 }
 
-// NewBookings returns the bookings service. stations may be nil until the
-// stations service exists: every station is then taken to exist, with no
-// stations below it.
-func NewBookings(store BookingStore, stations StationTree, pii *PII, cfg BookingsConfig, loc *time.Location, log *slog.Logger) *Bookings {
+// NewBookings returns the bookings service.
+func NewBookings(store BookingStore, stations StationDirectory, pii *PII, cfg BookingsConfig, loc *time.Location, log *slog.Logger) *Bookings {
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -97,9 +97,6 @@ func NewBookings(store BookingStore, stations StationTree, pii *PII, cfg Booking
 func (s *Bookings) canManage(ctx context.Context, p model.Principal, stationID int64) (bool, error) {
 	if p.IsCityAdmin() || p.HasStationRole(stationID, model.RoleSocialWorker, model.RoleStationAdmin) {
 		return true, nil
-	}
-	if s.stations == nil {
-		return false, nil
 	}
 	for _, top := range p.StationIDs(model.RoleStationAdmin) {
 		below, err := s.stations.Subtree(ctx, top)
@@ -127,9 +124,6 @@ func (s *Bookings) requireStaff(ctx context.Context, p model.Principal, stationI
 
 // requireStation returns not_found when the station does not exist.
 func (s *Bookings) requireStation(ctx context.Context, stationID int64) error {
-	if s.stations == nil {
-		return nil
-	}
 	ok, err := s.stations.StationExists(ctx, stationID)
 	if err != nil {
 		return err
@@ -161,46 +155,68 @@ func cleanText(fe model.FieldErrors, field, s string, maxRunes int, required boo
 
 func bookingPage(id int64) string { return "pages/booking/detail?id=" + formatID(id) }
 
-// confirmed is the booking_confirmed notification of a new booking.
-func (s *Bookings) confirmed(b model.Booking) model.Notification {
-	when := s.fmtTime(b.StartsAt)
+// stationName names a station for a notification; it is read before the
+// transaction that inserts the notification, and "" when unknown.
+func (s *Bookings) stationName(ctx context.Context, id int64) string {
+	ref, err := s.stations.StationRef(ctx, id)
+	if err != nil {
+		s.log.Warn("station name for a booking notification", "station_id", id, "err", err)
+		return ""
+	}
+	return ref.Name
+}
+
+// at says where: " 在北山街道社工站" or "".
+func at(station string) string {
+	if station == "" {
+		return ""
+	}
+	return "在" + station
+}
+
+// notification builds a booking notification of kind about b at station.
+func (s *Bookings) notification(b model.Booking, station, kind, title, body, status, note string) model.Notification {
 	return model.Notification{
-		UserID: b.UserID, Kind: "booking_confirmed", Title: "预约成功",
-		Body: fmt.Sprintf("您已成功预约「%s」，时间：%s，请准时到站。", b.ServiceName, when),
-		Data: map[string]string{"title": b.ServiceName, "time": when, "status": "已预约", "note": b.Note},
+		UserID: b.UserID, Kind: kind, Title: title, Body: body,
+		Data: map[string]string{"title": b.ServiceName, "time": s.fmtTime(b.StartsAt), "station": station, "status": status, "note": note},
 		Page: bookingPage(b.ID), RefType: "booking", RefID: b.ID,
 	}
 }
 
-// reminder is the booking_reminder notification of a booking.
-func (s *Bookings) reminder(b model.Booking) model.Notification {
-	when := s.fmtTime(b.StartsAt)
-	return model.Notification{
-		UserID: b.UserID, Kind: "booking_reminder", Title: "预约提醒",
-		Body: fmt.Sprintf("您预约的「%s」将于 %s 开始，请准时到站。", b.ServiceName, when),
-		Data: map[string]string{"title": b.ServiceName, "time": when, "status": "即将开始", "note": "如不能到场请提前取消"},
-		Page: bookingPage(b.ID), RefType: "booking", RefID: b.ID,
+// confirmed returns the booking_confirmed notification builder.
+func (s *Bookings) confirmed(station string) func(model.Booking) model.Notification {
+	return func(b model.Booking) model.Notification {
+		return s.notification(b, station, "booking_confirmed", "预约成功",
+			fmt.Sprintf("您已成功预约%s的「%s」，时间：%s，请准时到站。", at(station), b.ServiceName, s.fmtTime(b.StartsAt)), "已预约", b.Note)
 	}
 }
 
-// slotCancelled is the slot_cancelled notification of a booking whose slot
-// the station cancelled.
-func (s *Bookings) slotCancelled(b model.Booking) model.Notification {
-	when := s.fmtTime(b.StartsAt)
-	return model.Notification{
-		UserID: b.UserID, Kind: "slot_cancelled", Title: "预约时段已取消",
-		Body: fmt.Sprintf("很抱歉，您预约的「%s」（%s）已被站点取消。%s", b.ServiceName, when, reasonSuffix(b.CancelNote)),
-		Data: map[string]string{"title": b.ServiceName, "time": when, "status": "已取消", "note": b.CancelNote},
-		Page: bookingPage(b.ID), RefType: "booking", RefID: b.ID,
+// reminder returns the booking_reminder notification builder.
+func (s *Bookings) reminder(station string) func(model.Booking) model.Notification {
+	return func(b model.Booking) model.Notification {
+		return s.notification(b, station, "booking_reminder", "预约提醒",
+			fmt.Sprintf("您预约%s的「%s」将于 %s 开始，请准时到站。", at(station), b.ServiceName, s.fmtTime(b.StartsAt)), "即将开始", "如不能到场请提前取消")
 	}
 }
 
-// cancelledByStation is the booking_cancelled_by_station notification.
-func (s *Bookings) cancelledByStation(b model.Booking) model.Notification {
-	n := s.slotCancelled(b)
-	n.Kind, n.Title = "booking_cancelled_by_station", "预约已被站点取消"
-	n.Body = fmt.Sprintf("很抱歉，您预约的「%s」（%s）已被站点取消。%s", b.ServiceName, n.Data["time"], reasonSuffix(b.CancelNote))
-	return n
+// slotCancelled returns the slot_cancelled notification builder (the
+// station cancelled the whole slot).
+func (s *Bookings) slotCancelled(station string) func(model.Booking) model.Notification {
+	return func(b model.Booking) model.Notification {
+		return s.notification(b, station, "slot_cancelled", "预约时段已取消",
+			fmt.Sprintf("很抱歉，您预约%s的「%s」（%s）已被站点取消。%s", at(station), b.ServiceName, s.fmtTime(b.StartsAt), reasonSuffix(b.CancelNote)),
+			"已取消", b.CancelNote)
+	}
+}
+
+// cancelledByStation returns the booking_cancelled_by_station notification
+// builder (the station cancelled one booking).
+func (s *Bookings) cancelledByStation(station string) func(model.Booking) model.Notification {
+	return func(b model.Booking) model.Notification {
+		return s.notification(b, station, "booking_cancelled_by_station", "预约已被站点取消",
+			fmt.Sprintf("很抱歉，您%s的「%s」预约（%s）已被站点取消。%s", at(station), b.ServiceName, s.fmtTime(b.StartsAt), reasonSuffix(b.CancelNote)),
+			"已取消", b.CancelNote)
+	}
 }
 
 func reasonSuffix(note string) string {

@@ -26,6 +26,11 @@ func (s *Bookings) Book(ctx context.Context, p model.Principal, idem *model.Idem
 	if err := fe.Err(); err != nil {
 		return model.Booking{}, err
 	}
+	sl, err := s.store.GetSlot(ctx, slotID)
+	if err != nil {
+		return model.Booking{}, err
+	}
+	station := s.stationName(ctx, sl.StationID)
 	now := s.clock()
 	attempt := model.BookingAttempt{SlotID: slotID, UserID: p.UserID, Note: note, At: now, Cutoff: now.Add(s.cfg.CloseBefore)}
 	if s.cfg.NoShowLimit > 0 {
@@ -44,7 +49,7 @@ func (s *Bookings) Book(ctx context.Context, p model.Principal, idem *model.Idem
 		}
 		return nil, nil
 	}
-	return s.store.Book(ctx, idem, attempt, prepare, s.confirmed)
+	return s.store.Book(ctx, idem, attempt, prepare, s.confirmed(station))
 }
 
 // checkBookable explains why a slot takes no booking at now.
@@ -116,7 +121,7 @@ func (s *Bookings) CancelBooking(ctx context.Context, p model.Principal, id int6
 		}
 		return out, err
 	}
-	return s.store.CancelBooking(ctx, id, model.CancelledByStation, reason, now, now, s.cancelledByStation)
+	return s.store.CancelBooking(ctx, id, model.CancelledByStation, reason, now, now, s.cancelledByStation(s.stationName(ctx, b.StationID)))
 }
 
 // MarkBooking records whether the resident came (attended or no_show); staff

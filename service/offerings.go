@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"regexp"
 	"time"
 
 	"jindalai/model"
@@ -17,7 +16,14 @@ type OfferingInput struct {
 	DurationMin int
 }
 
-var categoryPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+// checkCategory requires an active category of the catalogue.
+func (s *Bookings) checkCategory(ctx context.Context, code string) error {
+	c, err := s.stations.Category(ctx, code)
+	if model.IsCode(err, model.CodeNotFound) || (err == nil && !c.Active) {
+		return model.InvalidField("category", "未知或已停用的服务类别")
+	}
+	return err
+}
 
 func checkDuration(fe model.FieldErrors, min int) {
 	if min < 5 || min > 8*60 {
@@ -35,8 +41,12 @@ func (s *Bookings) CreateOffering(ctx context.Context, p model.Principal, idem *
 		fe.Add("station_id", "必填")
 	}
 	in.Name = cleanText(fe, "name", in.Name, 64, true)
-	if !categoryPattern.MatchString(in.Category) {
-		fe.Add("category", "必须是服务类别代码")
+	if in.Category == "" {
+		fe.Add("category", "必填")
+	} else if err := s.checkCategory(ctx, in.Category); model.IsCode(err, model.CodeInvalid) {
+		fe.Add("category", "未知或已停用的服务类别")
+	} else if err != nil {
+		return model.Offering{}, err
 	}
 	in.Description = cleanText(fe, "description", in.Description, 500, false)
 	checkDuration(fe, in.DurationMin)
@@ -63,9 +73,6 @@ func (s *Bookings) UpdateOffering(ctx context.Context, p model.Principal, id int
 		v := cleanText(fe, "name", *patch.Name, 64, true)
 		patch.Name = &v
 	}
-	if patch.Category != nil && !categoryPattern.MatchString(*patch.Category) {
-		fe.Add("category", "必须是服务类别代码")
-	}
 	if patch.Description != nil {
 		v := cleanText(fe, "description", *patch.Description, 500, false)
 		patch.Description = &v
@@ -85,6 +92,11 @@ func (s *Bookings) UpdateOffering(ctx context.Context, p model.Principal, id int
 	}
 	if err := s.requireStaff(ctx, p, o.StationID); err != nil {
 		return model.Offering{}, err
+	}
+	if patch.Category != nil {
+		if err := s.checkCategory(ctx, *patch.Category); err != nil {
+			return model.Offering{}, err
+		}
 	}
 	return s.store.UpdateOffering(ctx, id, patch, s.clock())
 }

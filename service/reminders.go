@@ -15,22 +15,28 @@ const reminderBatch = 100
 // Errors: unavailable, internal.
 func (s *Bookings) SendDueReminders(ctx context.Context) (int, error) {
 	sent := 0
+	names := map[int64]string{}
 	for {
 		now := s.clock()
-		ids, err := s.store.DueReminders(ctx, now, reminderBatch)
+		due, err := s.store.DueReminders(ctx, now, reminderBatch)
 		if err != nil {
 			return sent, err
 		}
-		for _, id := range ids {
-			ok, err := s.store.ClaimReminder(ctx, id, now, s.reminder)
+		for _, d := range due {
+			name, ok := names[d.StationID]
+			if !ok {
+				name = s.stationName(ctx, d.StationID)
+				names[d.StationID] = name
+			}
+			queued, err := s.store.ClaimReminder(ctx, d.BookingID, now, s.reminder(name))
 			if err != nil {
 				return sent, err
 			}
-			if ok {
+			if queued {
 				sent++
 			}
 		}
-		if len(ids) < reminderBatch {
+		if len(due) < reminderBatch {
 			return sent, nil
 		}
 	}

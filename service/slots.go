@@ -341,8 +341,9 @@ func (s *Bookings) CancelSlot(ctx context.Context, p model.Principal, id int64, 
 	if err := fe.Err(); err != nil {
 		return model.Slot{}, err
 	}
-	if _, err := s.managedSlot(ctx, p, id); err != nil {
+	sl, err := s.managedSlot(ctx, p, id)
+	if err != nil {
 		return model.Slot{}, err
 	}
-	return s.store.CancelSlot(ctx, id, reason, s.clock(), s.slotCancelled)
+	return s.store.CancelSlot(ctx, id, reason, s.clock(), s.slotCancelled(s.stationName(ctx, sl.StationID)))
 }

@@ -10,23 +10,23 @@ import (
 
 // DueReminders returns up to limit bookings whose reminder is due by at and
 // not yet claimed, oldest due first. Errors: unavailable, internal.
-func (s *Store) DueReminders(ctx context.Context, at time.Time, limit int) ([]int64, error) {
+func (s *Store) DueReminders(ctx context.Context, at time.Time, limit int) ([]model.DueReminder, error) {
 	rows, err := s.DB.QueryContext(ctx, `
-		SELECT id FROM bookings WHERE reminded_at IS NULL AND remind_at <= ? ORDER BY remind_at LIMIT ?`,
+		SELECT id, station_id FROM bookings WHERE reminded_at IS NULL AND remind_at <= ? ORDER BY remind_at LIMIT ?`,
 		at.UTC(), limit)
 	if err != nil {
 		return nil, translate(err, "")
 	}
 	defer rows.Close()
-	var ids []int64
+	var due []model.DueReminder
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var d model.DueReminder
+		if err := rows.Scan(&d.BookingID, &d.StationID); err != nil {
 			return nil, translate(err, "")
 		}
-		ids = append(ids, id)
+		due = append(due, d)
 	}
-	return ids, translate(rows.Err(), "")
+	return due, translate(rows.Err(), "")
 }
 
 // ClaimReminder claims the due reminder of a booking with a conditional

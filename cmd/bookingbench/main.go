@@ -8,8 +8,10 @@
 //   - uncontended: -workers clients book places in slots nobody else books.
 //
 // By default it starts the server itself from -bin on a spare loopback port
-// with its own database (made from JINDALAI_TEST_MYSQL_DSN, dropped at the
-// end) and Redis key prefix; -base targets a server already running instead.
+// with its own database (made from JINDALAI_TEST_MYSQL_DSN, seeded with the
+// demo city, dropped at the end) and Redis key prefix; -base targets a server
+// already running instead (with the fake WeChat and the bootstrap admin
+// dev_admin, i.e. login code "admin").
 //
 //	go build -o bin/jindalai . && go run ./cmd/bookingbench -bin bin/jindalai
 package main

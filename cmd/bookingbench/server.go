@@ -27,8 +27,9 @@ type server struct {
 	prefix    string
 }
 
-// startServer creates a database, starts bin serve on spare loopback ports
-// (migrating at start, fake WeChat) and waits until it is ready.
+// startServer creates a database, migrates it and loads the demo city (bin
+// migrate, bin seed), starts bin serve on spare loopback ports with the fake
+// WeChat and waits until it is ready.
 func startServer(bin, config string) (*server, error) {
 	adminDSN, redisAddr := os.Getenv("JINDALAI_TEST_MYSQL_DSN"), os.Getenv("JINDALAI_TEST_REDIS_ADDR")
 	if adminDSN == "" || redisAddr == "" {
@@ -50,8 +51,7 @@ func startServer(bin, config string) (*server, error) {
 	cfg.DBName = s.database
 	httpAddr, fakeAddr := spareAddr(), spareAddr()
 	s.base = "http://" + httpAddr
-	s.cmd = exec.Command(bin, "serve", "-config", config)
-	s.cmd.Env = append(os.Environ(),
+	env := append(os.Environ(),
 		"JINDALAI_MYSQL_DSN="+cfg.FormatDSN(),
 		"JINDALAI_MYSQL_MIGRATE_ON_START=true",
 		"JINDALAI_REDIS_ADDR="+redisAddr,
@@ -60,6 +60,16 @@ func startServer(bin, config string) (*server, error) {
 		"JINDALAI_WECHAT_FAKE_ADDR="+fakeAddr,
 		"JINDALAI_LOG_LEVEL=error",
 	)
+	for _, step := range []string{"migrate", "seed"} {
+		cmd := exec.Command(bin, step, "-config", config)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			s.dropDatabase()
+			return nil, fmt.Errorf("%s %s: %w\n%s", bin, step, err, out)
+		}
+	}
+	s.cmd = exec.Command(bin, "serve", "-config", config)
+	s.cmd.Env = env
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		s.dropDatabase()
