@@ -157,12 +157,14 @@ func alreadyBooked(cause error) error {
 	return &model.Error{Code: model.CodeConflict, Message: "您已预约该时段", Err: cause}
 }
 
-// explainNoPlace says why the conditional UPDATE of a booking matched nothing.
+// explainNoPlace says why the conditional UPDATE of a booking matched
+// nothing. It reads with a lock: a plain read would see the transaction's
+// snapshot, older than what the UPDATE saw.
 func explainNoPlace(ctx context.Context, tx *sql.Tx, slotID int64, cutoff time.Time) error {
 	var status string
 	var starts time.Time
 	var taken, capacity int
-	err := tx.QueryRowContext(ctx, `SELECT status, starts_at, taken, capacity FROM slots WHERE id = ?`, slotID).
+	err := tx.QueryRowContext(ctx, `SELECT status, starts_at, taken, capacity FROM slots WHERE id = ? FOR UPDATE`, slotID).
 		Scan(&status, &starts, &taken, &capacity)
 	switch {
 	case err != nil:
@@ -188,15 +190,28 @@ func (s *Store) GetBooking(ctx context.Context, id int64) (model.Booking, error)
 // Errors: not_found, failed_precondition (not booked; too late), unavailable, internal.
 func (s *Store) CancelBooking(ctx context.Context, id int64, by, note string, cutoff, at time.Time,
 	notify func(model.Booking) model.Notification) (model.Booking, error) {
+	var slotID int64
+	if err := s.DB.QueryRowContext(ctx, `SELECT slot_id FROM bookings WHERE id = ?`, id).Scan(&slotID); err != nil {
+		return model.Booking{}, translate(err, "预约")
+	}
 	var out model.Booking
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		at := at.UTC().Truncate(time.Millisecond)
-		var slotID int64
-		if err := tx.QueryRowContext(ctx, `SELECT slot_id FROM bookings WHERE id = ?`, id).Scan(&slotID); err != nil {
-			return translate(err, "预约")
-		}
+		// Locking reads only until the writes: they see the rows as they
+		// are now, where a plain read would see the transaction's snapshot.
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM slots WHERE id = ? FOR UPDATE`, slotID).Scan(&slotID); err != nil {
 			return translate(err, "时段")
+		}
+		var status model.BookingStatus
+		var starts time.Time
+		if err := tx.QueryRowContext(ctx, `SELECT status, starts_at FROM bookings WHERE id = ? FOR UPDATE`, id).Scan(&status, &starts); err != nil {
+			return translate(err, "预约")
+		}
+		if status != model.BookingBooked {
+			return model.Errorf(model.CodeFailedPrecondition, "该预约已%s，不能取消", statusWord(status))
+		}
+		if !starts.After(cutoff) {
+			return model.Errorf(model.CodeFailedPrecondition, "已过取消截止时间，不能取消")
 		}
 		res, err := tx.ExecContext(ctx, `
 			UPDATE bookings SET status = 'cancelled', active_key = NULL, remind_at = NULL, cancelled_by = ?,
@@ -205,20 +220,15 @@ func (s *Store) CancelBooking(ctx context.Context, id int64, by, note string, cu
 		if err != nil {
 			return translate(err, "")
 		}
-		b, err := s.oneBooking(ctx, tx, `b.id = ?`, id)
-		if err != nil {
+		if err := mustAffect(res, "预约"); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return translate(err, "")
-		} else if n == 0 {
-			if b.Status != model.BookingBooked {
-				return model.Errorf(model.CodeFailedPrecondition, "该预约已%s，不能取消", statusWord(b.Status))
-			}
-			return model.Errorf(model.CodeFailedPrecondition, "已过取消截止时间，不能取消")
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE slots SET taken = taken - 1 WHERE id = ? AND taken > 0`, slotID); err != nil {
 			return translate(err, "")
+		}
+		b, err := s.oneBooking(ctx, tx, `b.id = ?`, id)
+		if err != nil {
+			return err
 		}
 		if notify != nil {
 			if err := insertNotifications(ctx, tx, notify(b)); err != nil {

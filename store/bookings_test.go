@@ -201,3 +201,55 @@ func TestDeleteSlotOnlyWithoutBookings(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCancelSlotRacingBookings cancels a slot while residents book it: every
+// booking that got in is cancelled with one slot_cancelled notification, and
+// none gets in after.
+func TestCancelSlotRacingBookings(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	_, slot := bookingFixture(t, st, 50)
+	ids := users(t, st, 30, "cancelrace")
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	booked := make([]bool, len(ids))
+	for i, u := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			_, err := book(st, slot, u)
+			booked[i] = err == nil
+			if err != nil && !model.IsCode(err, model.CodeFailedPrecondition) {
+				t.Errorf("book: %v", err)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-gate
+		time.Sleep(5 * time.Millisecond)
+		notify := func(b model.Booking) model.Notification {
+			return model.Notification{UserID: b.UserID, Kind: "slot_cancelled", Title: "预约时段已取消", RefType: "booking", RefID: b.ID}
+		}
+		if _, err := st.CancelSlot(ctx, slot, "停电", time.Now(), notify); err != nil {
+			t.Errorf("cancel slot: %v", err)
+		}
+	}()
+	close(gate)
+	wg.Wait()
+	won := 0
+	for _, b := range booked {
+		if b {
+			won++
+		}
+	}
+	taken, live := slotState(t, st, slot)
+	var cancelled, notes int
+	_ = st.DB.QueryRow(`SELECT COUNT(*) FROM bookings WHERE slot_id = ? AND status = 'cancelled' AND cancelled_by = 'station'`, slot).Scan(&cancelled)
+	_ = st.DB.QueryRow(`SELECT COUNT(*) FROM notifications WHERE kind = 'slot_cancelled'`).Scan(&notes)
+	if taken != 0 || live != 0 || cancelled != won || notes != won {
+		t.Fatalf("won %d; after cancel: taken %d, live %d, cancelled %d, notified %d", won, taken, live, cancelled, notes)
+	}
+}

@@ -238,19 +238,22 @@ func (s *Store) CancelSlot(ctx context.Context, id int64, note string, at time.T
 		if err := mustAffect(res, "时段"); err != nil {
 			return err
 		}
-		live, err := s.queryBookings(ctx, tx, `b.slot_id = ? AND b.status = 'booked' ORDER BY b.id FOR UPDATE`, id)
-		if err != nil {
-			return err
-		}
+		// Every live booking is cancelled by this transaction: with the slot
+		// row locked no booking can start or end meanwhile. The first plain
+		// read comes after the writes, so it sees them.
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE bookings SET status = 'cancelled', active_key = NULL, remind_at = NULL, cancelled_by = 'station',
 				cancel_note = ?, cancelled_at = ?, updated_at = ?
 			WHERE slot_id = ? AND status = 'booked'`, note, at, at, id); err != nil {
 			return translate(err, "")
 		}
-		ns := make([]model.Notification, 0, len(live))
-		for _, b := range live {
-			b.Status, b.CancelledBy, b.CancelNote = model.BookingCancelled, model.CancelledByStation, note
+		gone, err := s.queryBookings(ctx, tx, `b.slot_id = ? AND b.status = 'cancelled' AND b.cancelled_by = 'station' AND b.cancelled_at = ?
+			ORDER BY b.id`, id, at)
+		if err != nil {
+			return err
+		}
+		ns := make([]model.Notification, 0, len(gone))
+		for _, b := range gone {
 			ns = append(ns, notify(b))
 		}
 		if err := insertNotifications(ctx, tx, ns...); err != nil {
