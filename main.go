@@ -285,15 +285,42 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		ReminderEvery: cfg.Bookings.ReminderEvery,
 	}, loc, log)
 
+	notify, err := service.NewNotifications(st, wx, service.NotificationsConfig{
+		Templates:        notifyTemplates(cfg.WeChat.Templates),
+		MiniProgramState: cfg.WeChat.MiniProgramState,
+		Every:            cfg.Notify.Every,
+		MaxAttempts:      cfg.Notify.MaxAttempts,
+		BaseBackoff:      cfg.Notify.BaseBackoff,
+		MaxBackoff:       cfg.Notify.MaxBackoff,
+		BatchSize:        cfg.Notify.BatchSize,
+		Lease:            cfg.Notify.Lease,
+		SendTimeout:      cfg.WeChat.HTTPTimeout,
+		IsRefused:        wechat.IsRefused,
+		IsRetryable:      wechat.IsRetryable,
+	}, reg, loc, log)
+	if err != nil {
+		return nil, err
+	}
+
 	server := api.New(api.Deps{
 		Auth:           auth,
 		Stations:       stations,
 		Bookings:       bookings,
+		Notifications:  notify,
 		Health:         st,
 		Log:            log,
 		Registry:       reg,
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
-	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, bookings.RunReminders}}, nil
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders}}, nil
+}
+
+// notifyTemplates converts the configured subscribe templates.
+func notifyTemplates(in map[string]config.TemplateConfig) map[string]service.Template {
+	out := make(map[string]service.Template, len(in))
+	for kind, t := range in {
+		out[kind] = service.Template{ID: t.ID, Page: t.Page, Fields: t.Fields}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -40,6 +41,9 @@ type NotifyConfig struct {
 	BaseBackoff time.Duration `yaml:"base_backoff"`
 	MaxBackoff  time.Duration `yaml:"max_backoff"`
 	BatchSize   int           `yaml:"batch_size"`
+	// Lease is how long a sender owns the messages it claimed; a replica that
+	// dies mid-batch leaves them to be claimed again after it.
+	Lease time.Duration `yaml:"lease"`
 }
 
 func defaultActivities() ActivitiesConfig {
@@ -52,7 +56,8 @@ func defaultBookings() BookingsConfig {
 }
 
 func defaultNotify() NotifyConfig {
-	return NotifyConfig{Every: time.Second, MaxAttempts: 8, BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute, BatchSize: 50}
+	return NotifyConfig{Every: time.Second, MaxAttempts: 8, BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute, BatchSize: 50,
+		Lease: 2 * time.Minute}
 }
 
 // validateFeatures checks the feature sections; it names the first bad key.
@@ -90,6 +95,35 @@ func (c Config) validateFeatures() error {
 	}
 	if c.Notify.BatchSize < 1 {
 		return bad("notify.batch_size", "must be at least 1")
+	}
+	if c.Notify.Lease < 4*c.WeChat.HTTPTimeout+10*time.Second {
+		return bad("notify.lease", "must be at least 4 × wechat.http_timeout + 10s")
+	}
+	return validateTemplates(c.WeChat.Templates)
+}
+
+// templateKeyword is a subscribe-message template keyword: a WeChat value
+// type followed by its number (thing1, time3, character_string12).
+var templateKeyword = regexp.MustCompile(`^(thing|number|letter|symbol|character_string|time|date|amount|phone_number|car_number|name|phrase|enum)[0-9]+$`)
+
+// validateTemplates checks each template's keywords and data keys.
+func validateTemplates(templates map[string]TemplateConfig) error {
+	for kind, t := range templates {
+		key := "wechat.templates." + kind
+		if len(t.Fields) == 0 {
+			return fmt.Errorf("config: %s.fields: at least one keyword is required", key)
+		}
+		for keyword, dataKey := range t.Fields {
+			if !templateKeyword.MatchString(keyword) {
+				return fmt.Errorf("config: %s.fields.%s: not a WeChat keyword (thing1, time2, phrase3, ...)", key, keyword)
+			}
+			if dataKey == "" {
+				return fmt.Errorf("config: %s.fields.%s: names no data key", key, keyword)
+			}
+		}
+		if len(t.Page) > 256 {
+			return fmt.Errorf("config: %s.page: longer than 256 bytes", key)
+		}
 	}
 	return nil
 }
