@@ -299,3 +299,17 @@ func TestBookingValidation(t *testing.T) {
 	expect(t, w.do(req{method: "POST", path: "/api/v1/admin/services", token: alice, body: map[string]any{
 		"station_id": w.st.street, "name": "x", "category": "counselling", "duration_min": 30}}), http.StatusForbidden, model.CodePermissionDenied)
 }
+
+func TestBookingConfirmationReachesTheInbox(t *testing.T) {
+	w := newBookingWorld(t)
+	slot := w.createSlot(w.worker, w.offering, 48*time.Hour, 2)
+	alice, _ := w.login("alice")
+	w.mustBook(alice, slot)
+	r := w.do(req{method: "GET", path: "/api/v1/me/messages", token: alice})
+	expect(t, r, http.StatusOK, "")
+	var inbox model.Inbox
+	r.decode(t, &inbox)
+	if len(inbox.Items) != 1 || inbox.Items[0].Title != "预约成功" || !strings.Contains(inbox.Items[0].Body, "心理咨询") {
+		t.Fatalf("inbox: %s", r.Body)
+	}
+}
