@@ -289,6 +289,15 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		CheckinPerMinuteUser: cfg.Activities.CheckinPerMinuteUser,
 	}, loc, log)
 
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
+		CloseBefore:   cfg.Bookings.CloseBefore,
+		CancelBefore:  cfg.Bookings.CancelBefore,
+		RemindBefore:  cfg.Bookings.RemindBefore,
+		NoShowLimit:   cfg.Bookings.NoShowLimit,
+		NoShowWindow:  cfg.Bookings.NoShowWindow,
+		ReminderEvery: cfg.Bookings.ReminderEvery,
+	}, loc, log)
+
 	notify, err := service.NewNotifications(st, wx, service.NotificationsConfig{
 		Templates:        notifyTemplates(cfg.WeChat.Templates),
 		MiniProgramState: cfg.WeChat.MiniProgramState,
@@ -310,6 +319,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		Auth:           auth,
 		Stations:       stations,
 		Activities:     activities,
+		Bookings:       bookings,
 		Notifications:  notify,
 		Health:         st,
 		Log:            log,
@@ -317,7 +327,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
-	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run}}, nil
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders}}, nil
 }
 
 // notifyTemplates converts the configured subscribe templates.

@@ -130,10 +130,6 @@ func (s *Server) updateActivity(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-type reasonBody struct {
-	Reason string `json:"reason"`
-}
-
 func (s *Server) cancelActivity(c *gin.Context) {
 	id, err := pathID(c, "id")
 	if err != nil {

@@ -10,26 +10,6 @@ import (
 	"jindalai/service"
 )
 
-// testClock is a clock tests move forward instead of sleeping.
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-// Now is the real time plus the offset.
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-// Advance moves the clock forward.
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
 // activityCities holds each harness's test city (h.city), made on first use.
 var activityCities sync.Map
 

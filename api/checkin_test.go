@@ -114,7 +114,7 @@ func TestCheckinCode(t *testing.T) {
 	}
 
 	// Just after the rotation the replaced code still works for the grace.
-	h.clock.Advance(time.Until(first.ExpiresAt) + 5*time.Second)
+	h.clock.Advance(first.ExpiresAt.Sub(h.clock.Now()) + 5*time.Second)
 	second := code()
 	if second.Code == first.Code && second.ExpiresAt == first.ExpiresAt {
 		t.Fatalf("code did not rotate: %v", second)

@@ -80,12 +80,14 @@ type harness struct {
 	wx       *fakewechat.Server
 	auth     *service.Auth
 	stations *service.Stations
+	// bookings and activities run on clock, which tests move instead of
+	// sleeping.
+	bookings *service.Bookings
+	clock    *testClock
 	// notify is the notifications service; its sender loop is not started
 	// (tests call notify.RunOnce).
 	notify *service.Notifications
 	reg    *prometheus.Registry
-	// clock is the activities service's clock (tests move it).
-	clock *testClock
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -123,12 +125,16 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		InvitePerMinuteUser: 1000,
 		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
+	clock := newTestClock()
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
+		CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
+		NoShowLimit: 2, NoShowWindow: 90 * 24 * time.Hour, Now: clock.Now,
+	}, st.Loc, log)
 	reg := prometheus.NewRegistry()
 	notify, err := service.NewNotifications(st, client, testNotifyConfig(), reg, st.Loc, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{}
 	activities := service.NewActivities(st, stations, auth, st.NewRateLimiter(), pii,
 		testActivitiesConfig(clock), st.Loc, log)
 	srv := New(Deps{
@@ -136,6 +142,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		Stations:      stations,
 		Activities:    activities,
 		Notifications: notify,
+		Bookings:      bookings,
 		Health:        st,
 		Log:           log,
 		Registry:      reg,
@@ -147,7 +154,8 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, notify: notify, reg: reg, clock: clock}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, notify: notify, reg: reg,
+		bookings: bookings, clock: clock}
 }
 
 // reply is a finished HTTP exchange.

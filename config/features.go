@@ -41,6 +41,8 @@ type BookingsConfig struct {
 	// NoShowLimit no-shows within NoShowWindow block new bookings (0: never).
 	NoShowLimit  int           `yaml:"no_show_limit"`
 	NoShowWindow time.Duration `yaml:"no_show_window"`
+	// ReminderEvery is how often the reminder loop looks for due reminders.
+	ReminderEvery time.Duration `yaml:"reminder_every"`
 }
 
 // NotifyConfig holds the outbox sender's rules.
@@ -66,7 +68,7 @@ func defaultActivities() ActivitiesConfig {
 
 func defaultBookings() BookingsConfig {
 	return BookingsConfig{CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
-		NoShowLimit: 3, NoShowWindow: 90 * 24 * time.Hour}
+		NoShowLimit: 3, NoShowWindow: 90 * 24 * time.Hour, ReminderEvery: 5 * time.Second}
 }
 
 func defaultNotify() NotifyConfig {
@@ -112,6 +114,12 @@ func (c Config) validateFeatures() error {
 	}
 	if c.Bookings.NoShowLimit < 0 {
 		return bad("bookings.no_show_limit", "must not be negative")
+	}
+	if c.Bookings.NoShowLimit > 0 && c.Bookings.NoShowWindow <= 0 {
+		return bad("bookings.no_show_window", "must be positive when no_show_limit is set")
+	}
+	if c.Bookings.ReminderEvery < 100*time.Millisecond {
+		return bad("bookings.reminder_every", "must be at least 100ms")
 	}
 	if c.Notify.Every <= 0 {
 		return bad("notify.every", "must be positive")
