@@ -286,9 +286,51 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		SubmitPerMinuteUser: cfg.Limits.SubmitPerMinuteUser,
 	}, loc, log)
 
+	activities := service.NewActivities(st, stations, auth, limiter, pii, service.ActivitiesConfig{
+		CheckinRadiusM:       cfg.Activities.CheckinRadiusM,
+		CheckinOpensBefore:   cfg.Activities.CheckinOpensBefore,
+		CodeRotation:         cfg.Activities.CodeRotation,
+		CodeGrace:            cfg.Activities.CodeGrace,
+		CheckoutGrace:        cfg.Activities.CheckoutGrace,
+		NearbyRadiusM:        cfg.Activities.NearbyRadiusM,
+		MaxCapacity:          cfg.Activities.MaxCapacity,
+		MaxCreditedHours:     cfg.Activities.MaxCreditedHours,
+		MaxDuration:          cfg.Activities.MaxDuration,
+		CheckinPerMinuteUser: cfg.Activities.CheckinPerMinuteUser,
+	}, loc, log)
+
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
+		CloseBefore:   cfg.Bookings.CloseBefore,
+		CancelBefore:  cfg.Bookings.CancelBefore,
+		RemindBefore:  cfg.Bookings.RemindBefore,
+		NoShowLimit:   cfg.Bookings.NoShowLimit,
+		NoShowWindow:  cfg.Bookings.NoShowWindow,
+		ReminderEvery: cfg.Bookings.ReminderEvery,
+	}, loc, log)
+
+	notify, err := service.NewNotifications(st, wx, service.NotificationsConfig{
+		Templates:        notifyTemplates(cfg.WeChat.Templates),
+		MiniProgramState: cfg.WeChat.MiniProgramState,
+		Every:            cfg.Notify.Every,
+		MaxAttempts:      cfg.Notify.MaxAttempts,
+		BaseBackoff:      cfg.Notify.BaseBackoff,
+		MaxBackoff:       cfg.Notify.MaxBackoff,
+		BatchSize:        cfg.Notify.BatchSize,
+		Lease:            cfg.Notify.Lease,
+		SendTimeout:      cfg.WeChat.HTTPTimeout,
+		IsRefused:        wechat.IsRefused,
+		IsRetryable:      wechat.IsRetryable,
+	}, reg, loc, log)
+	if err != nil {
+		return nil, err
+	}
+
 	server := api.New(api.Deps{
 		Auth:           auth,
 		Stations:       stations,
+		Activities:     activities,
+		Bookings:       bookings,
+		Notifications:  notify,
 		Requests:       requests,
 		Health:         st,
 		Log:            log,
@@ -296,6 +338,15 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
-	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop,
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders,
 		requests.RunEscalation, requests.RunMaintenance}}, nil
+}
+
+// notifyTemplates converts the configured subscribe templates.
+func notifyTemplates(in map[string]config.TemplateConfig) map[string]service.Template {
+	out := make(map[string]service.Template, len(in))
+	for kind, t := range in {
+		out[kind] = service.Template{ID: t.ID, Page: t.Page, Fields: t.Fields}
+	}
+	return out
 }

@@ -81,6 +81,14 @@ type harness struct {
 	auth     *service.Auth
 	stations *service.Stations
 	requests *service.Requests
+	// bookings and activities run on clock, which tests move instead of
+	// sleeping.
+	bookings *service.Bookings
+	clock    *testClock
+	// notify is the notifications service; its sender loop is not started
+	// (tests call notify.RunOnce).
+	notify *service.Notifications
+	reg    *prometheus.Registry
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -126,14 +134,29 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		dispatch = *o.dispatch
 	}
 	requests := service.NewRequests(st, stations, st.NewRateLimiter(), pii, dispatch, st.Loc, log)
+	clock := newTestClock()
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
+		CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
+		NoShowLimit: 2, NoShowWindow: 90 * 24 * time.Hour, Now: clock.Now,
+	}, st.Loc, log)
+	reg := prometheus.NewRegistry()
+	notify, err := service.NewNotifications(st, client, testNotifyConfig(), reg, st.Loc, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	activities := service.NewActivities(st, stations, auth, st.NewRateLimiter(), pii,
+		testActivitiesConfig(clock), st.Loc, log)
 	srv := New(Deps{
-		Auth:         auth,
-		Stations:     stations,
-		Requests:     requests,
-		Health:       st,
-		Log:          log,
-		Registry:     prometheus.NewRegistry(),
-		MaxBodyBytes: 1 << 20,
+		Auth:          auth,
+		Stations:      stations,
+		Activities:    activities,
+		Notifications: notify,
+		Bookings:      bookings,
+		Requests:      requests,
+		Health:        st,
+		Log:           log,
+		Registry:      reg,
+		MaxBodyBytes:  1 << 20,
 	})
 	h, err := srv.Handler()
 	if err != nil {
@@ -141,7 +164,8 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, requests: requests}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, notify: notify, reg: reg,
+		bookings: bookings, clock: clock, requests: requests}
 }
 
 // reply is a finished HTTP exchange.

@@ -101,10 +101,6 @@ func (s *Server) getRequest(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-type reasonBody struct {
-	Reason string `json:"reason"`
-}
-
 // requestAction binds an optional body into dst (nil: no body expected),
 // reads the path id and replies with what run returns.
 func (s *Server) requestAction(c *gin.Context, dst any, run func(p model.Principal, id int64) (model.Request, error)) {

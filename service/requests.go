@@ -37,9 +37,9 @@ type RequestStore interface {
 	RebuildDispatchIndex(ctx context.Context) (int, error)
 }
 
-// StationDirectory is what dispatch needs of the station tree, the
+// DispatchDirectory is what dispatch needs of the station tree, the
 // catalogue and the matcher. The stations service implements it.
-type StationDirectory interface {
+type DispatchDirectory interface {
 	// Match returns candidate stations best first, ending with the parent
 	// chain up to the city station, and nearby organizations.
 	Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error)
@@ -70,7 +70,7 @@ type RequestsConfig struct {
 // (escalation, sweep, auto-close, reconciler).
 type Requests struct {
 	store RequestStore
-	dir   StationDirectory
+	dir   DispatchDirectory
 	limit RateLimiter
 	pii   *PII
 	cfg   RequestsConfig
@@ -83,7 +83,7 @@ type Requests struct {
 }
 
 // NewRequests returns the requests service.
-func NewRequests(store RequestStore, dir StationDirectory, limit RateLimiter, pii *PII, cfg RequestsConfig, loc *time.Location, log *slog.Logger) *Requests {
+func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, pii *PII, cfg RequestsConfig, loc *time.Location, log *slog.Logger) *Requests {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

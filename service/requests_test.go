@@ -18,7 +18,7 @@ import (
 	"jindalai/store/storetest"
 )
 
-// fakeDirectory is a hand-written StationDirectory: city 1 → streets 2 and
+// fakeDirectory is a hand-written DispatchDirectory: city 1 → streets 2 and
 // 5 → points 3 and 4 under 2; every match proposes 3, 4, 2, 1.
 type fakeDirectory struct {
 	stations map[int64]model.StationRef
