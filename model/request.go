@@ -254,6 +254,16 @@ type RequestNotice struct {
 	Notification Notification
 }
 
+// NewRequest is one request to create with everything written in its
+// transaction: its events, its notices and, when Idem is set, its
+// idempotency key and reply.
+type NewRequest struct {
+	Idem    *Idempotency
+	Request Request
+	Events  []RequestEvent
+	Notices []RequestNotice
+}
+
 // RequestChange is one conditional update of a request: it applies only if
 // the row still has Before's version and status (and, when DueBy is set, an
 // accept_by at or before it), and writes Event and Notices in the same

@@ -145,6 +145,31 @@ func eventArgs(e model.RequestEvent) []any {
 	return []any{e.Kind, e.From, e.To, e.ActorID, e.ActorRole, e.StationID, e.OrgID, truncateRunes(e.Note, 1000), e.Internal, e.At.UTC()}
 }
 
+// insertRequestSQL inserts a new request row; requestArgs gives its values.
+const insertRequestSQL = `INSERT INTO requests (resident_id, status, category, category_name, description, address, lat, lng,
+			urgency, contact_phone_enc, images, fields, station_id, station_name, station_level, org_id, org_name,
+			organizations, candidates, candidate_pos, bounces, must_take, accept_by, queue_score, version,
+			created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, 0, ?, ?, 0, ?, ?)`
+
+func requestArgs(r model.Request, orgs []model.OrgRef, t time.Time) []any {
+	return []any{r.ResidentID, r.Status, r.Category, r.CategoryName, r.Description, r.Address, r.Lat, r.Lng, r.Urgency,
+		r.ContactPhoneEnc, mustJSON(r.Images), mustJSON(r.Fields), r.Station.ID, r.Station.Name, r.Station.Level,
+		mustJSON(orgs), mustJSON(r.Candidates), r.CandidatePos, r.AcceptBy.UTC(), r.QueueScore(), t, t}
+}
+
+// idempotentReply returns the JSON reply of a new request (marshalled with
+// ID 0) without its leading `{"id":0`: the script stores it as
+// CONCAT('{"id":', <the new id>, tail), the id being known only to MySQL.
+func idempotentReply(r model.Request) ([]byte, error) {
+	reply := mustJSON(r)
+	head := []byte(`{"id":0,`)
+	if !bytes.HasPrefix(reply, head) {
+		return nil, model.Errorf(model.CodeInternal, "store: request JSON does not start with its id")
+	}
+	return reply[len(head)-1:], nil
+}
+
 // CreateRequest stores a new request as it stands after matching (status
 // dispatched to its first station) with its events, its notices and, with
 // idem, the idempotency key and its reply — one transaction in one round
@@ -162,14 +187,7 @@ func (s *Store) CreateRequest(ctx context.Context, idem *model.Idempotency, r mo
 		orgs = []model.OrgRef{}
 	}
 	sc := newScript()
-	insert := sc.add(`INSERT INTO requests (resident_id, status, category, category_name, description, address, lat, lng,
-			urgency, contact_phone_enc, images, fields, station_id, station_name, station_level, org_id, org_name,
-			organizations, candidates, candidate_pos, bounces, must_take, accept_by, queue_score, version,
-			created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, 0, ?, ?, 0, ?, ?)`,
-		r.ResidentID, r.Status, r.Category, r.CategoryName, r.Description, r.Address, r.Lat, r.Lng, r.Urgency,
-		r.ContactPhoneEnc, mustJSON(r.Images), mustJSON(r.Fields), r.Station.ID, r.Station.Name, r.Station.Level,
-		mustJSON(orgs), mustJSON(r.Candidates), r.CandidatePos, r.AcceptBy.UTC(), r.QueueScore(), t, t)
+	insert := sc.add(insertRequestSQL, requestArgs(r, orgs, t)...)
 	sc.add(`SET @jdl_request_id = LAST_INSERT_ID()`)
 	if len(events) > 0 {
 		var args []any
@@ -185,16 +203,13 @@ func (s *Store) CreateRequest(ctx context.Context, idem *model.Idempotency, r mo
 		return r, false, err
 	}
 	if idem != nil {
-		// The reply holds the id only the insert knows: store it as the JSON
-		// around "id" with the id spliced in by MySQL.
-		reply := mustJSON(r)
-		head := []byte(`{"id":0,`)
-		if !bytes.HasPrefix(reply, head) {
-			return r, false, model.Errorf(model.CodeInternal, "store: request JSON does not start with its id")
+		tail, err := idempotentReply(r)
+		if err != nil {
+			return r, false, err
 		}
 		sc.add(`INSERT INTO idempotency_keys (user_id, idem_key, scope, fingerprint, reply, created_at)
 			VALUES (?, ?, ?, ?, CONCAT('{"id":', @jdl_request_id, ?), ?)`,
-			idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], reply[len(head)-1:], t)
+			idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], tail, t)
 	}
 	res, err := s.run(ctx, sc)
 	if idem != nil && isDuplicate(err) {

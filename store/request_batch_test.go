@@ -1,0 +1,162 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"jindalai/model"
+	"jindalai/store"
+	"jindalai/store/storetest"
+)
+
+func batchOf(n int, station int64, withKeys bool) []model.NewRequest {
+	out := make([]model.NewRequest, n)
+	for i := range out {
+		r := newRequest(int64(100 + i))
+		r.Station.ID = station
+		r.Description = "批量 ? 诉求 " + itoa(int64(i))
+		out[i] = model.NewRequest{Request: r,
+			Events: []model.RequestEvent{{Kind: model.EventSubmit, To: model.StatusSubmitted, ActorID: r.ResidentID, ActorRole: "resident", StationID: station},
+				{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: "system", StationID: station}},
+			Notices: []model.RequestNotice{
+				{To: model.Audience{StationID: station, Roles: []model.RoleName{model.RoleSocialWorker, model.RoleStationAdmin}},
+					Notification: model.Notification{Kind: "request_dispatched", Title: "新诉求 " + itoa(int64(i)), Data: map[string]string{"title": "上门探访"}}},
+				{To: model.Audience{UserID: r.ResidentID}, Notification: model.Notification{Kind: "request_accepted", Title: "回执"}},
+			}}
+		if withKeys {
+			out[i].Idem = key(r.ResidentID, "batch-"+itoa(int64(i)), "body "+itoa(int64(i)))
+		}
+	}
+	return out
+}
+
+func count(t *testing.T, st *store.Store, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := st.DB.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestCreateRequestsBatch: one transaction stores every request with its own
+// id, events, notifications (a staff member holding two roles gets one) and
+// idempotency reply; a replay through CreateRequest returns that reply.
+func TestCreateRequestsBatch(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	staff := mustUser(t, st, "dev_batch_staff")
+	for _, role := range []model.RoleName{model.RoleSocialWorker, model.RoleStationAdmin} {
+		if err := st.GrantRole(ctx, staff, model.Role{Role: role, StationID: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := mustUser(t, st, "dev_batch_other")
+	if err := st.GrantRole(ctx, other, model.Role{Role: model.RoleSocialWorker, StationID: 4}); err != nil {
+		t.Fatal(err)
+	}
+	batch := append(batchOf(5, 3, true), batchOf(3, 4, false)...)
+	for i := 5; i < 8; i++ {
+		batch[i].Request.ResidentID = int64(200 + i)
+		batch[i].Notices = batch[i].Notices[:1]
+	}
+	out, err := st.CreateRequests(ctx, batch)
+	if err != nil || len(out) != len(batch) {
+		t.Fatalf("batch: %d %v", len(out), err)
+	}
+	seen := map[int64]bool{}
+	for i, r := range out {
+		if r.ID == 0 || seen[r.ID] {
+			t.Fatalf("request %d: id %d", i, r.ID)
+		}
+		seen[r.ID] = true
+		got, err := st.GetRequest(ctx, r.ID)
+		if err != nil || got.ResidentID != batch[i].Request.ResidentID || got.Description != batch[i].Request.Description ||
+			got.Station.ID != batch[i].Request.Station.ID {
+			t.Fatalf("request %d read back: %+v %v", i, got, err)
+		}
+		if n := count(t, st, `SELECT COUNT(*) FROM request_events WHERE request_id = ?`, r.ID); n != 2 {
+			t.Fatalf("request %d: %d events", i, n)
+		}
+		staffFor, title := staff, "新诉求 "+itoa(int64(i))
+		if i >= 5 {
+			staffFor, title = other, "新诉求 "+itoa(int64(i-5))
+		}
+		var page, gotTitle string
+		if err := st.DB.QueryRow(`SELECT page, title FROM notifications WHERE user_id = ? AND ref_id = ?`, staffFor, r.ID).
+			Scan(&page, &gotTitle); err != nil || page != "pages/request/detail?id="+itoa(r.ID) || gotTitle != title {
+			t.Fatalf("request %d staff notification: %q %q %v", i, page, gotTitle, err)
+		}
+	}
+	if n := count(t, st, `SELECT COUNT(*) FROM notifications WHERE kind = 'request_accepted'`); n != 5 {
+		t.Fatalf("user notices: %d", n)
+	}
+	for i := 0; i < 5; i++ {
+		again, replayed, err := st.CreateRequest(ctx, batch[i].Idem, batch[i].Request, batch[i].Events, batch[i].Notices)
+		if err != nil || !replayed {
+			t.Fatalf("replay %d: %v %v", i, replayed, err)
+		}
+		first, _ := json.Marshal(out[i])
+		second, _ := json.Marshal(again)
+		if string(first) != string(second) {
+			t.Fatalf("replay %d differs:\n%s\n%s", i, first, second)
+		}
+	}
+	if n := count(t, st, `SELECT COUNT(*) FROM requests`); n != 8 {
+		t.Fatalf("rows: %d", n)
+	}
+}
+
+// TestCreateRequestsBatchIsAllOrNothing: a key already stored, or a row
+// MySQL refuses, fails the whole batch with nothing written and no
+// transaction left open.
+func TestCreateRequestsBatchIsAllOrNothing(t *testing.T) {
+	st := storetest.New(t)
+	st.DB.SetMaxOpenConns(1)
+	ctx := context.Background()
+	batch := batchOf(4, 3, true)
+	if _, _, err := st.CreateRequest(ctx, batch[2].Idem, batch[2].Request, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateRequests(ctx, batch); !model.IsCode(err, model.CodeConflict) {
+		t.Fatalf("stored key: %v", err)
+	}
+	bad := batchOf(3, 3, false)
+	bad[1].Request.Address = strings.Repeat("长", 300)
+	if _, err := st.CreateRequests(ctx, bad); err == nil {
+		t.Fatal("a refused row passed")
+	}
+	if n := inTransaction(t, st); n != 0 {
+		t.Fatal("connection left inside a transaction")
+	}
+	if n := count(t, st, `SELECT (SELECT COUNT(*) FROM requests) + (SELECT COUNT(*) FROM request_events) + (SELECT COUNT(*) FROM notifications)`); n != 1 {
+		t.Fatalf("rows left: %d", n)
+	}
+}
+
+// TestPlaceNewRequests: one pipeline puts each request in its station's queue
+// and the deadline set.
+func TestPlaceNewRequests(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	rs := []model.Request{newRequest(1), newRequest(2), newRequest(3)}
+	for i := range rs {
+		rs[i].ID = int64(10 + i)
+	}
+	rs[2].Station.ID = 4
+	if err := st.PlaceNewRequests(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.Redis.ZCard(ctx, st.Keys.StationQueue(3)).Result(); n != 2 {
+		t.Fatalf("queue 3: %d", n)
+	}
+	if n, _ := st.Redis.ZCard(ctx, st.Keys.StationQueue(4)).Result(); n != 1 {
+		t.Fatalf("queue 4: %d", n)
+	}
+	score, err := st.Redis.ZScore(ctx, st.Keys.DispatchDeadlines(), "12").Result()
+	if err != nil || int64(score) != rs[2].AcceptBy.UnixMilli() {
+		t.Fatalf("deadline: %v %v", score, err)
+	}
+}
