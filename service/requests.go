@@ -16,6 +16,7 @@ import (
 // (the truth) and the Redis queues and deadline set derived from them.
 type RequestStore interface {
 	CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error)
+	CreateRequests(ctx context.Context, batch []model.NewRequest) ([]model.Request, error)
 	GetRequest(ctx context.Context, id int64) (model.Request, error)
 	GetRequests(ctx context.Context, ids []int64) ([]model.Request, error)
 	ListRequests(ctx context.Context, f model.RequestFilter, afterID int64, limit int) ([]model.Request, error)
@@ -28,6 +29,7 @@ type RequestStore interface {
 	RequestStatRows(ctx context.Context, from, to time.Time, stationIDs []int64) ([]model.RequestStatRow, error)
 
 	PlaceRequest(ctx context.Context, before *model.Request, after model.Request) error
+	PlaceNewRequests(ctx context.Context, rs []model.Request) error
 	ClaimDueRequests(ctx context.Context, t time.Time, n int) ([]int64, error)
 	SetDeadline(ctx context.Context, id int64, at time.Time) error
 	RestoreDeadlines(ctx context.Context, rs []model.Request) (int64, error)
@@ -61,6 +63,15 @@ type RequestsConfig struct {
 	EscalationEvery     time.Duration
 	SweepEvery          time.Duration
 	SubmitPerMinuteUser int
+	// SubmitBatchMax is the most submits one transaction writes (group
+	// commit, see request_batch.go); 0 means 64, 1 turns batching off.
+	SubmitBatchMax int
+	// SubmitBatchesInFlight is how many batch transactions may run at once;
+	// 0 means 2.
+	SubmitBatchesInFlight int
+	// SubmitBatchWindow is the longest a batch waits for submits already
+	// under way (matching) to join it; 0 never waits.
+	SubmitBatchWindow time.Duration
 	// Now is the clock (tests move it); nil is time.Now.
 	Now func() time.Time
 }
@@ -80,6 +91,8 @@ type Requests struct {
 	// maintenance loop then rebuilds the queues from MySQL.
 	needRebuild atomic.Bool
 	kick        chan struct{}
+	// batch is the submit group commit; nil when turned off.
+	batch *submitBatcher
 }
 
 // NewRequests returns the requests service.
@@ -93,7 +106,9 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = time.Minute
 	}
-	return &Requests{store: store, dir: dir, limit: limit, pii: pii, cfg: cfg, loc: loc, log: log, kick: make(chan struct{}, 1)}
+	s := &Requests{store: store, dir: dir, limit: limit, pii: pii, cfg: cfg, loc: loc, log: log, kick: make(chan struct{}, 1)}
+	s.batch = newSubmitBatcher(s)
+	return s
 }
 
 func (s *Requests) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
@@ -175,10 +190,13 @@ func (in *SubmitInput) validate() error {
 // and the station staff's notifications, in one transaction that also holds
 // the idempotency key (idem may be nil); then puts it in the station's queue
 // and the deadline set. A retry with the same key returns the first reply.
+// Concurrent submits share one transaction (request_batch.go).
 // Errors: invalid_argument (category, description, address, lat, lng,
 // urgency, contact_phone, images, fields.<name>), too_many_requests,
 // conflict (key reused with another body), unavailable, internal.
 func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput, idem *model.Idempotency) (model.Request, error) {
+	joined := s.batch.arriving()
+	defer joined()
 	if err := s.allow(ctx, "submit", formatID(p.UserID), s.cfg.SubmitPerMinuteUser); err != nil {
 		return model.Request{}, err
 	}
@@ -230,14 +248,7 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 		{Kind: model.EventSubmit, To: model.StatusSubmitted, ActorID: p.UserID, ActorRole: string(model.RoleResident), StationID: r.Station.ID},
 		{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: model.ActorSystem, StationID: r.Station.ID},
 	}
-	out, replayed, err := s.store.CreateRequest(ctx, idem, r, events, s.dispatchNotices(r, false))
-	if err != nil {
-		return model.Request{}, err
-	}
-	if !replayed {
-		s.place(ctx, nil, out)
-	}
-	return out, nil
+	return s.create(ctx, model.NewRequest{Idem: idem, Request: r, Events: events, Notices: s.dispatchNotices(r, false)}, joined)
 }
 
 // acceptWithin is the accept-by allowance of an urgency.

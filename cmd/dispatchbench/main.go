@@ -5,15 +5,18 @@
 // small city with staff, then prints BENCH lines:
 //
 //	raw      one transaction inserting one row (the minimal durable write)
-//	submit   Requests.Submit with an Idempotency-Key (rate limit, match, one
-//	         transaction, one pipelined Redis round trip)
+//	submit_single  Requests.Submit with an Idempotency-Key, batching off
+//	         (rate limit, match, one transaction, one pipelined Redis round
+//	         trip per submit)
+//	submit_batch   the same with group commit on (concurrent submits share
+//	         one transaction and one Redis pipeline; -batch_* flags)
 //	queue    Requests.Queue, first page of 20, with -open requests in one
 //	         station (Redis ids + one MySQL IN query), and the MySQL path
 //	accept   Requests.Accept draining those open requests
 //
-// raw and submit run with the same concurrency against the same server, in
-// alternating rounds so both see the same background load; the ratio is of
-// their totals. With -mysql_pid and -redis_pid it also reports the CPU time
+// raw and both submits run with the same concurrency against the same
+// server, in alternating rounds so all see the same background load; the
+// ratios are of their totals. With -mysql_pid and -redis_pid it also reports the CPU time
 // per operation of this process and of both servers (a load-independent
 // view of the cost), e.g.
 //
@@ -47,10 +50,14 @@ import (
 )
 
 const (
-	dbName    = "jdl_dispatchbench"
-	keyPrefix = "dpb:"
 	centerLat = 42.905
 	centerLng = 129.509
+)
+
+var (
+	dbName    = "jdl_dispatchbench"
+	keyPrefix = "dpb:"
+	batchCfg  service.RequestsConfig
 )
 
 func main() {
@@ -63,6 +70,11 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the submit phase to this file")
 	flag.IntVar(&mysqlPID, "mysql_pid", 0, "pid of the MySQL server, to report its CPU time per operation")
 	flag.IntVar(&redisPID, "redis_pid", 0, "pid of the Redis server, to report its CPU time per operation")
+	flag.StringVar(&dbName, "db", dbName, "database to create (and drop) for the run")
+	flag.StringVar(&keyPrefix, "prefix", keyPrefix, "Redis key prefix of the run")
+	flag.IntVar(&batchCfg.SubmitBatchMax, "batch_max", 64, "largest submit batch (group commit)")
+	flag.IntVar(&batchCfg.SubmitBatchesInFlight, "batch_inflight", 2, "batch transactions running at once")
+	flag.DurationVar(&batchCfg.SubmitBatchWindow, "batch_window", 0, "longest a batch waits for submits under way")
 	flag.Parse()
 	profile = *cpuprofile
 	if err := run(*n, *concurrency, *open, *conns, *keep, *interpolate); err != nil {
@@ -74,6 +86,7 @@ func main() {
 type bench struct {
 	st       *store.Store
 	svc      *service.Requests
+	batched  *service.Requests
 	stations *service.Stations
 	codes    []string
 	queueSt  int64
@@ -130,30 +143,37 @@ func run(n, concurrency, open, conns int, keep, interpolate bool) error {
 	if err != nil {
 		return err
 	}
-	b.svc = service.NewRequests(timedStore{st}, timedDirectory{b.stations}, st.NewRateLimiter(), pii, service.RequestsConfig{
-		AcceptByUrgent: 30 * time.Minute, AcceptByNormal: 4 * time.Hour, MaxBounces: 3, AutoCloseAfter: 7 * 24 * time.Hour,
-		SubmitPerMinuteUser: 1000000}, time.UTC, log)
+	rcfg := service.RequestsConfig{AcceptByUrgent: 30 * time.Minute, AcceptByNormal: 4 * time.Hour, MaxBounces: 3,
+		AutoCloseAfter: 7 * 24 * time.Hour, SubmitPerMinuteUser: 1000000, SubmitBatchMax: 1}
+	b.svc = service.NewRequests(timedStore{st}, timedDirectory{b.stations}, st.NewRateLimiter(), pii, rcfg, time.UTC, log)
+	rcfg.SubmitBatchMax, rcfg.SubmitBatchesInFlight, rcfg.SubmitBatchWindow = batchCfg.SubmitBatchMax, batchCfg.SubmitBatchesInFlight, batchCfg.SubmitBatchWindow
+	b.batched = service.NewRequests(timedStore{st}, timedDirectory{b.stations}, st.NewRateLimiter(), pii, rcfg, time.UTC, log)
 	if _, err := b.svc.Reconcile(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "dispatchbench: GOMAXPROCS-visible CPUs shared by client and servers; n=%d concurrency=%d\n", n, concurrency)
 
+	single := func(ctx context.Context, i int) error { return b.submit(ctx, b.svc, i) }
+	batched := func(ctx context.Context, i int) error { return b.submit(ctx, b.batched, i) }
 	// Warm pools, the matcher's in-process copy and the statement paths.
-	if _, err := measure(200, concurrency, b.raw); err != nil {
-		return err
-	}
-	if _, err := measure(200, concurrency, b.submit); err != nil {
-		return err
+	for _, fn := range []func(context.Context, int) error{b.raw, single, batched} {
+		if _, err := measure(200, concurrency, fn); err != nil {
+			return err
+		}
 	}
 	printPhases()
-	// Alternate raw and submit rounds so both see the same neighbours' load.
-	var raw, sub []result
+	// Alternate the rounds so all three see the same neighbours' load.
+	var raw, sub, bat []result
 	for round := 0; round < rounds; round++ {
 		r, err := measure(n/rounds, concurrency, b.raw)
 		if err != nil {
 			return err
 		}
 		raw = append(raw, r)
+		if r, err = measure(n/rounds, concurrency, single); err != nil {
+			return err
+		}
+		sub = append(sub, r)
 		if profile != "" && round == 0 {
 			f, err := os.Create(profile)
 			if err != nil {
@@ -164,26 +184,34 @@ func run(n, concurrency, open, conns int, keep, interpolate bool) error {
 				return err
 			}
 		}
-		r, err = measure(n/rounds, concurrency, b.submit)
+		r, err = measure(n/rounds, concurrency, batched)
 		if profile != "" && round == 0 {
 			pprof.StopCPUProfile()
 		}
 		if err != nil {
 			return err
 		}
-		sub = append(sub, r)
+		bat = append(bat, r)
 	}
 	printPhases()
-	rawAll, subAll := merge(raw), merge(sub)
+	rawAll, subAll, batAll := merge(raw), merge(sub), merge(bat)
 	rawAll.print("raw_insert_tx", concurrency, fmt.Sprintf("rounds=%d", rounds))
-	subAll.print("submit", concurrency, fmt.Sprintf("rounds=%d with_idempotency_key", rounds))
+	subAll.print("submit_single", concurrency, fmt.Sprintf("rounds=%d with_idempotency_key", rounds))
+	bs := b.batched.SubmitBatchStats()
+	batAll.print("submit_batch", concurrency, fmt.Sprintf("rounds=%d with_idempotency_key batch_max=%d inflight=%d window=%s mean_batch=%.1f largest=%d fallbacks=%d",
+		rounds, batchCfg.SubmitBatchMax, batchCfg.SubmitBatchesInFlight, batchCfg.SubmitBatchWindow,
+		float64(bs.Submits)/float64(max(1, bs.Batches)), bs.Largest, bs.Fallbacks))
 	for i := range raw {
-		fmt.Printf("ROUND %d raw_rps=%.0f submit_rps=%.0f ratio=%.2f\n", i+1, raw[i].rate, sub[i].rate, sub[i].rate/raw[i].rate)
+		fmt.Printf("ROUND %d raw_rps=%.0f single_rps=%.0f batch_rps=%.0f ratio_single=%.2f ratio_batch=%.2f\n", i+1,
+			raw[i].rate, sub[i].rate, bat[i].rate, sub[i].rate/raw[i].rate, bat[i].rate/raw[i].rate)
 	}
-	fmt.Printf("BENCH name=submit_vs_raw ratio=%.2f submit_rps=%.0f raw_rps=%.0f\n", subAll.rate/rawAll.rate, subAll.rate, rawAll.rate)
-	if total := func(r result) time.Duration { return r.cpuSelf + r.cpuMySQL + r.cpuRedis }; mysqlPID != 0 && total(subAll) > 0 {
-		fmt.Printf("BENCH name=submit_vs_raw_cpu ratio=%.2f (CPU per raw op / CPU per submit, client+mysql+redis: what the rates would be on a dedicated CPU-bound machine)\n",
-			(float64(total(rawAll))/float64(rawAll.n))/(float64(total(subAll))/float64(subAll.n)))
+	fmt.Printf("BENCH name=submit_vs_raw ratio_single=%.2f ratio_batch=%.2f single_rps=%.0f batch_rps=%.0f raw_rps=%.0f batch_p50_ms=%.2f batch_p99_ms=%.2f\n",
+		subAll.rate/rawAll.rate, batAll.rate/rawAll.rate, subAll.rate, batAll.rate, rawAll.rate,
+		float64(batAll.p50.Microseconds())/1000, float64(batAll.p99.Microseconds())/1000)
+	if total := func(r result) time.Duration { return r.cpuSelf + r.cpuMySQL + r.cpuRedis }; mysqlPID != 0 && total(subAll) > 0 && total(batAll) > 0 {
+		perOp := func(r result) float64 { return float64(total(r)) / float64(r.n) }
+		fmt.Printf("BENCH name=submit_vs_raw_cpu ratio_single=%.2f ratio_batch=%.2f (CPU per raw op / CPU per submit, client+mysql+redis: what the rates would be on a dedicated CPU-bound machine)\n",
+			perOp(rawAll)/perOp(subAll), perOp(rawAll)/perOp(batAll))
 	}
 
 	ids, err := b.fillQueue(ctx, open, concurrency)
@@ -239,7 +267,7 @@ func (b *bench) raw(ctx context.Context, i int) error {
 	return tx.Commit()
 }
 
-func (b *bench) submit(ctx context.Context, i int) error {
+func (b *bench) submit(ctx context.Context, svc *service.Requests, i int) error {
 	r := rand.New(rand.NewPCG(uint64(i), 99))
 	d := 8 * math.Sqrt(r.Float64())
 	a := 2 * math.Pi * r.Float64()
@@ -248,7 +276,7 @@ func (b *bench) submit(ctx context.Context, i int) error {
 	user := int64(100 + i%32)
 	key := "k" + strconv.FormatInt(seq.Add(1), 10)
 	idem := &model.Idempotency{UserID: user, Key: key, Scope: "requests.create", Fingerprint: sha256.Sum256([]byte(key))}
-	_, err := b.svc.Submit(ctx, model.Principal{UserID: user}, service.SubmitInput{
+	_, err := svc.Submit(ctx, model.Principal{UserID: user}, service.SubmitInput{
 		Category: b.codes[r.IntN(len(b.codes))], Description: "家中老人独居，行动不便，希望社工上门探访", Address: "延吉市",
 		Lat: &lat, Lng: &lng, ContactPhone: "13812345678"}, idem)
 	return err

@@ -1,0 +1,185 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"jindalai/model"
+)
+
+// Group commit of submits: concurrent submits of one process are written by
+// one transaction (store CreateRequests) and put in their queues by one
+// Redis pipeline, which spreads the cost of a transaction, its commit and
+// two round trips over the batch (see group for how batches form).
+//
+// Correctness never depends on the batch: when the batch transaction fails
+// for any reason (a key stored meanwhile by another batch or replica, a
+// deadlock, a row MySQL refuses), nothing of it is kept and every member runs
+// the single-submit path (store CreateRequest, which replays idempotency
+// keys) in its own goroutine; a key repeated within the batch is written
+// once, and its repeats run that path after the batch, so they replay the
+// first one's reply. Batches are per process: replicas meet only in MySQL.
+
+// batchTimeout bounds one batch; it does not depend on any member's
+// context, so one caller going away does not cancel the others.
+const batchTimeout = 15 * time.Second
+
+// SubmitBatchStats counts the submit batches since the service started.
+type SubmitBatchStats struct {
+	Batches   int64 // batch transactions committed (two or more submits)
+	Submits   int64 // submits written by them
+	Fallbacks int64 // batches that failed and fell back to single submits
+	Largest   int64 // the largest batch
+}
+
+type submitBatcher struct {
+	*group[model.NewRequest, createResult]
+	batches, submits, fallbacks, largest atomic.Int64
+	// failBatch, set by tests, fails a batch before it is written.
+	failBatch func([]model.NewRequest) error
+}
+
+// createResult is a submit's outcome in a batch: its stored request, an
+// error, or alone = write it by itself (the batch failed, or it repeats a
+// key of the batch).
+type createResult struct {
+	out   model.Request
+	err   error
+	alone bool
+}
+
+func newSubmitBatcher(s *Requests) *submitBatcher {
+	cfg := s.cfg
+	if cfg.SubmitBatchMax == 0 {
+		cfg.SubmitBatchMax = 64
+	}
+	if cfg.SubmitBatchesInFlight <= 0 {
+		cfg.SubmitBatchesInFlight = 1
+	}
+	if cfg.SubmitBatchMax <= 1 {
+		return nil
+	}
+	b := &submitBatcher{}
+	b.group = newGroup(cfg.SubmitBatchMax, cfg.SubmitBatchesInFlight, cfg.SubmitBatchWindow,
+		func(ctx context.Context, batch []model.NewRequest) []createResult { return s.runBatch(ctx, b, batch) },
+		func(p any) createResult {
+			return createResult{err: model.Wrap(model.CodeInternal, fmt.Errorf("submit batch panicked: %v", p), "")}
+		})
+	return b
+}
+
+// arriving announces a submit on its way to create (see group.arriving).
+func (b *submitBatcher) arriving() func() {
+	if b == nil {
+		return func() {}
+	}
+	return b.group.arriving()
+}
+
+// create stores a validated, matched request — in a batch when batching is
+// on — and puts it in its queue before returning.
+func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func()) (model.Request, error) {
+	if s.batch == nil {
+		joined()
+		return s.createAlone(ctx, nr)
+	}
+	if err := ctx.Err(); err != nil {
+		joined()
+		return model.Request{}, model.Wrap(model.CodeUnavailable, err, "请求已取消")
+	}
+	res := s.batch.do(ctx, nr, joined)
+	joined()
+	if res.alone {
+		return s.createAlone(ctx, nr)
+	}
+	return res.out, res.err
+}
+
+// createAlone is the single-submit path: one transaction for one request,
+// replaying a stored idempotency key.
+func (s *Requests) createAlone(ctx context.Context, nr model.NewRequest) (model.Request, error) {
+	out, replayed, err := s.store.CreateRequest(ctx, nr.Idem, nr.Request, nr.Events, nr.Notices)
+	if err != nil {
+		return model.Request{}, err
+	}
+	if !replayed {
+		s.place(ctx, nil, out)
+	}
+	return out, nil
+}
+
+// runBatch writes a batch in one transaction and places it in one pipeline.
+func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model.NewRequest) []createResult {
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	res := make([]createResult, len(batch))
+	type idemKey struct {
+		user int64
+		key  string
+	}
+	seen := make(map[idemKey]bool, len(batch))
+	write := make([]model.NewRequest, 0, len(batch))
+	index := make([]int, 0, len(batch))
+	for i, nr := range batch {
+		if nr.Idem != nil {
+			k := idemKey{nr.Idem.UserID, nr.Idem.Key}
+			if seen[k] {
+				res[i].alone = true // replays the first one after the batch
+				continue
+			}
+			seen[k] = true
+		}
+		write = append(write, nr)
+		index = append(index, i)
+	}
+	if len(write) == 1 {
+		// Nothing to share: the single path, still holding the leader slot
+		// so that the submits arriving meanwhile queue behind it.
+		i := index[0]
+		res[i].out, res[i].err = s.createAlone(ctx, write[0])
+		return res
+	}
+	var err error
+	if b.failBatch != nil {
+		err = b.failBatch(write)
+	}
+	var out []model.Request
+	if err == nil {
+		out, err = s.store.CreateRequests(ctx, write)
+	}
+	if err != nil {
+		b.fallbacks.Add(1)
+		s.log.Info("submit batch failed; its members are written one by one", "size", len(write), "err", err)
+		for _, i := range index {
+			res[i].alone = true
+		}
+		return res
+	}
+	if err := s.store.PlaceNewRequests(ctx, out); err != nil {
+		s.log.Warn("dispatch index update failed; queues will be rebuilt", "requests", len(out), "err", err)
+		s.needRebuild.Store(true)
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	for k, i := range index {
+		res[i].out = out[k]
+	}
+	b.batches.Add(1)
+	b.submits.Add(int64(len(out)))
+	for l := b.largest.Load(); int64(len(out)) > l && !b.largest.CompareAndSwap(l, int64(len(out))); l = b.largest.Load() {
+	}
+	return res
+}
+
+// SubmitBatchStats returns the counters of the submit group commit.
+func (s *Requests) SubmitBatchStats() SubmitBatchStats {
+	if s.batch == nil {
+		return SubmitBatchStats{}
+	}
+	return SubmitBatchStats{Batches: s.batch.batches.Load(), Submits: s.batch.submits.Load(),
+		Fallbacks: s.batch.fallbacks.Load(), Largest: s.batch.largest.Load()}
+}
