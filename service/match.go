@@ -94,111 +94,217 @@ func (s *searchStep) next(full bool, radii int) {
 // radius holding one gives up to MaxOrgs, nearest first. Opening hours only
 // break ties (a need sent out of hours waits in the queue); the closed flag
 // excludes. Errors: invalid_argument (lat, lng, category), unavailable.
+//
+// Concurrent matches share their Redis round trips: they are run together,
+// in lockstep, by matchMany (see group), each exactly as it would run alone.
 func (s *Stations) Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error) {
 	if err := p.Check(); err != nil {
 		return model.MatchResult{}, err
 	}
+	q := matchQuery{p: p, category: category}
+	var out matchOut
+	if s.matches != nil {
+		out = s.matches.do(ctx, q, nil)
+	} else {
+		out = s.matchMany(ctx, []matchQuery{q})[0]
+	}
+	return out.res, out.err
+}
+
+type matchQuery struct {
+	p        model.Point
+	category string
+}
+
+type matchOut struct {
+	res model.MatchResult
+	err error
+}
+
+// matchState is one query's progress through the widening searches.
+type matchState struct {
+	q      matchQuery
+	st, og searchStep
+	found  []*stationInfo
+	dists  []float64
+	orgs   []model.OrgRef
+	err    error
+}
+
+func (m *matchState) active() bool { return m.err == nil && (!m.st.done || !m.og.done) }
+
+// probe is the query's next round of searches.
+func (m *matchState) probe(radii []int) model.GeoProbeQuery {
+	q := model.GeoProbeQuery{P: m.q.p}
+	if !m.st.done {
+		q.Stations = model.GeoQuery{RadiusM: float64(radii[m.st.radius]), Count: m.st.count}
+	}
+	if !m.og.done {
+		q.Orgs = model.GeoQuery{RadiusM: float64(radii[m.og.radius]), Count: m.og.count}
+	}
+	return q
+}
+
+// take reads one probe's hits: usable stations end the station search,
+// enough organizations the organization search; otherwise both widen.
+func (m *matchState) take(probe model.GeoProbe, c *catalogue, radii, maxOrgs int) {
+	category := m.q.category
+	if !m.st.done {
+		for _, h := range probe.Stations {
+			info, ok := c.stations[h.ID]
+			if ok && info.Level != model.LevelCity && !info.Closed && info.serves[category] && h.DistanceM <= float64(info.RadiusM) {
+				m.found = append(m.found, info)
+				m.dists = append(m.dists, h.DistanceM)
+				if len(m.found) == scoredCandidates {
+					break
+				}
+			}
+		}
+		if len(m.found) > 0 {
+			m.st.done = true
+		} else {
+			m.st.next(probe.StationsFull, radii)
+		}
+	}
+	if !m.og.done {
+		m.orgs = m.orgs[:0]
+		for _, h := range probe.Orgs {
+			if o, ok := c.orgs[h.ID]; ok && o.Active && o.serves[category] {
+				m.orgs = append(m.orgs, o.Ref())
+				if len(m.orgs) == maxOrgs {
+					break
+				}
+			}
+		}
+		switch {
+		case len(m.orgs) >= maxOrgs:
+			m.og.done = true
+		case probe.OrgsFull && m.og.count < maxSearchCount:
+			m.og.count *= 4
+		case len(m.orgs) > 0:
+			m.og.done = true
+		default:
+			m.og.next(false, radii)
+		}
+	}
+}
+
+// matchMany runs Match for several queries at once: every round of searches
+// of every query still searching goes in one pipelined round trip
+// (GeoProbes), and the queue lengths of all their stations in one more.
+func (s *Stations) matchMany(ctx context.Context, qs []matchQuery) []matchOut {
 	radii := s.cfg.SearchRadiiM
 	if len(radii) == 0 {
 		radii = []int{30000}
 	}
-	st := searchStep{count: firstSearchCount}
-	og := searchStep{count: firstSearchCount, done: s.cfg.MaxOrgs <= 0}
+	ms := make([]*matchState, len(qs))
+	for i, q := range qs {
+		ms[i] = &matchState{q: q, st: searchStep{count: firstSearchCount},
+			og: searchStep{count: firstSearchCount, done: s.cfg.MaxOrgs <= 0}, orgs: []model.OrgRef{}}
+	}
 	var c *catalogue
-	var found []*stationInfo
-	var dists []float64
-	orgs := []model.OrgRef{}
 	restored := false
-	for !st.done || !og.done {
-		var sq, oq model.GeoQuery
-		if !st.done {
-			sq = model.GeoQuery{RadiusM: float64(radii[st.radius]), Count: st.count}
+	for {
+		var active []*matchState
+		var probes []model.GeoProbeQuery
+		for _, m := range ms {
+			if m.active() {
+				active = append(active, m)
+				probes = append(probes, m.probe(radii))
+			}
 		}
-		if !og.done {
-			oq = model.GeoQuery{RadiusM: float64(radii[og.radius]), Count: og.count}
+		if len(active) == 0 {
+			break
 		}
-		probe, err := s.geo.GeoProbe(ctx, p, sq, oq)
+		fail := func(err error) {
+			for _, m := range active {
+				m.err = err
+			}
+		}
+		res, err := s.geo.GeoProbes(ctx, probes)
 		if err != nil {
-			return model.MatchResult{}, err
+			fail(err)
+			break
 		}
 		if c == nil {
-			if c, err = s.ensure(ctx, probe.Version); err != nil {
-				return model.MatchResult{}, err
+			if c, err = s.ensure(ctx, res[0].Version); err != nil {
+				fail(err)
+				break
 			}
-			if cat, ok := c.categories[category]; !ok || !cat.Active {
-				return model.MatchResult{}, model.InvalidField("category", "未知的服务类别")
+			for _, m := range active {
+				if cat, ok := c.categories[m.q.category]; !ok || !cat.Active {
+					m.err = model.InvalidField("category", "未知的服务类别")
+				}
 			}
 		}
-		if !restored && ((!probe.StationsSet && len(c.stations) > 0) || (!probe.OrgsSet && c.activeOrgs > 0)) {
+		if !restored && ((!res[0].StationsSet && len(c.stations) > 0) || (!res[0].OrgsSet && c.activeOrgs > 0)) {
 			restored = true
 			if err := s.restoreGeo(ctx, c); err != nil {
-				return model.MatchResult{}, err
+				fail(err)
+				break
 			}
 			continue
 		}
-		if !st.done {
-			for _, h := range probe.Stations {
-				info, ok := c.stations[h.ID]
-				if ok && info.Level != model.LevelCity && !info.Closed && info.serves[category] && h.DistanceM <= float64(info.RadiusM) {
-					found = append(found, info)
-					dists = append(dists, h.DistanceM)
-					if len(found) == scoredCandidates {
-						break
-					}
-				}
-			}
-			if len(found) > 0 {
-				st.done = true
-			} else {
-				st.next(probe.StationsFull, len(radii))
-			}
-		}
-		if !og.done {
-			orgs = orgs[:0]
-			for _, h := range probe.Orgs {
-				if o, ok := c.orgs[h.ID]; ok && o.Active && o.serves[category] {
-					orgs = append(orgs, o.Ref())
-					if len(orgs) == s.cfg.MaxOrgs {
-						break
-					}
-				}
-			}
-			switch {
-			case len(orgs) >= s.cfg.MaxOrgs:
-				og.done = true
-			case probe.OrgsFull && og.count < maxSearchCount:
-				og.count *= 4
-			case len(orgs) > 0:
-				og.done = true
-			default:
-				og.next(false, len(radii))
+		for k, m := range active {
+			if m.err == nil {
+				m.take(res[k], c, len(radii), s.cfg.MaxOrgs)
 			}
 		}
 	}
-	stations, err := s.rank(ctx, p, c, found, dists)
-	if err != nil {
-		return model.MatchResult{}, err
+	out := make([]matchOut, len(ms))
+	lens, err := s.queueLengths(ctx, ms)
+	for i, m := range ms {
+		switch {
+		case m.err != nil:
+			out[i].err = m.err
+		case err != nil:
+			out[i].err = err
+		default:
+			out[i].res = model.MatchResult{Stations: s.rank(m.q.p, c, m.found, m.dists, lens), Orgs: m.orgs}
+		}
 	}
-	return model.MatchResult{Stations: stations, Orgs: orgs}, nil
+	return out
 }
 
-// rank scores the found stations with their queue lengths (one pipelined
-// round trip) and appends the parent chain.
-func (s *Stations) rank(ctx context.Context, p model.Point, c *catalogue, found []*stationInfo, dists []float64) ([]model.Candidate, error) {
+// queueLengths reads the queue length of every station found by a query
+// without error, in one pipelined round trip.
+func (s *Stations) queueLengths(ctx context.Context, ms []*matchState) (map[int64]int64, error) {
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, m := range ms {
+		if m.err != nil {
+			continue
+		}
+		for _, f := range m.found {
+			if !seen[f.ID] {
+				seen[f.ID] = true
+				ids = append(ids, f.ID)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ls, err := s.geo.QueueLengths(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	lens := make(map[int64]int64, len(ids))
+	for i, id := range ids {
+		lens[id] = ls[i]
+	}
+	return lens, nil
+}
+
+// rank scores the found stations with their queue lengths and appends the
+// parent chain.
+func (s *Stations) rank(p model.Point, c *catalogue, found []*stationInfo, dists []float64, lens map[int64]int64) []model.Candidate {
 	var out []model.Candidate
 	if len(found) > 0 {
-		ids := make([]int64, len(found))
-		for i, f := range found {
-			ids[i] = f.ID
-		}
-		lens, err := s.geo.QueueLengths(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
 		now := s.now().In(s.loc)
 		in := make([]RankInput, len(found))
 		for i, f := range found {
-			in[i] = RankInput{Station: f.Ref(), DistanceM: dists[i], QueueLen: lens[i], OpenNow: model.OpenAt(f.OpeningHours, now)}
+			in[i] = RankInput{Station: f.Ref(), DistanceM: dists[i], QueueLen: lens[f.ID], OpenNow: model.OpenAt(f.OpeningHours, now)}
 		}
 		out = RankCandidates(in, float64(s.cfg.LoadPenaltyM))
 		if len(out) > maxCandidates {
@@ -224,7 +330,7 @@ func (s *Stations) rank(ctx context.Context, p model.Point, c *catalogue, found 
 		d := distanceM(p, model.Point{Lat: a.Lat, Lng: a.Lng})
 		out = append(out, model.Candidate{Station: a.Ref(), DistanceM: d, Score: d})
 	}
-	return out, nil
+	return out
 }
 
 // earthRadiusM is the radius Redis GEO commands use, so distances agree.

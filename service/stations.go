@@ -39,6 +39,7 @@ type GeoIndex interface {
 	RebuildStationGeo(ctx context.Context, members map[int64]model.Point) error
 	RebuildOrgGeo(ctx context.Context, members map[int64]model.Point) error
 	GeoProbe(ctx context.Context, p model.Point, stations, orgs model.GeoQuery) (model.GeoProbe, error)
+	GeoProbes(ctx context.Context, qs []model.GeoProbeQuery) ([]model.GeoProbe, error)
 	QueueLengths(ctx context.Context, stationIDs []int64) ([]int64, error)
 }
 
@@ -50,6 +51,9 @@ type MatchConfig struct {
 	LoadPenaltyM int
 	// MaxOrgs is how many nearby organizations a match attaches.
 	MaxOrgs int
+	// MatchBatchMax is the most concurrent matches that share their Redis
+	// round trips; 0 means 64, 1 runs each match alone.
+	MatchBatchMax int
 	// ReconcileEvery is how often the reconciler checks the GEO sets and
 	// reloads the in-process copy from MySQL.
 	ReconcileEvery time.Duration
@@ -67,6 +71,9 @@ type Stations struct {
 	log   *slog.Logger
 	now   func() time.Time
 
+	// matches batches concurrent Match calls (nil: each runs alone).
+	matches *group[matchQuery, matchOut]
+
 	snap      atomic.Pointer[catalogue]
 	reloadMu  sync.Mutex
 	rebuildMu sync.Mutex
@@ -81,7 +88,15 @@ func NewStations(store StationStore, geo GeoIndex, cfg MatchConfig, loc *time.Lo
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &Stations{store: store, geo: geo, cfg: cfg, loc: loc, log: log, now: time.Now}
+	s := &Stations{store: store, geo: geo, cfg: cfg, loc: loc, log: log, now: time.Now}
+	if cfg.MatchBatchMax == 0 {
+		cfg.MatchBatchMax = 64
+	}
+	if cfg.MatchBatchMax > 1 {
+		s.matches = newGroup(cfg.MatchBatchMax, 2, 0, s.matchMany,
+			func(p any) matchOut { return matchOut{err: model.Errorf(model.CodeInternal, "match panicked: %v", p)} })
+	}
+	return s
 }
 
 // stationInfo is a station of the in-process copy.

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -22,6 +23,8 @@ type Store struct {
 	Keys  Keys
 	// Loc is the zone times are returned in (they are stored in UTC).
 	Loc *time.Location
+	// idPlan caches how CreateRequests learns its row ids.
+	idPlan atomic.Pointer[idPlan]
 }
 
 // Options configures Open.

@@ -124,51 +124,71 @@ func (s *Store) rebuildGeo(ctx context.Context, key string, members map[int64]mo
 // both GEO sets exist, and the nearest stations and organizations around p
 // (ascending distance, metres). Errors: unavailable.
 func (s *Store) GeoProbe(ctx context.Context, p model.Point, stations, orgs model.GeoQuery) (model.GeoProbe, error) {
-	var out model.GeoProbe
+	out, err := s.GeoProbes(ctx, []model.GeoProbeQuery{{P: p, Stations: stations, Orgs: orgs}})
+	if err != nil {
+		return model.GeoProbe{}, err
+	}
+	return out[0], nil
+}
+
+// GeoProbes is GeoProbe for several points in one pipelined round trip: the
+// version and the existence of the sets are read once, after which come the
+// searches of every point. It returns one probe per query, in order.
+// Errors: unavailable.
+func (s *Store) GeoProbes(ctx context.Context, qs []model.GeoProbeQuery) ([]model.GeoProbe, error) {
 	var version *redis.StringCmd
 	var exists *redis.IntCmd
 	var exOrgs *redis.IntCmd
-	var stCmd, orgCmd *redis.GeoSearchLocationCmd
+	stCmds := make([]*redis.GeoSearchLocationCmd, len(qs))
+	orgCmds := make([]*redis.GeoSearchLocationCmd, len(qs))
 	_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		version = pipe.Get(ctx, s.Keys.StationsVersion())
 		exists = pipe.Exists(ctx, s.Keys.StationGeo())
 		exOrgs = pipe.Exists(ctx, s.Keys.OrgGeo())
-		if stations.Count > 0 {
-			stCmd = pipe.GeoSearchLocation(ctx, s.Keys.StationGeo(), geoQuery(p, stations))
-		}
-		if orgs.Count > 0 {
-			orgCmd = pipe.GeoSearchLocation(ctx, s.Keys.OrgGeo(), geoQuery(p, orgs))
+		for i, q := range qs {
+			if q.Stations.Count > 0 {
+				stCmds[i] = pipe.GeoSearchLocation(ctx, s.Keys.StationGeo(), geoQuery(q.P, q.Stations))
+			}
+			if q.Orgs.Count > 0 {
+				orgCmds[i] = pipe.GeoSearchLocation(ctx, s.Keys.OrgGeo(), geoQuery(q.P, q.Orgs))
+			}
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return out, translateRedis(err)
+		return nil, translateRedis(err)
 	}
 	checks := []redis.Cmder{exists, exOrgs}
-	if stCmd != nil {
-		checks = append(checks, stCmd)
-	}
-	if orgCmd != nil {
-		checks = append(checks, orgCmd)
+	for i := range qs {
+		if stCmds[i] != nil {
+			checks = append(checks, stCmds[i])
+		}
+		if orgCmds[i] != nil {
+			checks = append(checks, orgCmds[i])
+		}
 	}
 	for _, c := range checks {
 		if c.Err() != nil {
-			return out, translateRedis(c.Err())
+			return nil, translateRedis(c.Err())
 		}
 	}
 	if err := version.Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return out, translateRedis(err)
+		return nil, translateRedis(err)
 	}
-	out.Version = version.Val()
-	out.StationsSet = exists.Val() > 0
-	out.OrgsSet = exOrgs.Val() > 0
-	if stCmd != nil {
-		out.Stations = geoHits(stCmd.Val())
-		out.StationsFull = len(out.Stations) >= stations.Count
-	}
-	if orgCmd != nil {
-		out.Orgs = geoHits(orgCmd.Val())
-		out.OrgsFull = len(out.Orgs) >= orgs.Count
+	out := make([]model.GeoProbe, len(qs))
+	for i, q := range qs {
+		o := &out[i]
+		o.Version = version.Val()
+		o.StationsSet = exists.Val() > 0
+		o.OrgsSet = exOrgs.Val() > 0
+		if stCmds[i] != nil {
+			o.Stations = geoHits(stCmds[i].Val())
+			o.StationsFull = len(o.Stations) >= q.Stations.Count
+		}
+		if orgCmds[i] != nil {
+			o.Orgs = geoHits(orgCmds[i].Val())
+			o.OrgsFull = len(o.Orgs) >= q.Orgs.Count
+		}
 	}
 	return out, nil
 }

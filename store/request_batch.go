@@ -13,12 +13,18 @@ import (
 )
 
 // CreateRequests stores several new requests in ONE transaction sent as one
-// script (group commit): one INSERT per request row (each id is that
-// statement's own LAST_INSERT_ID, so nothing assumes consecutive
-// auto-increment values), then one multi-row INSERT for all their events,
-// one INSERT … SELECT per kind of staff audience for all their notices, one
-// multi-row INSERT for the users' notices and one for all the idempotency
-// keys with their replies. Either every request is stored or none is.
+// script (group commit): the request rows, then one multi-row INSERT for all
+// their events, one INSERT … SELECT per kind of staff audience for all their
+// notices, one multi-row INSERT for the notices to single users and one for
+// all the idempotency keys with their replies. Either every request is
+// stored or none is.
+//
+// On MySQL and MariaDB the rows go in one multi-row INSERT: InnoDB reserves
+// the auto-increment values of an INSERT … VALUES whose row count is known
+// all at once, in every innodb_autoinc_lock_mode, so the k-th row's id is
+// LAST_INSERT_ID() + k × auto_increment_increment (the script checks the
+// increment it was built with and fails — falling back — if it differs).
+// Elsewhere (TiDB) each row is its own INSERT and its own LAST_INSERT_ID.
 //
 // It does not replay: a key already stored (or stored concurrently) fails
 // the whole batch with conflict, and so does a key present twice in batch;
@@ -29,11 +35,17 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.NewRequest) ([
 	if len(batch) == 0 {
 		return nil, nil
 	}
+	plan, err := s.batchIDPlan(ctx)
+	if err != nil {
+		return nil, err
+	}
 	t := now()
 	out := make([]model.Request, len(batch))
 	inserts := make([]int, len(batch))
 	refs := make([]string, len(batch))
 	sc := newScript()
+	rows := make([]string, 0, len(batch))
+	var args []any
 	for i, nr := range batch {
 		r := nr.Request
 		r.ID = 0
@@ -43,12 +55,23 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.NewRequest) ([
 			orgs = []model.OrgRef{}
 		}
 		out[i] = r
+		if plan.multiRow {
+			rows = append(rows, requestValues)
+			args = append(args, requestArgs(r, orgs, t)...)
+			refs[i] = "(@jdl_r0 + " + strconv.Itoa(i) + " * @jdl_step)"
+			continue
+		}
 		refs[i] = "@jdl_r" + strconv.Itoa(i)
 		inserts[i] = sc.add(insertRequestSQL, requestArgs(r, orgs, t)...)
 		sc.add(`SET ` + refs[i] + ` = LAST_INSERT_ID()`)
 	}
+	if plan.multiRow {
+		inserts[0] = sc.add(insertRequestHead+strings.Join(rows, ", "), args...)
+		step := strconv.FormatInt(plan.step, 10)
+		sc.add(`SET @jdl_r0 = LAST_INSERT_ID(), @jdl_step = IF(@@auto_increment_increment = ` + step + `, ` + step + `, NULL)`)
+	}
 	var tuples []string
-	var args []any
+	args = nil
 	for i, nr := range batch {
 		for _, e := range nr.Events {
 			e.At = t
@@ -71,9 +94,35 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.NewRequest) ([
 	}
 	ids := res.AllLastInsertIds()
 	for i := range out {
-		out[i].ID = ids[inserts[i]]
+		if plan.multiRow {
+			out[i].ID = ids[inserts[0]] + int64(i)*plan.step
+		} else {
+			out[i].ID = ids[inserts[i]]
+		}
 	}
 	return out, nil
+}
+
+// idPlan is how a batch learns the ids of its request rows: one multi-row
+// INSERT with ids step apart, or one INSERT per row.
+type idPlan struct {
+	multiRow bool
+	step     int64
+}
+
+// batchIDPlan reads (once) which server this is and its auto-increment step.
+func (s *Store) batchIDPlan(ctx context.Context) (idPlan, error) {
+	if p := s.idPlan.Load(); p != nil {
+		return *p, nil
+	}
+	var version string
+	var step int64
+	if err := s.DB.QueryRowContext(ctx, `SELECT VERSION(), @@auto_increment_increment`).Scan(&version, &step); err != nil {
+		return idPlan{}, translate(err, "")
+	}
+	p := idPlan{multiRow: step >= 1 && !strings.Contains(strings.ToLower(version), "tidb"), step: step}
+	s.idPlan.Store(&p)
+	return p, nil
 }
 
 // addBatchKeys inserts the idempotency keys of the batch in one statement,

@@ -43,9 +43,16 @@ func count(t *testing.T, st *store.Store, q string, args ...any) int {
 
 // TestCreateRequestsBatch: one transaction stores every request with its own
 // id, events, notifications (a staff member holding two roles gets one) and
-// idempotency reply; a replay through CreateRequest returns that reply.
+// idempotency reply; a replay through CreateRequest returns that reply. Both
+// ways of learning the ids: one multi-row INSERT, and one INSERT per row.
 func TestCreateRequestsBatch(t *testing.T) {
+	t.Run("multi-row", func(t *testing.T) { testCreateRequestsBatch(t, true) })
+	t.Run("row by row", func(t *testing.T) { testCreateRequestsBatch(t, false) })
+}
+
+func testCreateRequestsBatch(t *testing.T, multiRow bool) {
 	st := storetest.New(t)
+	store.SetBatchIDPlan(st, multiRow, 1)
 	ctx := context.Background()
 	staff := mustUser(t, st, "dev_batch_staff")
 	for _, role := range []model.RoleName{model.RoleSocialWorker, model.RoleStationAdmin} {
@@ -127,6 +134,12 @@ func TestCreateRequestsBatchIsAllOrNothing(t *testing.T) {
 	bad[1].Request.Address = strings.Repeat("长", 300)
 	if _, err := st.CreateRequests(ctx, bad); err == nil {
 		t.Fatal("a refused row passed")
+	}
+	// Ids computed with another auto-increment step than the server's:
+	// the script refuses to link anything to them.
+	store.SetBatchIDPlan(st, true, 2)
+	if _, err := st.CreateRequests(ctx, batchOf(3, 3, false)); err == nil {
+		t.Fatal("a batch built for another auto-increment step passed")
 	}
 	if n := inTransaction(t, st); n != 0 {
 		t.Fatal("connection left inside a transaction")

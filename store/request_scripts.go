@@ -146,11 +146,15 @@ func eventArgs(e model.RequestEvent) []any {
 }
 
 // insertRequestSQL inserts a new request row; requestArgs gives its values.
-const insertRequestSQL = `INSERT INTO requests (resident_id, status, category, category_name, description, address, lat, lng,
+const insertRequestSQL = insertRequestHead + requestValues
+
+const insertRequestHead = `INSERT INTO requests (resident_id, status, category, category_name, description, address, lat, lng,
 			urgency, contact_phone_enc, images, fields, station_id, station_name, station_level, org_id, org_name,
 			organizations, candidates, candidate_pos, bounces, must_take, accept_by, queue_score, version,
 			created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, 0, ?, ?, 0, ?, ?)`
+		VALUES `
+
+const requestValues = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, 0, ?, ?, 0, ?, ?)`
 
 func requestArgs(r model.Request, orgs []model.OrgRef, t time.Time) []any {
 	return []any{r.ResidentID, r.Status, r.Category, r.CategoryName, r.Description, r.Address, r.Lat, r.Lng, r.Urgency,
