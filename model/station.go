@@ -64,6 +64,9 @@ type Candidate struct {
 type MatchResult struct {
 	Stations []Candidate
 	Orgs     []OrgRef
+	// Category is the matched category as the matcher's catalogue knows it
+	// (empty when the matcher does not report it).
+	Category Category
 }
 
 // OpeningPeriod is one opening interval on a weekday (1 = Monday … 7 =

@@ -260,7 +260,8 @@ func (s *Stations) matchMany(ctx context.Context, qs []matchQuery) []matchOut {
 		case err != nil:
 			out[i].err = err
 		default:
-			out[i].res = model.MatchResult{Stations: s.rank(m.q.p, c, m.found, m.dists, lens), Orgs: m.orgs}
+			out[i].res = model.MatchResult{Stations: s.rank(m.q.p, c, m.found, m.dists, lens), Orgs: m.orgs,
+				Category: c.categories[m.q.category]}
 		}
 	}
 	return out

@@ -183,3 +183,52 @@ func (s *Requests) SubmitBatchStats() SubmitBatchStats {
 	return SubmitBatchStats{Batches: s.batch.batches.Load(), Submits: s.batch.submits.Load(),
 		Fallbacks: s.batch.fallbacks.Load(), Largest: s.batch.largest.Load()}
 }
+
+// BatchRateLimiter is a RateLimiter that also takes one token for each of
+// many subjects in one round trip: 0 for an allowed subject, else how long
+// until it would be.
+type BatchRateLimiter interface {
+	RateLimiter
+	AllowMany(ctx context.Context, name string, subjects []string, perMinute int) ([]time.Duration, error)
+}
+
+type allowOut struct {
+	retry time.Duration
+	err   error
+}
+
+// newAllowGroup batches the checks of one named limit: concurrent checks
+// share a round trip.
+func newAllowGroup(l BatchRateLimiter, name string, perMinute int) *group[string, allowOut] {
+	return newGroup(64, 2, 0, func(ctx context.Context, subjects []string) []allowOut {
+		ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		defer cancel()
+		out := make([]allowOut, len(subjects))
+		retry, err := l.AllowMany(ctx, name, subjects, perMinute)
+		for i := range out {
+			if err != nil {
+				out[i].err = err
+			} else {
+				out[i].retry = retry[i]
+			}
+		}
+		return out
+	}, func(p any) allowOut {
+		return allowOut{err: model.Wrap(model.CodeInternal, fmt.Errorf("rate limit batch panicked: %v", p), "")}
+	})
+}
+
+// allowSubmit takes one token of the resident's submit limit.
+func (s *Requests) allowSubmit(ctx context.Context, userID int64) error {
+	if s.submitLimits == nil {
+		return s.allow(ctx, "submit", formatID(userID), s.cfg.SubmitPerMinuteUser)
+	}
+	out := s.submitLimits.do(ctx, formatID(userID), nil)
+	if out.err != nil {
+		return out.err
+	}
+	if out.retry > 0 {
+		return model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(out.retry.Seconds())+1)
+	}
+	return nil
+}

@@ -93,6 +93,8 @@ type Requests struct {
 	kick        chan struct{}
 	// batch is the submit group commit; nil when turned off.
 	batch *submitBatcher
+	// submitLimits batches the submit rate-limit checks (nil: one by one).
+	submitLimits *group[string, allowOut]
 }
 
 // NewRequests returns the requests service.
@@ -108,6 +110,9 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 	}
 	s := &Requests{store: store, dir: dir, limit: limit, pii: pii, cfg: cfg, loc: loc, log: log, kick: make(chan struct{}, 1)}
 	s.batch = newSubmitBatcher(s)
+	if bl, ok := limit.(BatchRateLimiter); ok && s.batch != nil && cfg.SubmitPerMinuteUser > 0 {
+		s.submitLimits = newAllowGroup(bl, "submit", cfg.SubmitPerMinuteUser)
+	}
 	return s
 }
 
@@ -197,24 +202,28 @@ func (in *SubmitInput) validate() error {
 func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput, idem *model.Idempotency) (model.Request, error) {
 	joined := s.batch.arriving()
 	defer joined()
-	if err := s.allow(ctx, "submit", formatID(p.UserID), s.cfg.SubmitPerMinuteUser); err != nil {
+	if err := s.allowSubmit(ctx, p.UserID); err != nil {
 		return model.Request{}, err
 	}
 	if err := in.validate(); err != nil {
 		return model.Request{}, err
 	}
-	cat, err := s.dir.Category(ctx, in.Category)
-	if model.IsCode(err, model.CodeNotFound) || (err == nil && !cat.Active) {
+	// The match refuses an unknown or inactive category and reports the
+	// category as its catalogue knows it, in the same Redis round trip.
+	match, err := s.dir.Match(ctx, model.Point{Lat: *in.Lat, Lng: *in.Lng}, in.Category)
+	if err != nil {
+		return model.Request{}, err
+	}
+	cat := match.Category
+	if cat.Code == "" {
+		if cat, err = s.dir.Category(ctx, in.Category); err != nil && !model.IsCode(err, model.CodeNotFound) {
+			return model.Request{}, err
+		}
+	}
+	if cat.Code == "" || !cat.Active {
 		return model.Request{}, model.InvalidField("category", "未知的服务类别")
 	}
-	if err != nil {
-		return model.Request{}, err
-	}
 	if err := cat.CheckFields(in.Fields); err != nil {
-		return model.Request{}, err
-	}
-	match, err := s.dir.Match(ctx, model.Point{Lat: *in.Lat, Lng: *in.Lng}, cat.Code)
-	if err != nil {
 		return model.Request{}, err
 	}
 	candidates := dedupeCandidates(match.Stations)

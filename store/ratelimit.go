@@ -2,30 +2,110 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"jindalai/model"
 )
 
-// RateLimiter counts requests per subject in Redis (GCRA, redis_rate), so a
-// limit holds across every API replica.
+// RateLimiter counts requests per subject in Redis with the generic cell rate
+// algorithm (GCRA), so a limit holds across every API replica. Its counters
+// are those of github.com/go-redis/redis_rate (same keys, same stored value),
+// which this replaces so that many subjects can be checked in one pipelined
+// round trip.
 type RateLimiter struct {
-	limiter *redis_rate.Limiter
-	keys    Keys
+	rdb  *redis.Client
+	keys Keys
 }
 
 // NewRateLimiter returns a limiter over the store's Redis.
 func (s *Store) NewRateLimiter() *RateLimiter {
-	return &RateLimiter{limiter: redis_rate.NewLimiter(s.Redis), keys: s.Keys}
+	return &RateLimiter{rdb: s.Redis, keys: s.Keys}
 }
+
+// gcraScript takes one token from a GCRA limit.
+// KEYS[1]: the limit's counter: the theoretical arrival time (TAT) of the
+// next request, in seconds since 2017-01-01 UTC (Redis TIME based).
+// ARGV[1]: burst; ARGV[2]: requests per period; ARGV[3]: period (seconds).
+// It returns {1, "0"} and advances the TAT by one emission interval when
+// allowed; {0, seconds until allowed} and changes nothing when not. The
+// counter expires once it is back in the past.
+var gcraScript = redis.NewScript(`
+local interval = tonumber(ARGV[3]) / tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = (t[1] - 1483228800) + (t[2] / 1000000)
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then
+  tat = now
+end
+local next_tat = tat + interval
+local allow_at = next_tat - interval * tonumber(ARGV[1])
+if allow_at > now then
+  return {0, tostring(allow_at - now)}
+end
+redis.call('SET', KEYS[1], next_tat, 'EX', math.ceil(next_tat - now))
+return {1, '0'}
+`)
 
 // Allow takes one token from the named limit of subject, allowing perMinute
 // requests a minute with bursts up to perMinute. It returns whether the call
 // is allowed and, if not, when to retry. Errors: unavailable.
 func (l *RateLimiter) Allow(ctx context.Context, name, subject string, perMinute int) (bool, time.Duration, error) {
-	res, err := l.limiter.Allow(ctx, l.keys.RateLimit(name, subject), redis_rate.PerMinute(perMinute))
+	retry, err := l.AllowMany(ctx, name, []string{subject}, perMinute)
 	if err != nil {
-		return false, 0, translateRedis(err)
+		return false, 0, err
 	}
-	return res.Allowed > 0, res.RetryAfter, nil
+	return retry[0] == 0, retry[0], nil
+}
+
+// AllowMany takes one token from the named limit of each subject (a subject
+// listed twice takes two), in one pipelined round trip. It returns per
+// subject 0 when allowed, else how long until it would be.
+// Errors: unavailable.
+func (l *RateLimiter) AllowMany(ctx context.Context, name string, subjects []string, perMinute int) ([]time.Duration, error) {
+	run := func(eval func(pipe redis.Pipeliner, key string) *redis.Cmd) ([]*redis.Cmd, error) {
+		cmds := make([]*redis.Cmd, len(subjects))
+		_, err := l.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, subject := range subjects {
+				cmds[i] = eval(pipe, "rate:"+l.keys.RateLimit(name, subject))
+			}
+			return nil
+		})
+		return cmds, err
+	}
+	args := []any{perMinute, perMinute, 60}
+	cmds, err := run(func(pipe redis.Pipeliner, key string) *redis.Cmd {
+		return gcraScript.EvalSha(ctx, pipe, []string{key}, args...)
+	})
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// Redis lost its script cache (a restart): send the script itself.
+		cmds, err = run(func(pipe redis.Pipeliner, key string) *redis.Cmd {
+			return gcraScript.Eval(ctx, pipe, []string{key}, args...)
+		})
+	}
+	if err != nil {
+		return nil, translateRedis(err)
+	}
+	out := make([]time.Duration, len(subjects))
+	for i, c := range cmds {
+		v, err := c.Slice()
+		if err != nil {
+			return nil, translateRedis(err)
+		}
+		if len(v) != 2 {
+			return nil, model.Errorf(model.CodeInternal, "store: rate limit script returned %v", v)
+		}
+		if allowed, _ := v[0].(int64); allowed == 1 {
+			continue
+		}
+		s, _ := v[1].(string)
+		secs, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, translateRedis(err)
+		}
+		out[i] = max(time.Duration(secs*float64(time.Second)), time.Millisecond)
+	}
+	return out, nil
 }

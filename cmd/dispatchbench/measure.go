@@ -103,6 +103,22 @@ func measure(n, concurrency int, fn func(ctx context.Context, i int) error) (res
 // Phase timers (cumulative nanoseconds) to see where a submit spends its time.
 var phaseMatch, phaseCreate, phasePlace, phaseCount atomic.Int64
 
+// Batch timers: wall time inside CreateRequests and PlaceNewRequests, and
+// the batches and requests they wrote.
+var batchTx, batchPlace, batchCount, batchRequests atomic.Int64
+
+func (t timedStore) CreateRequests(ctx context.Context, batch []model.NewRequest) ([]model.Request, error) {
+	t0 := time.Now()
+	defer func() { batchTx.Add(int64(time.Since(t0))); batchCount.Add(1); batchRequests.Add(int64(len(batch))) }()
+	return t.Store.CreateRequests(ctx, batch)
+}
+
+func (t timedStore) PlaceNewRequests(ctx context.Context, rs []model.Request) error {
+	t0 := time.Now()
+	defer func() { batchPlace.Add(int64(time.Since(t0))) }()
+	return t.Store.PlaceNewRequests(ctx, rs)
+}
+
 type timedStore struct{ *store.Store }
 
 func (t timedStore) CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error) {
@@ -129,6 +145,14 @@ func printPhases() {
 	n := float64(max(1, phaseCount.Load())) * 1e6
 	fmt.Printf("PHASES submits=%d match_ms=%.2f tx_ms=%.2f redis_place_ms=%.2f (mean per submit)\n", phaseCount.Load(),
 		float64(phaseMatch.Load())/n, float64(phaseCreate.Load())/n, float64(phasePlace.Load())/n)
+	if b := batchCount.Load(); b > 0 {
+		fmt.Printf("BATCHES batches=%d requests=%d tx_ms=%.2f place_ms=%.2f (mean per batch)\n", b, batchRequests.Load(),
+			float64(batchTx.Load())/float64(b)/1e6, float64(batchPlace.Load())/float64(b)/1e6)
+	}
+	batchTx.Store(0)
+	batchPlace.Store(0)
+	batchCount.Store(0)
+	batchRequests.Store(0)
 	phaseMatch.Store(0)
 	phaseCreate.Store(0)
 	phasePlace.Store(0)
