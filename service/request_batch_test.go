@@ -1,0 +1,296 @@
+package service_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"jindalai/model"
+	"jindalai/service"
+)
+
+// batched is a dispatch fixture whose submits wait up to window for the
+// submits under way, so that concurrent ones share batches.
+func batched(t *testing.T, window time.Duration, max, inFlight int) *dispatchFixture {
+	return newDispatch(t, func(c *service.RequestsConfig) {
+		c.SubmitBatchWindow, c.SubmitBatchMax, c.SubmitBatchesInFlight = window, max, inFlight
+	})
+}
+
+func needInput(description string) service.SubmitInput {
+	lat, lng := 42.92, 129.50
+	return service.SubmitInput{Category: "home_visit", Description: description, Lat: &lat, Lng: &lng, ContactPhone: "13812345678"}
+}
+
+func idemKey(user int64, key, body string) *model.Idempotency {
+	return &model.Idempotency{UserID: user, Key: key, Scope: "requests.create", Fingerprint: sha256.Sum256([]byte(body))}
+}
+
+type submitted struct {
+	user int64
+	r    model.Request
+	err  error
+}
+
+// submitAll runs the submits concurrently and returns their outcomes in order.
+func submitAll(f *dispatchFixture, n int, user func(i int) int64, in func(i int) service.SubmitInput, idem func(i int) *model.Idempotency) []submitted {
+	out := make([]submitted, n)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := user(i)
+			r, err := f.svc.Submit(context.Background(), resident(u), in(i), idem(i))
+			out[i] = submitted{user: u, r: r, err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func (f *dispatchFixture) count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := f.st.DB.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestSubmitBatch200Residents: 200 concurrent submits of 200 residents share
+// batches; each gets its own request (its id, its resident, its station),
+// stored once with its two events and queued once.
+func TestSubmitBatch200Residents(t *testing.T) {
+	f := batched(t, 50*time.Millisecond, 64, 1)
+	got := submitAll(f, 200, func(i int) int64 { return int64(1000 + i) },
+		func(i int) service.SubmitInput { return needInput("老人独居 #" + itoa(i)) },
+		func(i int) *model.Idempotency { return idemKey(int64(1000+i), "k", "body") })
+	ids := map[int64]bool{}
+	for i, s := range got {
+		if s.err != nil {
+			t.Fatalf("submit %d: %v", i, s.err)
+		}
+		r := s.r
+		if r.ID == 0 || ids[r.ID] || r.ResidentID != s.user || r.Station.ID != 3 || r.Description != "老人独居 #"+itoa(i) {
+			t.Fatalf("submit %d: %+v", i, r)
+		}
+		ids[r.ID] = true
+		stored, err := f.st.GetRequest(context.Background(), r.ID)
+		if err != nil || stored.ResidentID != s.user || stored.Description != r.Description {
+			t.Fatalf("submit %d stored: %+v %v", i, stored, err)
+		}
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 200 {
+		t.Fatalf("rows: %d", n)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM request_events`); n != 400 {
+		t.Fatalf("events: %d", n)
+	}
+	if n := f.count(t, `SELECT COUNT(DISTINCT resident_id) FROM requests`); n != 200 {
+		t.Fatalf("residents: %d", n)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != 200 {
+		t.Fatalf("queue: %d entries", len(q))
+	}
+	if n, _ := f.st.Redis.ZCard(context.Background(), f.st.Keys.DispatchDeadlines()).Result(); n != 200 {
+		t.Fatalf("deadlines: %d", n)
+	}
+	st := f.svc.SubmitBatchStats()
+	if st.Batches == 0 || st.Largest < 2 || st.Fallbacks != 0 {
+		t.Fatalf("no batching: %+v", st)
+	}
+	if !service.SubmitBatchIdle(f.svc) {
+		t.Fatal("batcher not idle")
+	}
+}
+
+// TestSubmitBatchRepeatedKey: 40 submits with one resident's key, spread
+// over small concurrent batches among 40 other residents' submits, store one
+// request and get identical replies.
+func TestSubmitBatchRepeatedKey(t *testing.T) {
+	f := batched(t, 20*time.Millisecond, 8, 2)
+	got := submitAll(f, 80, func(i int) int64 {
+		if i%2 == 0 {
+			return 7
+		}
+		return int64(2000 + i)
+	}, func(i int) service.SubmitInput { return needInput("同一件事") },
+		func(i int) *model.Idempotency {
+			if i%2 == 0 {
+				return idemKey(7, "same-key", "body")
+			}
+			return idemKey(int64(2000+i), "k", "body")
+		})
+	var first []byte
+	for i, s := range got {
+		if s.err != nil {
+			t.Fatalf("submit %d: %v", i, s.err)
+		}
+		if s.user != 7 {
+			continue
+		}
+		reply, _ := json.Marshal(s.r)
+		if first == nil {
+			first = reply
+		} else if string(reply) != string(first) {
+			t.Fatalf("reply %d differs:\n%s\n%s", i, reply, first)
+		}
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests WHERE resident_id = 7`); n != 1 {
+		t.Fatalf("rows of the repeated key: %d", n)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 41 {
+		t.Fatalf("rows: %d", n)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != 41 {
+		t.Fatalf("queue: %d entries", len(q))
+	}
+	// Every batch after the one that stored the key failed on it.
+	if st := f.svc.SubmitBatchStats(); st.Fallbacks == 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+// TestSubmitBatchMemberFailsInTransaction: a resident reuses a key stored
+// earlier for another body; the batch holding that submit fails on the
+// key's unique index, and its members are written one by one: the resident
+// gets conflict, the others their requests.
+func TestSubmitBatchMemberFailsInTransaction(t *testing.T) {
+	f := batched(t, 50*time.Millisecond, 64, 1)
+	if _, err := f.svc.Submit(context.Background(), resident(9), needInput("第一次"), idemKey(9, "used", "first body")); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range submitAll(f, 30, func(i int) int64 { return int64(3000 + i) },
+		func(i int) service.SubmitInput { return needInput("并发诉求") },
+		func(i int) *model.Idempotency { return nil }) {
+		if s.err != nil {
+			t.Fatalf("submit %d without key: %v", i, s.err)
+		}
+	}
+	if st := f.svc.SubmitBatchStats(); st.Batches == 0 || st.Fallbacks != 0 {
+		t.Fatalf("stats before: %+v", st)
+	}
+	got := submitAll(f, 31, func(i int) int64 {
+		if i == 15 {
+			return 9
+		}
+		return int64(3100 + i)
+	}, func(i int) service.SubmitInput { return needInput("并发诉求") },
+		func(i int) *model.Idempotency {
+			if i == 15 {
+				return idemKey(9, "used", "another body")
+			}
+			return idemKey(int64(3100+i), "k", "body")
+		})
+	for i, s := range got {
+		if i == 15 {
+			if !model.IsCode(s.err, model.CodeConflict) {
+				t.Fatalf("reused key: %+v %v", s.r, s.err)
+			}
+			continue
+		}
+		if s.err != nil || s.r.ResidentID != s.user {
+			t.Fatalf("submit %d: %+v %v", i, s.r, s.err)
+		}
+	}
+	if st := f.svc.SubmitBatchStats(); st.Fallbacks == 0 {
+		t.Fatalf("the batch did not fail: %+v", st)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 1+30+30 {
+		t.Fatalf("rows: %d", n)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests WHERE resident_id = 9`); n != 1 {
+		t.Fatalf("rows of the reused key: %d", n)
+	}
+}
+
+// TestSubmitBatchInjectedFailure: whatever fails a batch, its members are
+// written by the single path, each once.
+func TestSubmitBatchInjectedFailure(t *testing.T) {
+	f := batched(t, 50*time.Millisecond, 64, 1)
+	service.SetSubmitBatchFailure(f.svc, func([]model.NewRequest) error { return errors.New("injected") })
+	got := submitAll(f, 40, func(i int) int64 { return int64(4000 + i) },
+		func(i int) service.SubmitInput { return needInput("注入失败") },
+		func(i int) *model.Idempotency { return idemKey(int64(4000+i), "k", "body") })
+	for i, s := range got {
+		if s.err != nil || s.r.ResidentID != s.user || s.r.ID == 0 {
+			t.Fatalf("submit %d: %+v %v", i, s.r, s.err)
+		}
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 40 {
+		t.Fatalf("rows: %d", n)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != 40 {
+		t.Fatalf("queue: %d entries", len(q))
+	}
+	if st := f.svc.SubmitBatchStats(); st.Fallbacks == 0 || st.Batches != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+// TestSubmitBatchOutlivesCancelledCallers: callers that go away while their
+// batch is being written do not cancel it; every submit either fails before
+// joining a batch or is stored and queued, and nothing is left waiting (what
+// a shutdown's drain relies on).
+func TestSubmitBatchOutlivesCancelledCallers(t *testing.T) {
+	f := batched(t, 100*time.Millisecond, 64, 1)
+	formed := make(chan int, 1)
+	release := make(chan struct{})
+	var once sync.Once
+	service.SetSubmitBatchFailure(f.svc, func(b []model.NewRequest) error {
+		once.Do(func() {
+			formed <- len(b)
+			<-release
+		})
+		return nil
+	})
+	const n = 40
+	out := make([]submitted, n)
+	var wg sync.WaitGroup
+	var cancels []context.CancelFunc
+	for i := 0; i < n; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels = append(cancels, cancel)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := f.svc.Submit(ctx, resident(int64(5000+i)), needInput("取消的调用"), idemKey(int64(5000+i), "k", "body"))
+			out[i] = submitted{user: int64(5000 + i), r: r, err: err}
+		}()
+	}
+	size := <-formed
+	for _, c := range cancels {
+		c()
+	}
+	close(release)
+	wg.Wait()
+	ok := 0
+	for i, s := range out {
+		if s.err != nil {
+			if !model.IsCode(s.err, model.CodeUnavailable) {
+				t.Fatalf("submit %d: %v", i, s.err)
+			}
+			continue
+		}
+		ok++
+		if s.r.ResidentID != s.user {
+			t.Fatalf("submit %d: %+v", i, s.r)
+		}
+	}
+	if rows := f.count(t, `SELECT COUNT(*) FROM requests`); rows != ok || ok < size || size < 2 {
+		t.Fatalf("rows %d, successes %d, first batch %d", rows, ok, size)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != ok {
+		t.Fatalf("queue: %d entries, %d successes", len(q), ok)
+	}
+	if !service.SubmitBatchIdle(f.svc) {
+		t.Fatal("batcher not idle")
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
