@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -350,5 +352,55 @@ func TestTreeLookups(t *testing.T) {
 	}
 	if _, err := c.svc.Category(ctx, "nope"); !model.IsCode(err, model.CodeNotFound) {
 		t.Fatalf("missing category: %v", err)
+	}
+}
+
+// TestConcurrentMatchesShareRoundTripsAlike: matches run together (one
+// GeoProbes and one queue-length round trip per round) give each query what
+// it gets alone, widening searches and refused categories included.
+func TestConcurrentMatchesShareRoundTripsAlike(t *testing.T) {
+	c := newCity(t)
+	ctx := context.Background()
+	alone := service.NewStations(c.st, c.st, func() service.MatchConfig { m := matchConfig(); m.MatchBatchMax = 1; return m }(),
+		c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	type query struct {
+		p        model.Point
+		category string
+	}
+	queries := []query{{nearBeishanA, "home_visit"}, {nearBeishanA, "counselling"}, {nearBeishanA, "low_income"},
+		{model.Point{Lat: 42.80, Lng: 129.30}, "home_visit"}, {model.Point{Lat: 42.925, Lng: 129.510}, "counselling"},
+		{nearBeishanA, "retired"}, {nearBeishanA, "no_such"}}
+	if err := c.st.Redis.ZAdd(ctx, c.st.Keys.StationQueue(c.pointA), redis.Z{Score: 1, Member: "1"}, redis.Z{Score: 2, Member: "2"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]model.MatchResult, len(queries))
+	wantErr := make([]error, len(queries))
+	for i, q := range queries {
+		want[i], wantErr[i] = alone.Match(ctx, q.p, q.category)
+	}
+	const copies = 12
+	var wg sync.WaitGroup
+	got := make([]model.MatchResult, len(queries)*copies)
+	gotErr := make([]error, len(got))
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := queries[i%len(queries)]
+			got[i], gotErr[i] = c.svc.Match(ctx, q.p, q.category)
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		k := i % len(queries)
+		if (gotErr[i] == nil) != (wantErr[k] == nil) || (wantErr[k] != nil && gotErr[i].Error() != wantErr[k].Error()) {
+			t.Fatalf("query %d: error %v, alone %v", k, gotErr[i], wantErr[k])
+		}
+		if !reflect.DeepEqual(got[i], want[k]) {
+			t.Fatalf("query %d:\n together %+v\n alone    %+v", k, got[i], want[k])
+		}
+	}
+	if wantErr[5] == nil || wantErr[6] == nil || wantErr[0] != nil || len(want[3].Stations) == 0 {
+		t.Fatalf("fixture: %v %v %v %+v", wantErr[5], wantErr[6], wantErr[0], want[3])
 	}
 }
