@@ -25,6 +25,11 @@ import (
 type group[In, Out any] struct {
 	// run returns one result per input, in order. It must not keep ins.
 	run func(ctx context.Context, ins []In) []Out
+	// after, when set, runs once run returned and the leader slot is free
+	// again (the next batch may be running), before the callers get their
+	// results: work that must precede the replies without holding up the
+	// next batch.
+	after func(ctx context.Context, ins []In, outs []Out)
 	// failed is each waiting call's result when run panics (the panic then
 	// continues in the leader).
 	failed   func(p any) Out
@@ -110,19 +115,24 @@ func (g *group[In, Out]) do(ctx context.Context, in In, joined func()) Out {
 	}
 }
 
-// lead runs one batch (the caller holds a leader slot) and frees the slot.
+// lead runs one batch (the caller holds a leader slot): run, then frees the
+// slot so that the next batch may start, then after, then hands each caller
+// its result.
 func (g *group[In, Out]) lead(ctx context.Context) {
 	calls := g.gather()
 	if len(calls) == 0 {
-		g.finish(nil, nil)
+		g.release()
 		return
 	}
-	finished := false
+	released, finished := false, false
 	defer func() {
 		if finished {
 			return
 		}
 		p := recover()
+		if !released {
+			g.release()
+		}
 		g.finish(calls, func(i int) Out { return g.failed(p) })
 		panic(p)
 	}()
@@ -130,22 +140,35 @@ func (g *group[In, Out]) lead(ctx context.Context) {
 	for i, c := range calls {
 		ins[i] = c.in
 	}
-	outs := g.run(context.WithoutCancel(ctx), ins)
+	ctx = context.WithoutCancel(ctx)
+	outs := g.run(ctx, ins)
+	g.release()
+	released = true
+	if g.after != nil {
+		g.after(ctx, ins, outs)
+	}
 	finished = true
 	g.finish(calls, func(i int) Out { return outs[i] })
 }
 
-func (g *group[In, Out]) finish(calls []*groupCall[In, Out], out func(i int) Out) {
+// release frees a leader slot and wakes the first queued call to take it.
+func (g *group[In, Out]) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.leaders--
+	if len(g.pending) > 0 {
+		wake(g.pending[0].wake)
+	}
+}
+
+// finish hands the calls their results.
+func (g *group[In, Out]) finish(calls []*groupCall[In, Out], out func(i int) Out) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	for i, c := range calls {
 		c.out = out(i)
 		c.done = true
 		wake(c.wake)
-	}
-	if len(g.pending) > 0 {
-		wake(g.pending[0].wake)
 	}
 }
 

@@ -48,6 +48,8 @@ type createResult struct {
 	out   model.Request
 	err   error
 	alone bool
+	// place: out is new and still to be put in its queue.
+	place bool
 }
 
 func newSubmitBatcher(s *Requests) *submitBatcher {
@@ -67,6 +69,7 @@ func newSubmitBatcher(s *Requests) *submitBatcher {
 		func(p any) createResult {
 			return createResult{err: model.Wrap(model.CodeInternal, fmt.Errorf("submit batch panicked: %v", p), "")}
 		})
+	b.group.after = func(ctx context.Context, _ []model.NewRequest, res []createResult) { s.placeBatch(ctx, res) }
 	return b
 }
 
@@ -135,10 +138,12 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		index = append(index, i)
 	}
 	if len(write) == 1 {
-		// Nothing to share: the single path, still holding the leader slot
-		// so that the submits arriving meanwhile queue behind it.
+		// Nothing to share: the single path (which also replays a key),
+		// still holding the leader slot so that the submits arriving
+		// meanwhile queue behind it.
 		i := index[0]
-		res[i].out, res[i].err = s.createAlone(ctx, write[0])
+		out, replayed, err := s.store.CreateRequest(ctx, write[0].Idem, write[0].Request, write[0].Events, write[0].Notices)
+		res[i] = createResult{out: out, err: err, place: err == nil && !replayed}
 		return res
 	}
 	var err error
@@ -157,22 +162,38 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		}
 		return res
 	}
-	if err := s.store.PlaceNewRequests(ctx, out); err != nil {
-		s.log.Warn("dispatch index update failed; queues will be rebuilt", "requests", len(out), "err", err)
-		s.needRebuild.Store(true)
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
-	}
 	for k, i := range index {
-		res[i].out = out[k]
+		res[i] = createResult{out: out[k], place: true}
 	}
 	b.batches.Add(1)
 	b.submits.Add(int64(len(out)))
 	for l := b.largest.Load(); int64(len(out)) > l && !b.largest.CompareAndSwap(l, int64(len(out))); l = b.largest.Load() {
 	}
 	return res
+}
+
+// placeBatch puts a batch's new requests in their queues in one pipeline,
+// once the next batch may run.
+func (s *Requests) placeBatch(ctx context.Context, res []createResult) {
+	var rs []model.Request
+	for _, r := range res {
+		if r.place {
+			rs = append(rs, r.out)
+		}
+	}
+	if len(rs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	defer cancel()
+	if err := s.store.PlaceNewRequests(ctx, rs); err != nil {
+		s.log.Warn("dispatch index update failed; queues will be rebuilt", "requests", len(rs), "err", err)
+		s.needRebuild.Store(true)
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // SubmitBatchStats returns the counters of the submit group commit.
