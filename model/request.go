@@ -264,6 +264,13 @@ type NewRequest struct {
 	Notices []RequestNotice
 }
 
+// PreparedRequest is a NewRequest readied by the store for a batch write
+// (its values encoded ahead); Parts belongs to the store.
+type PreparedRequest struct {
+	NewRequest
+	Parts any
+}
+
 // RequestChange is one conditional update of a request: it applies only if
 // the row still has Before's version and status (and, when DueBy is set, an
 // accept_by at or before it), and writes Event and Notices in the same

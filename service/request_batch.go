@@ -35,10 +35,10 @@ type SubmitBatchStats struct {
 }
 
 type submitBatcher struct {
-	*group[model.NewRequest, createResult]
+	*group[model.PreparedRequest, createResult]
 	batches, submits, fallbacks, largest atomic.Int64
 	// failBatch, set by tests, fails a batch before it is written.
-	failBatch func([]model.NewRequest) error
+	failBatch func([]model.PreparedRequest) error
 }
 
 // createResult is a submit's outcome in a batch: its stored request, an
@@ -65,11 +65,13 @@ func newSubmitBatcher(s *Requests) *submitBatcher {
 	}
 	b := &submitBatcher{}
 	b.group = newGroup(cfg.SubmitBatchMax, cfg.SubmitBatchesInFlight, cfg.SubmitBatchWindow,
-		func(ctx context.Context, batch []model.NewRequest) []createResult { return s.runBatch(ctx, b, batch) },
+		func(ctx context.Context, batch []model.PreparedRequest) []createResult {
+			return s.runBatch(ctx, b, batch)
+		},
 		func(p any) createResult {
 			return createResult{err: model.Wrap(model.CodeInternal, fmt.Errorf("submit batch panicked: %v", p), "")}
 		})
-	b.group.after = func(ctx context.Context, _ []model.NewRequest, res []createResult) { s.placeBatch(ctx, res) }
+	b.group.after = func(ctx context.Context, _ []model.PreparedRequest, res []createResult) { s.placeBatch(ctx, res) }
 	return b
 }
 
@@ -92,7 +94,13 @@ func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func(
 		joined()
 		return model.Request{}, model.Wrap(model.CodeUnavailable, err, "请求已取消")
 	}
-	res := s.batch.do(ctx, nr, joined)
+	// The values are encoded here, in parallel, not by the batch's leader.
+	pr, err := s.store.PrepareRequest(nr)
+	if err != nil {
+		joined()
+		return model.Request{}, err
+	}
+	res := s.batch.do(ctx, pr, joined)
 	joined()
 	if res.alone {
 		return s.createAlone(ctx, nr)
@@ -114,7 +122,7 @@ func (s *Requests) createAlone(ctx context.Context, nr model.NewRequest) (model.
 }
 
 // runBatch writes a batch in one transaction and places it in one pipeline.
-func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model.NewRequest) []createResult {
+func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model.PreparedRequest) []createResult {
 	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
 	defer cancel()
 	res := make([]createResult, len(batch))
@@ -123,7 +131,7 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		key  string
 	}
 	seen := make(map[idemKey]bool, len(batch))
-	write := make([]model.NewRequest, 0, len(batch))
+	write := make([]model.PreparedRequest, 0, len(batch))
 	index := make([]int, 0, len(batch))
 	for i, nr := range batch {
 		if nr.Idem != nil {

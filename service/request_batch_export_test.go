@@ -4,7 +4,7 @@ import "jindalai/model"
 
 // SetSubmitBatchFailure makes every submit batch fail with f's error (nil:
 // write it) before it is written.
-func SetSubmitBatchFailure(s *Requests, f func([]model.NewRequest) error) {
+func SetSubmitBatchFailure(s *Requests, f func([]model.PreparedRequest) error) {
 	s.batch.failBatch = f
 }
 

@@ -213,7 +213,7 @@ func TestSubmitBatchMemberFailsInTransaction(t *testing.T) {
 // written by the single path, each once.
 func TestSubmitBatchInjectedFailure(t *testing.T) {
 	f := batched(t, 50*time.Millisecond, 64, 1)
-	service.SetSubmitBatchFailure(f.svc, func([]model.NewRequest) error { return errors.New("injected") })
+	service.SetSubmitBatchFailure(f.svc, func([]model.PreparedRequest) error { return errors.New("injected") })
 	got := submitAll(f, 40, func(i int) int64 { return int64(4000 + i) },
 		func(i int) service.SubmitInput { return needInput("注入失败") },
 		func(i int) *model.Idempotency { return idemKey(int64(4000+i), "k", "body") })
@@ -242,7 +242,7 @@ func TestSubmitBatchOutlivesCancelledCallers(t *testing.T) {
 	formed := make(chan int, 1)
 	release := make(chan struct{})
 	var once sync.Once
-	service.SetSubmitBatchFailure(f.svc, func(b []model.NewRequest) error {
+	service.SetSubmitBatchFailure(f.svc, func(b []model.PreparedRequest) error {
 		once.Do(func() {
 			formed <- len(b)
 			<-release

@@ -16,7 +16,8 @@ import (
 // (the truth) and the Redis queues and deadline set derived from them.
 type RequestStore interface {
 	CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error)
-	CreateRequests(ctx context.Context, batch []model.NewRequest) ([]model.Request, error)
+	PrepareRequest(nr model.NewRequest) (model.PreparedRequest, error)
+	CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error)
 	GetRequest(ctx context.Context, id int64) (model.Request, error)
 	GetRequests(ctx context.Context, ids []int64) ([]model.Request, error)
 	ListRequests(ctx context.Context, f model.RequestFilter, afterID int64, limit int) ([]model.Request, error)

@@ -6,18 +6,89 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"jindalai/model"
 )
 
+// batchParts is a request made ready for CreateRequests by PrepareRequest:
+// its time and every value encoded, so that the batch's leader only
+// assembles the script.
+type batchParts struct {
+	r       model.Request
+	t       time.Time
+	row     []any
+	events  [][]any
+	notices []noticeParts
+	key     []any // user, key, scope, fingerprint, reply tail, time; nil without a key
+}
+
+// noticeParts is one notice: to one user (userID), or to the holders of
+// roles at a station or an organization (col and holder).
+type noticeParts struct {
+	userID  int64
+	col     string
+	holder  int64
+	roles   []model.RoleName
+	content []any // kind, title, body, data
+}
+
+// PrepareRequest readies nr for CreateRequests: it fixes its creation time
+// and encodes its values (JSON, the idempotent reply), work the submitter
+// does in its own goroutine rather than the batch's leader. Errors: internal.
+func (s *Store) PrepareRequest(nr model.NewRequest) (model.PreparedRequest, error) {
+	t := now()
+	r := nr.Request
+	r.ID = 0
+	r.CreatedAt, r.UpdatedAt = t.In(s.Loc), t.In(s.Loc)
+	orgs := r.Organizations
+	if orgs == nil {
+		orgs = []model.OrgRef{}
+	}
+	p := &batchParts{r: r, t: t, row: requestArgs(r, orgs, t)}
+	for _, e := range nr.Events {
+		e.At = t
+		p.events = append(p.events, eventArgs(e))
+	}
+	for _, n := range nr.Notices {
+		data, err := json.Marshal(n.Notification.Data)
+		if err != nil {
+			return model.PreparedRequest{}, model.Wrap(model.CodeInternal, err, "")
+		}
+		np := noticeParts{content: []any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128),
+			truncateRunes(n.Notification.Body, 1024), string(data)}}
+		a := n.To
+		switch {
+		case a.UserID != 0:
+			np.userID = a.UserID
+		case len(a.Roles) > 0 && a.OrgID != 0:
+			np.col, np.holder, np.roles = "org_id", a.OrgID, a.Roles
+		case len(a.Roles) > 0 && a.StationID != 0:
+			np.col, np.holder, np.roles = "station_id", a.StationID, a.Roles
+		default:
+			continue
+		}
+		p.notices = append(p.notices, np)
+	}
+	if idem := nr.Idem; idem != nil {
+		tail, err := idempotentReply(r)
+		if err != nil {
+			return model.PreparedRequest{}, err
+		}
+		p.key = []any{idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], tail, t}
+	}
+	return model.PreparedRequest{NewRequest: nr, Parts: p}, nil
+}
+
 // CreateRequests stores several new requests in ONE transaction sent as one
 // script (group commit): the request rows, then one multi-row INSERT for all
 // their events, one INSERT … SELECT per kind of staff audience for all their
 // notices, one multi-row INSERT for the notices to single users and one for
 // all the idempotency keys with their replies. Either every request is
-// stored or none is.
+// stored or none is. A request not prepared by PrepareRequest is prepared
+// here.
 //
 // On MySQL and MariaDB the rows go in one multi-row INSERT: InnoDB reserves
 // the auto-increment values of an INSERT … VALUES whose row count is known
@@ -31,7 +102,7 @@ import (
 // the caller then creates each request alone with CreateRequest, which
 // replays. It returns the requests in batch order with their ID, CreatedAt
 // and UpdatedAt. Errors: conflict, unavailable, internal.
-func (s *Store) CreateRequests(ctx context.Context, batch []model.NewRequest) ([]model.Request, error) {
+func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error) {
 	if len(batch) == 0 {
 		return nil, nil
 	}
@@ -39,61 +110,59 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.NewRequest) ([
 	if err != nil {
 		return nil, err
 	}
-	t := now()
-	out := make([]model.Request, len(batch))
+	parts := make([]*batchParts, len(batch))
+	for i, pr := range batch {
+		p, ok := pr.Parts.(*batchParts)
+		if !ok {
+			if pr, err = s.PrepareRequest(pr.NewRequest); err != nil {
+				return nil, err
+			}
+			p = pr.Parts.(*batchParts)
+		}
+		parts[i] = p
+	}
 	inserts := make([]int, len(batch))
 	refs := make([]string, len(batch))
 	sc := newScript()
-	rows := make([]string, 0, len(batch))
-	var args []any
-	for i, nr := range batch {
-		r := nr.Request
-		r.ID = 0
-		r.CreatedAt, r.UpdatedAt = t.In(s.Loc), t.In(s.Loc)
-		orgs := r.Organizations
-		if orgs == nil {
-			orgs = []model.OrgRef{}
-		}
-		out[i] = r
-		if plan.multiRow {
-			rows = append(rows, requestValues)
-			args = append(args, requestArgs(r, orgs, t)...)
-			refs[i] = "(@jdl_r0 + " + strconv.Itoa(i) + " * @jdl_step)"
-			continue
-		}
-		refs[i] = "@jdl_r" + strconv.Itoa(i)
-		inserts[i] = sc.add(insertRequestSQL, requestArgs(r, orgs, t)...)
-		sc.add(`SET ` + refs[i] + ` = LAST_INSERT_ID()`)
-	}
 	if plan.multiRow {
+		rows := make([]string, len(parts))
+		var args []any
+		for i, p := range parts {
+			rows[i] = requestValues
+			args = append(args, p.row...)
+			refs[i] = "(@jdl_r0 + " + strconv.Itoa(i) + " * @jdl_step)"
+		}
 		inserts[0] = sc.add(insertRequestHead+strings.Join(rows, ", "), args...)
 		step := strconv.FormatInt(plan.step, 10)
 		sc.add(`SET @jdl_r0 = LAST_INSERT_ID(), @jdl_step = IF(@@auto_increment_increment = ` + step + `, ` + step + `, NULL)`)
+	} else {
+		for i, p := range parts {
+			refs[i] = "@jdl_r" + strconv.Itoa(i)
+			inserts[i] = sc.add(insertRequestSQL, p.row...)
+			sc.add(`SET ` + refs[i] + ` = LAST_INSERT_ID()`)
+		}
 	}
 	var tuples []string
-	args = nil
-	for i, nr := range batch {
-		for _, e := range nr.Events {
-			e.At = t
+	var args []any
+	for i, p := range parts {
+		for _, e := range p.events {
 			tuples = append(tuples, "("+refs[i]+", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, eventArgs(e)...)
+			args = append(args, e...)
 		}
 	}
 	if len(tuples) > 0 {
 		sc.add(`INSERT INTO request_events `+eventColumns+` VALUES `+strings.Join(tuples, ", "), args...)
 	}
-	if err := addBatchNotices(sc, batch, refs); err != nil {
-		return nil, err
-	}
-	if err := addBatchKeys(sc, batch, out, refs); err != nil {
-		return nil, err
-	}
+	addBatchNotices(sc, parts, refs)
+	addBatchKeys(sc, parts, refs)
 	res, err := s.run(ctx, sc)
 	if err != nil {
 		return nil, translate(err, "")
 	}
 	ids := res.AllLastInsertIds()
-	for i := range out {
+	out := make([]model.Request, len(parts))
+	for i, p := range parts {
+		out[i] = p.r
 		if plan.multiRow {
 			out[i].ID = ids[inserts[0]] + int64(i)*plan.step
 		} else {
@@ -128,38 +197,31 @@ func (s *Store) batchIDPlan(ctx context.Context) (idPlan, error) {
 // addBatchKeys inserts the idempotency keys of the batch in one statement,
 // in (user, key) order so that two batches never wait on each other's keys
 // in opposite orders.
-func addBatchKeys(sc *script, batch []model.NewRequest, out []model.Request, refs []string) error {
+func addBatchKeys(sc *script, parts []*batchParts, refs []string) {
 	var order []int
-	for i, nr := range batch {
-		if nr.Idem != nil {
+	for i, p := range parts {
+		if p.key != nil {
 			order = append(order, i)
 		}
 	}
 	if len(order) == 0 {
-		return nil
+		return
 	}
 	sort.Slice(order, func(a, b int) bool {
-		x, y := batch[order[a]].Idem, batch[order[b]].Idem
-		if x.UserID != y.UserID {
-			return x.UserID < y.UserID
+		x, y := parts[order[a]].key, parts[order[b]].key
+		if x[0].(int64) != y[0].(int64) {
+			return x[0].(int64) < y[0].(int64)
 		}
-		return x.Key < y.Key
+		return x[1].(string) < y[1].(string)
 	})
-	t := now()
 	tuples := make([]string, 0, len(order))
 	args := make([]any, 0, 6*len(order))
 	for _, i := range order {
-		idem := batch[i].Idem
-		tail, err := idempotentReply(out[i])
-		if err != nil {
-			return err
-		}
 		tuples = append(tuples, `(?, ?, ?, ?, CONCAT('{"id":', `+refs[i]+`, ?), ?)`)
-		args = append(args, idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], tail, t)
+		args = append(args, parts[i].key...)
 	}
 	sc.add(`INSERT INTO idempotency_keys (user_id, idem_key, scope, fingerprint, reply, created_at) VALUES `+
 		strings.Join(tuples, ", "), args...)
-	return nil
 }
 
 // addBatchNotices writes the notices of a batch: the ones to one user as a
@@ -167,8 +229,7 @@ func addBatchKeys(sc *script, batch []model.NewRequest, out []model.Request, ref
 // one INSERT … SELECT per audience kind (column and roles), joining
 // user_roles with a derived table of the notices — the staff are read in
 // the transaction, as CreateRequest does.
-func addBatchNotices(sc *script, batch []model.NewRequest, refs []string) error {
-	t := now()
+func addBatchNotices(sc *script, parts []*batchParts, refs []string) {
 	type staffGroup struct {
 		col   string
 		roles []model.RoleName
@@ -179,57 +240,44 @@ func addBatchNotices(sc *script, batch []model.NewRequest, refs []string) error 
 	byKey := map[string]*staffGroup{}
 	var userRows []string
 	var userArgs []any
-	for i, nr := range batch {
-		for _, n := range nr.Notices {
-			data, err := json.Marshal(n.Notification.Data)
-			if err != nil {
-				return model.Wrap(model.CodeInternal, err, "")
-			}
-			content := []any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128),
-				truncateRunes(n.Notification.Body, 1024), string(data)}
-			a := n.To
-			switch {
-			case a.UserID != 0:
+	for i, p := range parts {
+		for _, n := range p.notices {
+			if n.userID != 0 {
 				userRows = append(userRows, `(?, ?, ?, ?, ?, CONCAT(?, `+refs[i]+`), 'request', `+refs[i]+`, 'pending', ?, ?)`)
-				userArgs = append(append(append(userArgs, a.UserID), content...), requestPagePrefix, t, t)
-			case len(a.Roles) > 0 && (a.StationID != 0 || a.OrgID != 0):
-				col, id := "station_id", a.StationID
-				if a.OrgID != 0 {
-					col, id = "org_id", a.OrgID
-				}
-				key := col
-				for _, r := range a.Roles {
-					key += "," + string(r)
-				}
-				g := byKey[key]
-				if g == nil {
-					g = &staffGroup{col: col, roles: a.Roles}
-					byKey[key] = g
-					groups = append(groups, g)
-				}
-				if len(g.rows) == 0 {
-					g.rows = append(g.rows, `SELECT ? AS kind, ? AS title, ? AS body, ? AS data, `+refs[i]+` AS rid, ? AS holder`)
-				} else {
-					g.rows = append(g.rows, `SELECT ?, ?, ?, ?, `+refs[i]+`, ?`)
-				}
-				g.args = append(append(g.args, content...), id)
+				userArgs = append(append(append(userArgs, n.userID), n.content...), requestPagePrefix, p.t, p.t)
+				continue
 			}
+			key := n.col
+			for _, r := range n.roles {
+				key += "," + string(r)
+			}
+			g := byKey[key]
+			if g == nil {
+				g = &staffGroup{col: n.col, roles: n.roles}
+				byKey[key] = g
+				groups = append(groups, g)
+			}
+			if len(g.rows) == 0 {
+				g.rows = append(g.rows, `SELECT ? AS kind, ? AS title, ? AS body, ? AS data, `+refs[i]+` AS rid, ? AS holder, ? AS t`)
+			} else {
+				g.rows = append(g.rows, `SELECT ?, ?, ?, ?, `+refs[i]+`, ?, ?`)
+			}
+			g.args = append(append(g.args, n.content...), n.holder, p.t)
 		}
 	}
 	if len(userRows) > 0 {
 		sc.add(`INSERT INTO notifications `+notificationColumns+` VALUES `+strings.Join(userRows, ", "), userArgs...)
 	}
 	for _, g := range groups {
-		args := append([]any{requestPagePrefix, t, t}, g.args...)
+		args := append([]any{requestPagePrefix}, g.args...)
 		for _, r := range g.roles {
 			args = append(args, string(r))
 		}
 		sc.add(`INSERT INTO notifications `+notificationColumns+`
-			SELECT DISTINCT ur.user_id, v.kind, v.title, v.body, v.data, CONCAT(?, v.rid), 'request', v.rid, 'pending', ?, ?
+			SELECT DISTINCT ur.user_id, v.kind, v.title, v.body, v.data, CONCAT(?, v.rid), 'request', v.rid, 'pending', v.t, v.t
 			FROM (`+strings.Join(g.rows, " UNION ALL ")+`) v
 			JOIN user_roles ur ON ur.`+g.col+` = v.holder AND ur.role IN (`+inList(len(g.roles))+`)`, args...)
 	}
-	return nil
 }
 
 // PlaceNewRequests puts new requests in their holders' queues and the

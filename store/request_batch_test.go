@@ -32,6 +32,15 @@ func batchOf(n int, station int64, withKeys bool) []model.NewRequest {
 	return out
 }
 
+// unprepared wraps requests for CreateRequests, which prepares them.
+func unprepared(batch []model.NewRequest) []model.PreparedRequest {
+	out := make([]model.PreparedRequest, len(batch))
+	for i, nr := range batch {
+		out[i] = model.PreparedRequest{NewRequest: nr}
+	}
+	return out
+}
+
 func count(t *testing.T, st *store.Store, q string, args ...any) int {
 	t.Helper()
 	var n int
@@ -69,7 +78,7 @@ func testCreateRequestsBatch(t *testing.T, multiRow bool) {
 		batch[i].Request.ResidentID = int64(200 + i)
 		batch[i].Notices = batch[i].Notices[:1]
 	}
-	out, err := st.CreateRequests(ctx, batch)
+	out, err := st.CreateRequests(ctx, unprepared(batch))
 	if err != nil || len(out) != len(batch) {
 		t.Fatalf("batch: %d %v", len(out), err)
 	}
@@ -127,18 +136,18 @@ func TestCreateRequestsBatchIsAllOrNothing(t *testing.T) {
 	if _, _, err := st.CreateRequest(ctx, batch[2].Idem, batch[2].Request, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateRequests(ctx, batch); !model.IsCode(err, model.CodeConflict) {
+	if _, err := st.CreateRequests(ctx, unprepared(batch)); !model.IsCode(err, model.CodeConflict) {
 		t.Fatalf("stored key: %v", err)
 	}
 	bad := batchOf(3, 3, false)
 	bad[1].Request.Address = strings.Repeat("长", 300)
-	if _, err := st.CreateRequests(ctx, bad); err == nil {
+	if _, err := st.CreateRequests(ctx, unprepared(bad)); err == nil {
 		t.Fatal("a refused row passed")
 	}
 	// Ids computed with another auto-increment step than the server's:
 	// the script refuses to link anything to them.
 	store.SetBatchIDPlan(st, true, 2)
-	if _, err := st.CreateRequests(ctx, batchOf(3, 3, false)); err == nil {
+	if _, err := st.CreateRequests(ctx, unprepared(batchOf(3, 3, false))); err == nil {
 		t.Fatal("a batch built for another auto-increment step passed")
 	}
 	if n := inTransaction(t, st); n != 0 {

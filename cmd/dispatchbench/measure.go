@@ -107,7 +107,7 @@ var phaseMatch, phaseCreate, phasePlace, phaseCount atomic.Int64
 // the batches and requests they wrote.
 var batchTx, batchPlace, batchCount, batchRequests atomic.Int64
 
-func (t timedStore) CreateRequests(ctx context.Context, batch []model.NewRequest) ([]model.Request, error) {
+func (t timedStore) CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error) {
 	t0 := time.Now()
 	defer func() { batchTx.Add(int64(time.Since(t0))); batchCount.Add(1); batchRequests.Add(int64(len(batch))) }()
 	return t.Store.CreateRequests(ctx, batch)
