@@ -38,6 +38,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -76,6 +77,7 @@ func main() {
 	flag.StringVar(&keyPrefix, "prefix", keyPrefix, "Redis key prefix of the run")
 	flag.IntVar(&batchCfg.SubmitBatchMax, "batch_max", 64, "largest submit batch (group commit)")
 	flag.IntVar(&batchCfg.SubmitBatchesInFlight, "batch_inflight", 1, "batch transactions running at once")
+	flag.IntVar(&rounds, "rounds", rounds, "alternating rounds of raw, single and batched submits (n is split among them)")
 	flag.IntVar(&matchBatchMax, "match_batch_max", 64, "most concurrent matches sharing their Redis round trips (1: alone)")
 	flag.DurationVar(&batchCfg.SubmitBatchWindow, "batch_window", 0, "longest a batch waits for submits under way")
 	flag.Parse()
@@ -211,6 +213,13 @@ func run(n, concurrency, open, conns int, keep, interpolate bool) error {
 		fmt.Printf("ROUND %d raw_rps=%.0f single_rps=%.0f batch_rps=%.0f ratio_single=%.2f ratio_batch=%.2f\n", i+1,
 			raw[i].rate, sub[i].rate, bat[i].rate, sub[i].rate/raw[i].rate, bat[i].rate/raw[i].rate)
 	}
+	ratios := make([]float64, len(raw))
+	for i := range raw {
+		ratios[i] = bat[i].rate / raw[i].rate
+	}
+	sort.Float64s(ratios)
+	fmt.Printf("BENCH name=submit_batch_vs_raw_rounds median_ratio=%.2f min_ratio=%.2f max_ratio=%.2f\n",
+		ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])
 	fmt.Printf("BENCH name=submit_vs_raw ratio_single=%.2f ratio_batch=%.2f single_rps=%.0f batch_rps=%.0f raw_rps=%.0f batch_p50_ms=%.2f batch_p99_ms=%.2f\n",
 		subAll.rate/rawAll.rate, batAll.rate/rawAll.rate, subAll.rate, batAll.rate, rawAll.rate,
 		float64(batAll.p50.Microseconds())/1000, float64(batAll.p99.Microseconds())/1000)
