@@ -294,3 +294,36 @@ func TestSubmitBatchOutlivesCancelledCallers(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// TestSubmitRateLimitAcrossABatch: concurrent submits of one resident check
+// the limit together (one round trip) and still take one token each.
+func TestSubmitRateLimitAcrossABatch(t *testing.T) {
+	f := batched(t, 20*time.Millisecond, 64, 1)
+	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+	cfg := f.cfg
+	cfg.SubmitPerMinuteUser = 3
+	svc := service.NewRequests(f.st, f.dir, f.st.NewRateLimiter(), pii, cfg, f.st.Loc, discardLog())
+	f.svc = svc
+	got := submitAll(f, 8, func(int) int64 { return 77 }, func(i int) service.SubmitInput { return needInput("限流") },
+		func(i int) *model.Idempotency { return idemKey(77, "k"+itoa(i), "body") })
+	ok, limited := 0, 0
+	for i, s := range got {
+		switch {
+		case s.err == nil:
+			ok++
+		case model.IsCode(s.err, model.CodeTooManyRequests):
+			limited++
+		default:
+			t.Fatalf("submit %d: %v", i, s.err)
+		}
+	}
+	if ok != 3 || limited != 5 {
+		t.Fatalf("allowed %d, limited %d", ok, limited)
+	}
+	if _, err := svc.Submit(context.Background(), resident(78), needInput("别人"), nil); err != nil {
+		t.Fatalf("another resident: %v", err)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 4 {
+		t.Fatalf("rows: %d", n)
+	}
+}
