@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // RequestStatus is the state of a resident's request (诉求).
 type RequestStatus string
@@ -263,6 +266,12 @@ type NewRequest struct {
 	Events  []RequestEvent
 	Notices []RequestNotice
 }
+
+// ErrNotWritten, wrapped in a store error, says the write certainly did not
+// happen (the server refused it and rolled back, or it was never sent), so
+// doing it again another way cannot write it twice. Errors without it may
+// come from a write that committed (a connection lost after the COMMIT).
+var ErrNotWritten = errors.New("nothing was written")
 
 // PreparedRequest is a NewRequest readied by the store for a batch write
 // (its values encoded ahead); Parts belongs to the store.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -156,17 +157,29 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 	}
 	var err error
 	if b.failBatch != nil {
-		err = b.failBatch(write)
+		if err = b.failBatch(write); err != nil {
+			err = errors.Join(model.ErrNotWritten, err)
+		}
 	}
 	var out []model.Request
 	if err == nil {
 		out, err = s.store.CreateRequests(ctx, write)
 	}
-	if err != nil {
+	if err != nil && errors.Is(err, model.ErrNotWritten) {
 		b.fallbacks.Add(1)
 		s.log.Info("submit batch failed; its members are written one by one", "size", len(write), "err", err)
 		for _, i := range index {
 			res[i].alone = true
+		}
+		return res
+	}
+	if err != nil {
+		// The COMMIT may have been applied: like a single submit whose
+		// reply was lost, each member reports the failure (a retry with
+		// its Idempotency-Key replays it if it was stored).
+		s.log.Error("submit batch commit outcome unknown", "size", len(write), "err", err)
+		for _, i := range index {
+			res[i].err = err
 		}
 		return res
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -136,13 +137,13 @@ func TestCreateRequestsBatchIsAllOrNothing(t *testing.T) {
 	if _, _, err := st.CreateRequest(ctx, batch[2].Idem, batch[2].Request, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateRequests(ctx, unprepared(batch)); !model.IsCode(err, model.CodeConflict) {
+	if _, err := st.CreateRequests(ctx, unprepared(batch)); !model.IsCode(err, model.CodeConflict) || !errors.Is(err, model.ErrNotWritten) {
 		t.Fatalf("stored key: %v", err)
 	}
 	bad := batchOf(3, 3, false)
 	bad[1].Request.Address = strings.Repeat("长", 300)
-	if _, err := st.CreateRequests(ctx, unprepared(bad)); err == nil {
-		t.Fatal("a refused row passed")
+	if _, err := st.CreateRequests(ctx, unprepared(bad)); err == nil || !errors.Is(err, model.ErrNotWritten) {
+		t.Fatalf("a refused row: %v", err)
 	}
 	// Ids computed with another auto-increment step than the server's:
 	// the script refuses to link anything to them.
