@@ -204,20 +204,15 @@ func (in *SubmitInput) validate() error {
 func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput, idem *model.Idempotency) (model.Request, error) {
 	joined := s.batch.arriving()
 	defer joined()
-	// The rate limit is checked while the request is validated and matched
-	// (two Redis round trips at once); it is still decided first.
-	allowed := make(chan error, 1)
-	go func() { allowed <- s.allowSubmit(ctx, p.UserID) }()
-	var match model.MatchResult
-	err := in.validate()
-	if err == nil {
-		// The match refuses an unknown or inactive category and reports the
-		// category as its catalogue knows it, in the same Redis round trip.
-		match, err = s.dir.Match(ctx, model.Point{Lat: *in.Lat, Lng: *in.Lng}, in.Category)
-	}
-	if err := <-allowed; err != nil {
+	if err := s.allowSubmit(ctx, p.UserID); err != nil {
 		return model.Request{}, err
 	}
+	if err := in.validate(); err != nil {
+		return model.Request{}, err
+	}
+	// The match refuses an unknown or inactive category and reports the
+	// category as its catalogue knows it, in the same Redis round trip.
+	match, err := s.dir.Match(ctx, model.Point{Lat: *in.Lat, Lng: *in.Lng}, in.Category)
 	if err != nil {
 		return model.Request{}, err
 	}
