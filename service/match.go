@@ -94,21 +94,45 @@ func (s *searchStep) next(full bool, radii int) {
 // radius holding one gives up to MaxOrgs, nearest first. Opening hours only
 // break ties (a need sent out of hours waits in the queue); the closed flag
 // excludes. Errors: invalid_argument (lat, lng, category), unavailable.
-//
-// Concurrent matches share their Redis round trips: they are run together,
-// in lockstep, by matchMany (see group), each exactly as it would run alone.
 func (s *Stations) Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error) {
-	if err := p.Check(); err != nil {
-		return model.MatchResult{}, err
+	out := s.MatchMany(ctx, []MatchQuery{{P: p, Category: category}})[0]
+	return out.Result, out.Err
+}
+
+// MatchQuery is a point and a service category to match.
+type MatchQuery struct {
+	P        model.Point
+	Category string
+}
+
+// MatchOutcome is the answer to one MatchQuery: what Match returns.
+type MatchOutcome struct {
+	Result model.MatchResult
+	Err    error
+}
+
+// MatchMany runs Match for several queries at once, in lockstep: each round
+// of searches of every query still searching goes in one pipelined round
+// trip (GeoProbes), and the queue lengths of all their stations in one more.
+// Each query gets what Match gives it alone (errors as Match's).
+func (s *Stations) MatchMany(ctx context.Context, qs []MatchQuery) []MatchOutcome {
+	out := make([]MatchOutcome, len(qs))
+	var valid []matchQuery
+	var index []int
+	for i, q := range qs {
+		if err := q.P.Check(); err != nil {
+			out[i].Err = err
+			continue
+		}
+		valid = append(valid, matchQuery{p: q.P, category: q.Category})
+		index = append(index, i)
 	}
-	q := matchQuery{p: p, category: category}
-	var out matchOut
-	if s.matches != nil {
-		out = s.matches.do(ctx, q, nil)
-	} else {
-		out = s.matchMany(ctx, []matchQuery{q})[0]
+	if len(valid) > 0 {
+		for k, o := range s.matchMany(ctx, valid) {
+			out[index[k]] = MatchOutcome{Result: o.res, Err: o.err}
+		}
 	}
-	return out.res, out.err
+	return out
 }
 
 type matchQuery struct {
@@ -189,9 +213,7 @@ func (m *matchState) take(probe model.GeoProbe, c *catalogue, radii, maxOrgs int
 	}
 }
 
-// matchMany runs Match for several queries at once: every round of searches
-// of every query still searching goes in one pipelined round trip
-// (GeoProbes), and the queue lengths of all their stations in one more.
+// matchMany runs valid queries together (see MatchMany).
 func (s *Stations) matchMany(ctx context.Context, qs []matchQuery) []matchOut {
 	radii := s.cfg.SearchRadiiM
 	if len(radii) == 0 {

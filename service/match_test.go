@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -355,52 +354,35 @@ func TestTreeLookups(t *testing.T) {
 	}
 }
 
-// TestConcurrentMatchesShareRoundTripsAlike: matches run together (one
-// GeoProbes and one queue-length round trip per round) give each query what
-// it gets alone, widening searches and refused categories included.
-func TestConcurrentMatchesShareRoundTripsAlike(t *testing.T) {
+// TestMatchManyMatchesEachAlike: matches run together (one GeoProbes and one
+// queue-length round trip per round) give each query what Match gives it
+// alone, widening searches, refused categories and bad points included.
+func TestMatchManyMatchesEachAlike(t *testing.T) {
 	c := newCity(t)
 	ctx := context.Background()
-	alone := service.NewStations(c.st, c.st, func() service.MatchConfig { m := matchConfig(); m.MatchBatchMax = 1; return m }(),
-		c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	type query struct {
-		p        model.Point
-		category string
-	}
-	queries := []query{{nearBeishanA, "home_visit"}, {nearBeishanA, "counselling"}, {nearBeishanA, "low_income"},
-		{model.Point{Lat: 42.80, Lng: 129.30}, "home_visit"}, {model.Point{Lat: 42.925, Lng: 129.510}, "counselling"},
-		{nearBeishanA, "retired"}, {nearBeishanA, "no_such"}}
+	queries := []service.MatchQuery{{P: nearBeishanA, Category: "home_visit"}, {P: nearBeishanA, Category: "counselling"},
+		{P: nearBeishanA, Category: "low_income"}, {P: model.Point{Lat: 42.80, Lng: 129.30}, Category: "home_visit"},
+		{P: model.Point{Lat: 42.925, Lng: 129.510}, Category: "counselling"}, {P: nearBeishanA, Category: "retired"},
+		{P: nearBeishanA, Category: "no_such"}, {P: model.Point{Lat: 91, Lng: 129.5}, Category: "home_visit"}}
 	if err := c.st.Redis.ZAdd(ctx, c.st.Keys.StationQueue(c.pointA), redis.Z{Score: 1, Member: "1"}, redis.Z{Score: 2, Member: "2"}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := make([]model.MatchResult, len(queries))
-	wantErr := make([]error, len(queries))
-	for i, q := range queries {
-		want[i], wantErr[i] = alone.Match(ctx, q.p, q.category)
+	var all []service.MatchQuery
+	for k := 0; k < 5; k++ {
+		all = append(all, queries...)
 	}
-	const copies = 12
-	var wg sync.WaitGroup
-	got := make([]model.MatchResult, len(queries)*copies)
-	gotErr := make([]error, len(got))
-	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			q := queries[i%len(queries)]
-			got[i], gotErr[i] = c.svc.Match(ctx, q.p, q.category)
-		}()
-	}
-	wg.Wait()
-	for i := range got {
-		k := i % len(queries)
-		if (gotErr[i] == nil) != (wantErr[k] == nil) || (wantErr[k] != nil && gotErr[i].Error() != wantErr[k].Error()) {
-			t.Fatalf("query %d: error %v, alone %v", k, gotErr[i], wantErr[k])
+	together := c.svc.MatchMany(ctx, all)
+	for i, got := range together {
+		q := queries[i%len(queries)]
+		want, wantErr := c.svc.Match(ctx, q.P, q.Category)
+		if (got.Err == nil) != (wantErr == nil) || (wantErr != nil && got.Err.Error() != wantErr.Error()) {
+			t.Fatalf("query %d: error %v, alone %v", i, got.Err, wantErr)
 		}
-		if !reflect.DeepEqual(got[i], want[k]) {
-			t.Fatalf("query %d:\n together %+v\n alone    %+v", k, got[i], want[k])
+		if !reflect.DeepEqual(got.Result, want) {
+			t.Fatalf("query %d:\n together %+v\n alone    %+v", i, got.Result, want)
 		}
 	}
-	if wantErr[5] == nil || wantErr[6] == nil || wantErr[0] != nil || len(want[3].Stations) == 0 {
-		t.Fatalf("fixture: %v %v %v %+v", wantErr[5], wantErr[6], wantErr[0], want[3])
+	if together[5].Err == nil || together[6].Err == nil || together[7].Err == nil || together[0].Err != nil || len(together[3].Result.Stations) == 0 {
+		t.Fatalf("fixture: %+v", together[:8])
 	}
 }

@@ -46,6 +46,8 @@ type DispatchDirectory interface {
 	// Match returns candidate stations best first, ending with the parent
 	// chain up to the city station, and nearby organizations.
 	Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error)
+	// MatchMany is Match for several queries at once (sharing round trips).
+	MatchMany(ctx context.Context, qs []MatchQuery) []MatchOutcome
 	// Ancestors returns a station's parents, nearest first.
 	Ancestors(ctx context.Context, stationID int64) ([]model.StationRef, error)
 	Category(ctx context.Context, code string) (model.Category, error)
@@ -95,8 +97,10 @@ type Requests struct {
 	kick        chan struct{}
 	// batch is the submit group commit; nil when turned off.
 	batch *submitBatcher
-	// submitLimits batches the submit rate-limit checks (nil: one by one).
-	submitLimits *group[string, allowOut]
+	// reads batches the submits' rate-limit checks and matches (nil: one
+	// by one); batchLimit is limit when it checks many subjects at once.
+	reads      *group[submitRead, readOut]
+	batchLimit BatchRateLimiter
 }
 
 // NewRequests returns the requests service.
@@ -112,8 +116,11 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 	}
 	s := &Requests{store: store, dir: dir, limit: limit, pii: pii, cfg: cfg, loc: loc, log: log, kick: make(chan struct{}, 1)}
 	s.batch = newSubmitBatcher(s)
-	if bl, ok := limit.(BatchRateLimiter); ok && s.batch != nil && cfg.SubmitPerMinuteUser > 0 {
-		s.submitLimits = newAllowGroup(bl, "submit", cfg.SubmitPerMinuteUser)
+	if s.batch != nil {
+		s.reads = newReadGroup(s)
+		if bl, ok := limit.(BatchRateLimiter); ok {
+			s.batchLimit = bl
+		}
 	}
 	return s
 }
@@ -204,15 +211,15 @@ func (in *SubmitInput) validate() error {
 func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput, idem *model.Idempotency) (model.Request, error) {
 	joined := s.batch.arriving()
 	defer joined()
-	if err := s.allowSubmit(ctx, p.UserID); err != nil {
-		return model.Request{}, err
+	// The rate limit comes first, then the input; the match refuses an
+	// unknown or inactive category and reports the category as its
+	// catalogue knows it, in the same Redis round trip.
+	var q MatchQuery
+	valid := in.validate()
+	if valid == nil {
+		q = MatchQuery{P: model.Point{Lat: *in.Lat, Lng: *in.Lng}, Category: in.Category}
 	}
-	if err := in.validate(); err != nil {
-		return model.Request{}, err
-	}
-	// The match refuses an unknown or inactive category and reports the
-	// category as its catalogue knows it, in the same Redis round trip.
-	match, err := s.dir.Match(ctx, model.Point{Lat: *in.Lat, Lng: *in.Lng}, in.Category)
+	match, err := s.readSubmit(ctx, p.UserID, q, valid)
 	if err != nil {
 		return model.Request{}, err
 	}

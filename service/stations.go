@@ -51,9 +51,6 @@ type MatchConfig struct {
 	LoadPenaltyM int
 	// MaxOrgs is how many nearby organizations a match attaches.
 	MaxOrgs int
-	// MatchBatchMax is the most concurrent matches that share their Redis
-	// round trips; 0 means 64, 1 runs each match alone.
-	MatchBatchMax int
 	// ReconcileEvery is how often the reconciler checks the GEO sets and
 	// reloads the in-process copy from MySQL.
 	ReconcileEvery time.Duration
@@ -71,9 +68,6 @@ type Stations struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	// matches batches concurrent Match calls (nil: each runs alone).
-	matches *group[matchQuery, matchOut]
-
 	snap      atomic.Pointer[catalogue]
 	reloadMu  sync.Mutex
 	rebuildMu sync.Mutex
@@ -88,15 +82,7 @@ func NewStations(store StationStore, geo GeoIndex, cfg MatchConfig, loc *time.Lo
 	if loc == nil {
 		loc = time.UTC
 	}
-	s := &Stations{store: store, geo: geo, cfg: cfg, loc: loc, log: log, now: time.Now}
-	if cfg.MatchBatchMax == 0 {
-		cfg.MatchBatchMax = 64
-	}
-	if cfg.MatchBatchMax > 1 {
-		s.matches = newGroup(cfg.MatchBatchMax, 2, 0, s.matchMany,
-			func(p any) matchOut { return matchOut{err: model.Errorf(model.CodeInternal, "match panicked: %v", p)} })
-	}
-	return s
+	return &Stations{store: store, geo: geo, cfg: cfg, loc: loc, log: log, now: time.Now}
 }
 
 // stationInfo is a station of the in-process copy.

@@ -59,8 +59,6 @@ var (
 	dbName    = "jdl_dispatchbench"
 	keyPrefix = "dpb:"
 	batchCfg  service.RequestsConfig
-	// matchBatchMax configures the batched path's matcher.
-	matchBatchMax int
 )
 
 func main() {
@@ -78,7 +76,6 @@ func main() {
 	flag.IntVar(&batchCfg.SubmitBatchMax, "batch_max", 64, "largest submit batch (group commit)")
 	flag.IntVar(&batchCfg.SubmitBatchesInFlight, "batch_inflight", 1, "batch transactions running at once")
 	flag.IntVar(&rounds, "rounds", rounds, "alternating rounds of raw, single and batched submits (n is split among them)")
-	flag.IntVar(&matchBatchMax, "match_batch_max", 64, "most concurrent matches sharing their Redis round trips (1: alone)")
 	flag.DurationVar(&batchCfg.SubmitBatchWindow, "batch_window", 0, "longest a batch waits for submits under way")
 	flag.Parse()
 	profile = *cpuprofile
@@ -150,10 +147,7 @@ func run(n, concurrency, open, conns int, keep, interpolate bool) error {
 	}
 	rcfg := service.RequestsConfig{AcceptByUrgent: 30 * time.Minute, AcceptByNormal: 4 * time.Hour, MaxBounces: 3,
 		AutoCloseAfter: 7 * 24 * time.Hour, SubmitPerMinuteUser: 1000000, SubmitBatchMax: 1}
-	// The single path matches alone too, as before group commit.
-	alone := service.NewStations(b.st, b.st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3,
-		MatchBatchMax: 1}, time.UTC, log)
-	b.svc = service.NewRequests(timedStore{st}, timedDirectory{alone}, st.NewRateLimiter(), pii, rcfg, time.UTC, log)
+	b.svc = service.NewRequests(timedStore{st}, timedDirectory{b.stations}, st.NewRateLimiter(), pii, rcfg, time.UTC, log)
 	rcfg.SubmitBatchMax, rcfg.SubmitBatchesInFlight, rcfg.SubmitBatchWindow = batchCfg.SubmitBatchMax, batchCfg.SubmitBatchesInFlight, batchCfg.SubmitBatchWindow
 	b.batched = service.NewRequests(timedStore{st}, timedDirectory{b.stations}, st.NewRateLimiter(), pii, rcfg, time.UTC, log)
 	if _, err := b.svc.Reconcile(ctx); err != nil {
@@ -382,8 +376,8 @@ func (b *bench) loadCity(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 	}
-	b.stations = service.NewStations(b.st, b.st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3,
-		MatchBatchMax: matchBatchMax}, time.UTC, log)
+	b.stations = service.NewStations(b.st, b.st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3},
+		time.UTC, log)
 	return b.stations.Reconcile(ctx)
 }
 
