@@ -118,7 +118,7 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 	s.batch = newSubmitBatcher(s)
 	if s.batch != nil {
 		s.reads = newReadGroup(s)
-		if bl, ok := limit.(BatchRateLimiter); ok {
+		if bl, ok := limit.(BatchRateLimiter); ok && cfg.SubmitPerMinuteUser > 0 {
 			s.batchLimit = bl
 		}
 	}
