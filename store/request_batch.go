@@ -50,18 +50,18 @@ func (s *Store) PrepareRequest(nr model.NewRequest) (model.PreparedRequest, erro
 	if orgs == nil {
 		orgs = []model.OrgRef{}
 	}
-	p := &batchParts{r: r, t: t, row: requestArgs(r, orgs, t)}
+	p := &batchParts{r: r, t: t, row: driverValues(requestArgs(r, orgs, t))}
 	for _, e := range nr.Events {
 		e.At = t
-		p.events = append(p.events, eventArgs(e))
+		p.events = append(p.events, driverValues(eventArgs(e)))
 	}
 	for _, n := range nr.Notices {
 		data, err := json.Marshal(n.Notification.Data)
 		if err != nil {
 			return model.PreparedRequest{}, model.Wrap(model.CodeInternal, err, "")
 		}
-		np := noticeParts{content: []any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128),
-			truncateRunes(n.Notification.Body, 1024), string(data)}}
+		np := noticeParts{content: driverValues([]any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128),
+			truncateRunes(n.Notification.Body, 1024), string(data)})}
 		a := n.To
 		switch {
 		case a.UserID != 0:
@@ -80,9 +80,21 @@ func (s *Store) PrepareRequest(nr model.NewRequest) (model.PreparedRequest, erro
 		if err != nil {
 			return model.PreparedRequest{}, err
 		}
-		p.key = []any{idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], tail, t}
+		p.key = driverValues([]any{idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], tail, t})
 	}
 	return model.PreparedRequest{NewRequest: nr, Parts: p}, nil
+}
+
+// driverValues converts arguments to the driver's basic types (named string
+// types to string, …) ahead, in the submitter's goroutine; a value that does
+// not convert is left for the script run to report.
+func driverValues(args []any) []any {
+	for i, a := range args {
+		if v, err := driver.DefaultParameterConverter.ConvertValue(a); err == nil {
+			args[i] = v
+		}
+	}
+	return args
 }
 
 // CreateRequests stores several new requests in ONE transaction sent as one
