@@ -19,6 +19,7 @@ import (
 type AccountStore interface {
 	UpsertUserByOpenID(ctx context.Context, openID, unionID string) (model.User, error)
 	GetUser(ctx context.Context, id int64) (model.User, error)
+	GetProfile(ctx context.Context, id int64) (model.User, error)
 	GrantRole(ctx context.Context, userID int64, r model.Role) error
 	UpdateProfile(ctx context.Context, userID int64, nickname, avatarURL *string) error
 	SetPhone(ctx context.Context, userID int64, enc, index []byte) error
@@ -162,12 +163,15 @@ func (a *Auth) Logout(ctx context.Context, p model.Principal) error {
 	return a.store.DeleteSession(ctx, p.UserID, p.TokenHash)
 }
 
-// Me returns the caller's profile. Errors: not_found, unavailable, internal.
+// Me returns the caller's profile. The roles are the session's: every role
+// change revokes the user's sessions, so they are current.
+// Errors: not_found, unavailable, internal.
 func (a *Auth) Me(ctx context.Context, p model.Principal) (model.User, error) {
-	u, err := a.store.GetUser(ctx, p.UserID)
+	u, err := a.store.GetProfile(ctx, p.UserID)
 	if err != nil {
 		return model.User{}, err
 	}
+	u.Roles = p.Roles
 	return a.present(u), nil
 }
 
