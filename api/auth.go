@@ -11,10 +11,12 @@ import (
 
 func (s *Server) authRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/auth/wechat/login", s.login)
+	// GET /me authenticates by itself: one Redis round trip for the session
+	// and the profile (see Auth.MeByToken).
+	v1.GET("/me", s.me)
 	authed := v1.Group("", s.authenticate)
 	authed.POST("/auth/wechat/phone", s.bindPhone)
 	authed.POST("/auth/logout", s.logout)
-	authed.GET("/me", s.me)
 	authed.PATCH("/me", s.updateMe)
 	authed.POST("/me/roles", s.redeemInvite)
 	authed.POST("/admin/invites", s.requireRole(model.RoleStationAdmin), s.createInvite)
@@ -59,11 +61,17 @@ func (s *Server) logout(c *gin.Context) {
 }
 
 func (s *Server) me(c *gin.Context) {
-	out, err := s.Auth.Me(c.Request.Context(), principal(c))
+	token, ok := bearerToken(c)
+	if !ok {
+		s.fail(c, errLogin())
+		return
+	}
+	p, out, err := s.Auth.MeByToken(c.Request.Context(), token)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	c.Set(ctxPrincipal, p)
 	c.JSON(http.StatusOK, out)
 }
 

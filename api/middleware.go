@@ -99,13 +99,12 @@ func (s *Server) failCode(c *gin.Context, code model.Code, message string) {
 
 // authenticate requires a valid bearer token and stores the principal.
 func (s *Server) authenticate(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
-		s.fail(c, model.Errorf(model.CodeUnauthenticated, "请先登录"))
+	token, ok := bearerToken(c)
+	if !ok {
+		s.fail(c, errLogin())
 		return
 	}
-	p, err := s.Auth.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+	p, err := s.Auth.Authenticate(c.Request.Context(), token)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -113,6 +112,15 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Set(ctxPrincipal, p)
 	c.Next()
 }
+
+// bearerToken returns the token of the Authorization header.
+func bearerToken(c *gin.Context) (string, bool) {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	return token, ok && token != ""
+}
+
+func errLogin() error { return model.Errorf(model.CodeUnauthenticated, "请先登录") }
 
 // principal returns the caller set by authenticate.
 func principal(c *gin.Context) model.Principal {

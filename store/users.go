@@ -45,8 +45,8 @@ func (s *Store) GetUser(ctx context.Context, id int64) (model.User, error) {
 	return u, nil
 }
 
-// GetProfile returns a user without roles (Roles is nil): what a caller
-// whose roles are already known (from the session) needs.
+// GetProfile returns a user without roles (Roles is nil), read from MySQL:
+// what a caller whose roles are known (from the session) needs.
 // Errors: not_found, unavailable, internal.
 func (s *Store) GetProfile(ctx context.Context, id int64) (model.User, error) {
 	var u model.User
@@ -110,7 +110,10 @@ func (s *Store) UpdateProfile(ctx context.Context, userID int64, nickname, avata
 	if err != nil {
 		return translate(err, "")
 	}
-	return mustAffect(res, "用户")
+	if err := mustAffect(res, "用户"); err != nil {
+		return err
+	}
+	return s.forgetProfiles(ctx, userID)
 }
 
 // SetPhone stores a user's encrypted phone number and its blind index.
@@ -122,7 +125,10 @@ func (s *Store) SetPhone(ctx context.Context, userID int64, enc, index []byte) e
 	if err != nil {
 		return translate(err, "")
 	}
-	return mustAffect(res, "用户")
+	if err := mustAffect(res, "用户"); err != nil {
+		return err
+	}
+	return s.forgetProfiles(ctx, userID)
 }
 
 // mustAffect returns not_found when an UPDATE matched no row. MySQL counts
