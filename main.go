@@ -203,6 +203,10 @@ Jindalai is running at %[1]s (fake WeChat: login code C gives openid dev_C; code
   TOKEN=$(curl -s -X POST %[1]s/api/v1/auth/wechat/login -H 'Content-Type: application/json' -d '{"code":"alice"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
   curl -s %[1]s/api/v1/me -H "Authorization: Bearer $TOKEN"
 
+  # the demo city: services, and the stations nearest to 北山 that offer home visits
+  curl -s %[1]s/api/v1/categories
+  curl -s '%[1]s/api/v1/stations?lat=42.9212&lng=129.5003&category=home_visit&limit=3'
+
   # the API document
   curl -s %[1]s/openapi.yaml | head
 
@@ -255,22 +259,31 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 	limiter := st.NewRateLimiter()
 	loc := cfg.Location()
 
-	auth := service.NewAuth(st, nil, wx, limiter, pii, service.AuthConfig{
+	stations := service.NewStations(st, st, service.MatchConfig{
+		SearchRadiiM:   cfg.Dispatch.SearchRadiiM,
+		LoadPenaltyM:   cfg.Dispatch.LoadPenaltyM,
+		MaxOrgs:        cfg.Dispatch.MaxOrgs,
+		ReconcileEvery: cfg.Dispatch.SweepEvery,
+	}, loc, log)
+
+	auth := service.NewAuth(st, stations, wx, limiter, pii, service.AuthConfig{
 		SessionTTL:          cfg.Security.SessionTTL,
 		SessionMaxAge:       cfg.Security.SessionMaxAge,
 		InviteTTL:           cfg.Security.InviteTTL,
 		BootstrapAdmins:     cfg.Security.BootstrapAdmins,
 		LoginPerMinuteIP:    cfg.Limits.LoginPerMinuteIP,
 		InvitePerMinuteUser: cfg.Limits.InvitePerMinuteUser,
+		WritesPerMinuteUser: cfg.Limits.WritesPerMinuteUser,
 	}, loc, log)
 
 	server := api.New(api.Deps{
 		Auth:           auth,
+		Stations:       stations,
 		Health:         st,
 		Log:            log,
 		Registry:       reg,
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 	})
-	return &app{server: server}, nil
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop}}, nil
 }

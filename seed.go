@@ -10,6 +10,5 @@ import (
 
 // seed loads the demo city. It is idempotent: running it twice changes nothing.
 func seed(ctx context.Context, st *store.Store, cfg config.Config, log *slog.Logger) error {
-	log.Info("seed: nothing to load yet")
-	return nil
+	return seedCity(ctx, st, cfg, log)
 }

@@ -122,9 +122,10 @@ func TestMissingForgedAndExpiredTokens(t *testing.T) {
 
 func TestRoleChangeRevokesOldSessionsAndReturnsFreshToken(t *testing.T) {
 	h := newHarness(t)
+	c := h.city()
 	old1, _ := h.login("dave")
 	old2, _ := h.login("dave")
-	fresh := h.grant(old1, model.Role{Role: model.RoleSocialWorker, StationID: 3})
+	fresh := h.grant(old1, model.Role{Role: model.RoleSocialWorker, StationID: c.Gongyuan})
 	for _, tok := range []string{old1, old2} {
 		if r := h.do(req{method: "GET", path: "/api/v1/me", token: tok}); r.Status != 401 {
 			t.Fatalf("old session after role change: %d", r.Status)
@@ -134,15 +135,16 @@ func TestRoleChangeRevokesOldSessionsAndReturnsFreshToken(t *testing.T) {
 	var me model.User
 	r.decode(t, &me)
 	p := model.Principal{Roles: me.Roles}
-	if r.Status != 200 || !p.HasStationRole(3, model.RoleSocialWorker) {
+	if r.Status != 200 || !p.HasStationRole(c.Gongyuan, model.RoleSocialWorker) {
 		t.Fatalf("fresh token: %d %s", r.Status, r.Body)
 	}
 }
 
 func TestInviteRedeemedByTwoUsersAtOnceHasOneWinner(t *testing.T) {
 	h := newHarness(t)
+	c := h.city()
 	admin, _ := h.login("admin")
-	r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, body: map[string]any{"role": "station_admin", "station_id": 9}})
+	r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, body: map[string]any{"role": "station_admin", "station_id": c.PointB}})
 	if r.Status != 201 {
 		t.Fatalf("invite: %d %s", r.Status, r.Body)
 	}
@@ -171,22 +173,24 @@ func TestInviteRedeemedByTwoUsersAtOnceHasOneWinner(t *testing.T) {
 
 func TestInvitePermissions(t *testing.T) {
 	h := newHarness(t)
+	c := h.city()
 	resident, _ := h.login("gina")
-	if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: resident, body: map[string]any{"role": "social_worker", "station_id": 1}}); r.Status != 403 {
+	if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: resident, body: map[string]any{"role": "social_worker", "station_id": c.City}}); r.Status != 403 {
 		t.Fatalf("resident invites: %d", r.Status)
 	}
-	stationAdmin := h.grant(resident, model.Role{Role: model.RoleStationAdmin, StationID: 5})
-	if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: stationAdmin, body: map[string]any{"role": "social_worker", "station_id": 5}}); r.Status != 201 {
+	stationAdmin := h.grant(resident, model.Role{Role: model.RoleStationAdmin, StationID: c.PointA})
+	if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: stationAdmin, body: map[string]any{"role": "social_worker", "station_id": c.PointA}}); r.Status != 201 {
 		t.Fatalf("station admin invites to own station: %d %s", r.Status, r.Body)
 	}
-	if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: stationAdmin, body: map[string]any{"role": "social_worker", "station_id": 6}}); r.Status != 403 {
+	if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: stationAdmin, body: map[string]any{"role": "social_worker", "station_id": c.PointB}}); r.Status != 403 {
 		t.Fatalf("station admin invites to another station: %d", r.Status)
 	}
-	if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: stationAdmin, body: map[string]any{"role": "org_admin", "org_id": 1}}); r.Status != 403 {
+	if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: stationAdmin, body: map[string]any{"role": "org_admin", "org_id": c.OrgElder}}); r.Status != 403 {
 		t.Fatalf("station admin invites an org admin: %d", r.Status)
 	}
 	admin, _ := h.login("admin")
-	for _, body := range []map[string]any{{"role": "city_admin"}, {"role": "social_worker"}, {"role": "org_admin", "station_id": 3, "org_id": 1}} {
+	for _, body := range []map[string]any{{"role": "city_admin"}, {"role": "social_worker"}, {"role": "org_admin", "station_id": c.Gongyuan, "org_id": c.OrgElder},
+		{"role": "social_worker", "station_id": 987654}, {"role": "org_admin", "org_id": 987654}} {
 		if r := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, body: body}); r.Status != 400 || len(r.errorFields()) == 0 {
 			t.Fatalf("%v: %d %s", body, r.Status, r.Body)
 		}
@@ -293,5 +297,20 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	}
 	if r := h.do(req{method: "DELETE", path: "/healthz"}); r.Status != http.StatusMethodNotAllowed {
 		t.Fatalf("wrong method: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestWritesRateLimitedPerUser(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{writesPerMinute: 2})
+	tok, _ := h.login("writer")
+	statuses := []int{}
+	for i := 0; i < 3; i++ {
+		statuses = append(statuses, h.do(req{method: "PATCH", path: "/api/v1/me", token: tok, body: map[string]string{"nickname": "n"}}).Status)
+	}
+	if fmt.Sprint(statuses) != "[200 200 429]" {
+		t.Fatalf("statuses %v", statuses)
+	}
+	if r := h.do(req{method: "GET", path: "/api/v1/me", token: tok}); r.Status != 200 {
+		t.Fatalf("reads are not write-limited: %d", r.Status)
 	}
 }

@@ -73,17 +73,19 @@ func openapiRouter(t testing.TB) routers.Router {
 // harness is a whole API over a private database and Redis prefix, with the
 // fake WeChat. Every reply is checked against openapi.yaml.
 type harness struct {
-	t      *testing.T
-	store  *store.Store
-	server *Server
-	http   *httptest.Server
-	wx     *fakewechat.Server
-	auth   *service.Auth
+	t        *testing.T
+	store    *store.Store
+	server   *Server
+	http     *httptest.Server
+	wx       *fakewechat.Server
+	auth     *service.Auth
+	stations *service.Stations
 }
 
 // harnessOptions tweak the wiring of a harness.
 type harnessOptions struct {
-	loginPerMinute int
+	loginPerMinute  int
+	writesPerMinute int
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
@@ -95,22 +97,29 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	if o.loginPerMinute == 0 {
 		o.loginPerMinute = 100000
 	}
+	if o.writesPerMinute == 0 {
+		o.writesPerMinute = 100000
+	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	pii, err := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := wechat.New(wechat.Config{AppID: "wx_test", AppSecret: "secret"}, wechat.NewRedisCache(st.Redis, st.Keys.WeChat))
-	auth := service.NewAuth(st, nil, client, st.NewRateLimiter(), pii, service.AuthConfig{
+	stations := service.NewStations(st, st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3},
+		st.Loc, log)
+	auth := service.NewAuth(st, stations, client, st.NewRateLimiter(), pii, service.AuthConfig{
 		SessionTTL:          time.Hour,
 		SessionMaxAge:       24 * time.Hour,
 		InviteTTL:           time.Hour,
 		BootstrapAdmins:     []string{"dev_admin"},
 		LoginPerMinuteIP:    o.loginPerMinute,
 		InvitePerMinuteUser: 1000,
+		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
 	srv := New(Deps{
 		Auth:         auth,
+		Stations:     stations,
 		Health:       st,
 		Log:          log,
 		Registry:     prometheus.NewRegistry(),
@@ -122,7 +131,7 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations}
 }
 
 // reply is a finished HTTP exchange.

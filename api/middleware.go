@@ -109,6 +109,12 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		if err := s.Auth.AllowWrite(c.Request.Context(), p); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
 	c.Set(ctxPrincipal, p)
 	c.Next()
 }

@@ -58,6 +58,8 @@ type AuthConfig struct {
 	BootstrapAdmins     []string
 	LoginPerMinuteIP    int
 	InvitePerMinuteUser int
+	// WritesPerMinuteUser caps every authenticated write (POST, PATCH, PUT, DELETE) per user.
+	WritesPerMinuteUser int
 }
 
 // Auth logs users in, keeps their sessions and grants roles.
@@ -188,6 +190,15 @@ func (a *Auth) checkMaxAge(ctx context.Context, p model.Principal, created time.
 		return model.Errorf(model.CodeUnauthenticated, "登录已过期，请重新登录")
 	}
 	return nil
+}
+
+// AllowWrite takes one token of the caller's write budget.
+// Errors: too_many_requests, unavailable.
+func (a *Auth) AllowWrite(ctx context.Context, p model.Principal) error {
+	if a.cfg.WritesPerMinuteUser <= 0 {
+		return nil
+	}
+	return a.allow(ctx, "write", formatID(p.UserID), a.cfg.WritesPerMinuteUser)
 }
 
 // Logout ends the caller's session at once. Errors: unavailable.

@@ -44,16 +44,15 @@ func Require(t testing.TB) (dsn, redisAddr string) {
 	return dsn, redisAddr
 }
 
-// New returns a Store over a fresh, migrated database and a unique Redis key
-// prefix; both are removed when the test ends.
-func New(t testing.TB) *store.Store {
+// Database creates a fresh, empty database for the test, dropped when the
+// test ends, and returns its DSN and the Redis address.
+func Database(t testing.TB) (dsn, redisAddr string) {
 	t.Helper()
-	dsn, redisAddr := Require(t)
+	adminDSN, redisAddr := Require(t)
 	name := "jdl_t_" + randomHex(6)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-
-	admin, err := sql.Open("mysql", dsn)
+	admin, err := sql.Open("mysql", adminDSN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,34 +60,49 @@ func New(t testing.TB) *store.Store {
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	cfg, err := mysql.ParseDSN(dsn)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if db, err := sql.Open("mysql", adminDSN); err == nil {
+			_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
+			_ = db.Close()
+		}
+	})
+	cfg, err := mysql.ParseDSN(adminDSN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.DBName = name
+	return cfg.FormatDSN(), redisAddr
+}
+
+// KeyPrefix returns a fresh Redis key prefix for a test.
+func KeyPrefix() string { return "t" + randomHex(5) + ":" }
+
+// New returns a Store over a fresh, migrated database and a unique Redis key
+// prefix; both are removed when the test ends.
+func New(t testing.TB) *store.Store {
+	t.Helper()
+	dsn, redisAddr := Database(t)
 	st, err := store.Open(store.Options{
-		DSN:             cfg.FormatDSN(),
+		DSN:             dsn,
 		MaxOpenConns:    64,
 		MaxIdleConns:    64,
 		ConnMaxLifetime: time.Minute,
 		RedisAddr:       redisAddr,
 		RedisPoolSize:   64,
-		KeyPrefix:       "t" + randomHex(5) + ":",
+		KeyPrefix:       KeyPrefix(),
 		Loc:             shanghai(t),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
 		FlushPrefix(t, st)
 		_ = st.Close()
-		if db, err := sql.Open("mysql", dsn); err == nil {
-			_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
-			_ = db.Close()
-		}
 	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	if err := store.Migrate(ctx, st.DB, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}

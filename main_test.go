@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"jindalai/config"
+	"jindalai/store/storetest"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestServeMigratesServesAndShutsDown runs the real serve path (migrations at
+// start, fake WeChat, loops) and checks that cancelling its context — what
+// SIGTERM does — drains and returns cleanly, closing the listener.
+func TestServeMigratesServesAndShutsDown(t *testing.T) {
+	dsn, redisAddr := storetest.Database(t)
+	cfg, err := config.Load("deploy/config.dev.yaml", append(os.Environ(),
+		"JINDALAI_MYSQL_DSN="+dsn,
+		"JINDALAI_REDIS_ADDR="+redisAddr,
+		"JINDALAI_REDIS_KEY_PREFIX="+storetest.KeyPrefix(),
+		"JINDALAI_HTTP_ADDR="+freeAddr(t),
+		"JINDALAI_WECHAT_FAKE_ADDR="+freeAddr(t),
+		"JINDALAI_MYSQL_MIGRATE_ON_START=true",
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, log) }()
+
+	base := "http://" + cfg.HTTP.Addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Post(base+"/api/v1/auth/wechat/login", "application/json", strings.NewReader(`{"code":"admin"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login through the fake WeChat: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if c, err := net.DialTimeout("tcp", cfg.HTTP.Addr, time.Second); err == nil {
+		c.Close()
+		t.Fatal("listener still open after shutdown")
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ok" {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	if code := healthcheck([]string{"-url", base + "/ok"}); code != 0 {
+		t.Fatalf("healthy: exit %d", code)
+	}
+	if code := healthcheck([]string{"-url", base + "/down"}); code != 1 {
+		t.Fatalf("unhealthy: exit %d", code)
+	}
+}

@@ -1,0 +1,255 @@
+package service
+
+import (
+	"context"
+	"sort"
+
+	"jindalai/model"
+)
+
+// Nearby-search limits of the public look-ups.
+const (
+	defaultNearbyRadiusM = 10000
+	maxNearbyRadiusM     = 50000
+)
+
+// StationQuery filters GET /stations. With Near set the reply is the
+// stations within RadiusM, nearest first, with their distance (no further
+// pages); without it, every station by id, paged.
+type StationQuery struct {
+	Near     *model.Point
+	RadiusM  int
+	Category string
+	Level    int
+	ParentID int64
+	Page     model.Page
+}
+
+// OrgQuery filters GET /organizations (active organizations only), like StationQuery.
+type OrgQuery struct {
+	Near     *model.Point
+	RadiusM  int
+	Category string
+	Page     model.Page
+}
+
+// Categories returns the active services of the catalogue, by area and
+// order, optionally of one area. Errors: invalid_argument (area), unavailable.
+func (s *Stations) Categories(ctx context.Context, area string) ([]model.Category, error) {
+	if _, ok := model.AreaNames[area]; area != "" && !ok {
+		return nil, model.InvalidField("area", "必须是 social_assistance、elder_care、child_welfare、community_governance 或 social_affairs")
+	}
+	c, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []model.Category{}
+	for _, code := range c.catOrder {
+		cat := c.categories[code]
+		if cat.Active && (area == "" || cat.Area == area) {
+			out = append(out, cat)
+		}
+	}
+	return out, nil
+}
+
+// checkQuery validates the shared filters; it returns the radius to use.
+func (s *Stations) checkQuery(c *catalogue, near *model.Point, radius int, category string) (int, error) {
+	fe := model.FieldErrors{}
+	if near != nil {
+		if err := near.Check(); err != nil {
+			return 0, err
+		}
+		if radius == 0 {
+			radius = defaultNearbyRadiusM
+		}
+		if radius < 1 || radius > maxNearbyRadiusM {
+			fe.Add("radius_m", "必须在 1–50000 米之间")
+		}
+	} else if radius != 0 {
+		fe.Add("radius_m", "需要同时提供 lat 和 lng")
+	}
+	if category != "" {
+		if cat, ok := c.categories[category]; !ok || !cat.Active {
+			fe.Add("category", "未知的服务类别")
+		}
+	}
+	return radius, fe.Err()
+}
+
+// Stations lists stations: nearest first around a point, or all by id.
+// Errors: invalid_argument (lat, lng, radius_m, category, level, cursor),
+// unavailable.
+func (s *Stations) Stations(ctx context.Context, q StationQuery) (model.List[model.Station], error) {
+	c, err := s.current(ctx)
+	if err != nil {
+		return model.List[model.Station]{}, err
+	}
+	radius, err := s.checkQuery(c, q.Near, q.RadiusM, q.Category)
+	if err != nil {
+		return model.List[model.Station]{}, err
+	}
+	if q.Level < 0 || q.Level > model.LevelVillage {
+		return model.List[model.Station]{}, model.InvalidField("level", "必须是 1、2 或 3")
+	}
+	keep := func(st *stationInfo) bool {
+		return (q.Category == "" || st.serves[q.Category]) && (q.Level == 0 || st.Level == q.Level) &&
+			(q.ParentID == 0 || st.Parent() == q.ParentID)
+	}
+	if q.Page.Limit <= 0 {
+		q.Page.Limit = 20
+	}
+	out := model.List[model.Station]{Items: []model.Station{}}
+	if q.Near != nil {
+		hits, err := s.nearby(ctx, c, *q.Near, radius, q.Page.Limit, true, func(id int64) bool {
+			st, ok := c.stations[id]
+			return ok && keep(st)
+		})
+		if err != nil {
+			return out, err
+		}
+		for _, h := range hits {
+			st := s.present(c.stations[h.ID].Station)
+			d := h.DistanceM
+			st.DistanceM = &d
+			out.Items = append(out.Items, st)
+		}
+		return out, nil
+	}
+	after, err := model.DecodeCursor(q.Page.Cursor)
+	if err != nil {
+		return out, err
+	}
+	i := sort.Search(len(c.stationIDs), func(i int) bool { return c.stationIDs[i] > after })
+	for ; i < len(c.stationIDs); i++ {
+		st := c.stations[c.stationIDs[i]]
+		if !keep(st) {
+			continue
+		}
+		if len(out.Items) == q.Page.Limit {
+			out.NextCursor = model.EncodeCursor(out.Items[len(out.Items)-1].ID)
+			break
+		}
+		out.Items = append(out.Items, s.present(st.Station))
+	}
+	return out, nil
+}
+
+// nearby returns up to limit members of a GEO set within radius of p that
+// keep accepts, nearest first, asking Redis for more while a full answer
+// leaves fewer than limit.
+func (s *Stations) nearby(ctx context.Context, c *catalogue, p model.Point, radius, limit int, stations bool, keep func(int64) bool) ([]model.GeoHit, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	count := limit * 2
+	restored := false
+	for {
+		q := model.GeoQuery{RadiusM: float64(radius), Count: count}
+		var probe model.GeoProbe
+		var err error
+		if stations {
+			probe, err = s.geo.GeoProbe(ctx, p, q, model.GeoQuery{})
+		} else {
+			probe, err = s.geo.GeoProbe(ctx, p, model.GeoQuery{}, q)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !restored && ((!probe.StationsSet && len(c.stations) > 0) || (!probe.OrgsSet && c.activeOrgs > 0)) {
+			restored = true
+			if err := s.restoreGeo(ctx, c); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		hits, full := probe.Stations, probe.StationsFull
+		if !stations {
+			hits, full = probe.Orgs, probe.OrgsFull
+		}
+		out := make([]model.GeoHit, 0, limit)
+		for _, h := range hits {
+			if keep(h.ID) {
+				out = append(out, h)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+		if len(out) == limit || !full || count >= maxSearchCount {
+			return out, nil
+		}
+		count *= 4
+	}
+}
+
+// Station returns one station. Errors: not_found, unavailable.
+func (s *Stations) Station(ctx context.Context, id int64) (model.Station, error) {
+	c, err := s.current(ctx)
+	if err != nil {
+		return model.Station{}, err
+	}
+	st, ok := c.stations[id]
+	if !ok {
+		return model.Station{}, model.NotFound("站点")
+	}
+	return s.present(st.Station), nil
+}
+
+// Organizations lists active organizations: nearest first around a point,
+// or all by id. Errors: invalid_argument (lat, lng, radius_m, category,
+// cursor), unavailable.
+func (s *Stations) Organizations(ctx context.Context, q OrgQuery) (model.List[model.Organization], error) {
+	c, err := s.current(ctx)
+	if err != nil {
+		return model.List[model.Organization]{}, err
+	}
+	radius, err := s.checkQuery(c, q.Near, q.RadiusM, q.Category)
+	if err != nil {
+		return model.List[model.Organization]{}, err
+	}
+	keep := func(o *orgInfo) bool { return o.Active && (q.Category == "" || o.serves[q.Category]) }
+	if q.Page.Limit <= 0 {
+		q.Page.Limit = 20
+	}
+	out := model.List[model.Organization]{Items: []model.Organization{}}
+	if q.Near != nil {
+		hits, err := s.nearby(ctx, c, *q.Near, radius, q.Page.Limit, false, func(id int64) bool {
+			o, ok := c.orgs[id]
+			return ok && keep(o)
+		})
+		if err != nil {
+			return out, err
+		}
+		for _, h := range hits {
+			o := c.orgs[h.ID].Organization
+			d := h.DistanceM
+			o.DistanceM = &d
+			out.Items = append(out.Items, o)
+		}
+		return out, nil
+	}
+	after, err := model.DecodeCursor(q.Page.Cursor)
+	if err != nil {
+		return out, err
+	}
+	i := sort.Search(len(c.orgIDs), func(i int) bool { return c.orgIDs[i] > after })
+	for ; i < len(c.orgIDs); i++ {
+		o := c.orgs[c.orgIDs[i]]
+		if !keep(o) {
+			continue
+		}
+		if len(out.Items) == q.Page.Limit {
+			out.NextCursor = model.EncodeCursor(out.Items[len(out.Items)-1].ID)
+			break
+		}
+		out.Items = append(out.Items, o.Organization)
+	}
+	return out, nil
+}
+
+// Organization returns one organization, active or not, with its current
+// member count. Errors: not_found, unavailable, internal.
+func (s *Stations) Organization(ctx context.Context, id int64) (model.Organization, error) {
+	return s.store.GetOrganization(ctx, id)
+}
