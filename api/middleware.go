@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -81,6 +82,20 @@ func (s *Server) bodyLimitMiddleware(c *gin.Context) {
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxBodyBytes)
+	c.Next()
+}
+
+// deadlineMiddleware gives the request's context the RequestTimeout
+// deadline; the MySQL and Redis clients abandon work when it passes, and the
+// store turns that into unavailable (503).
+func (s *Server) deadlineMiddleware(c *gin.Context) {
+	if s.RequestTimeout <= 0 {
+		c.Next()
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 }
 

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -63,3 +64,12 @@ func (s *Stack) DSN(db string) string {
 
 // RedisAddr returns the stack's Redis address.
 func (s *Stack) RedisAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.RedisPort) }
+
+// MySQLPID returns the pid of the stack's mariadbd (from its pid file).
+func (s *Stack) MySQLPID() (int, error) {
+	raw, err := os.ReadFile(filepath.Join(s.Dir, "mysql", "mysqld.pid"))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(raw)))
+}
