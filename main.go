@@ -276,9 +276,37 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		WritesPerMinuteUser: cfg.Limits.WritesPerMinuteUser,
 	}, loc, log)
 
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
+		CloseBefore:   cfg.Bookings.CloseBefore,
+		CancelBefore:  cfg.Bookings.CancelBefore,
+		RemindBefore:  cfg.Bookings.RemindBefore,
+		NoShowLimit:   cfg.Bookings.NoShowLimit,
+		NoShowWindow:  cfg.Bookings.NoShowWindow,
+		ReminderEvery: cfg.Bookings.ReminderEvery,
+	}, loc, log)
+
+	notify, err := service.NewNotifications(st, wx, service.NotificationsConfig{
+		Templates:        notifyTemplates(cfg.WeChat.Templates),
+		MiniProgramState: cfg.WeChat.MiniProgramState,
+		Every:            cfg.Notify.Every,
+		MaxAttempts:      cfg.Notify.MaxAttempts,
+		BaseBackoff:      cfg.Notify.BaseBackoff,
+		MaxBackoff:       cfg.Notify.MaxBackoff,
+		BatchSize:        cfg.Notify.BatchSize,
+		Lease:            cfg.Notify.Lease,
+		SendTimeout:      cfg.WeChat.HTTPTimeout,
+		IsRefused:        wechat.IsRefused,
+		IsRetryable:      wechat.IsRetryable,
+	}, reg, loc, log)
+	if err != nil {
+		return nil, err
+	}
+
 	server := api.New(api.Deps{
 		Auth:           auth,
 		Stations:       stations,
+		Bookings:       bookings,
+		Notifications:  notify,
 		Health:         st,
 		Log:            log,
 		Registry:       reg,
@@ -286,5 +314,14 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 	})
-	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop}}, nil
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders}}, nil
+}
+
+// notifyTemplates converts the configured subscribe templates.
+func notifyTemplates(in map[string]config.TemplateConfig) map[string]service.Template {
+	out := make(map[string]service.Template, len(in))
+	for kind, t := range in {
+		out[kind] = service.Template{ID: t.ID, Page: t.Page, Fields: t.Fields}
+	}
+	return out
 }

@@ -10,5 +10,8 @@ import (
 
 // seed loads the demo city. It is idempotent: running it twice changes nothing.
 func seed(ctx context.Context, st *store.Store, cfg config.Config, log *slog.Logger) error {
-	return seedCity(ctx, st, cfg, log)
+	if err := seedCity(ctx, st, cfg, log); err != nil {
+		return err
+	}
+	return seedBookings(ctx, st, cfg, log)
 }

@@ -1,6 +1,190 @@
 package api
 
-import "github.com/gin-gonic/gin"
+import (
+	"bytes"
+	"net/http"
 
-// bookingsRoutes registers the routes of station service offerings, slots and bookings (issue 6).
-func (s *Server) bookingsRoutes(v1 *gin.RouterGroup) {}
+	"github.com/gin-gonic/gin"
+
+	"jindalai/model"
+)
+
+// bookingsRoutes registers the routes of station service offerings, slots
+// and bookings (API.md "Bookings"); the staff routes are in offerings.go.
+func (s *Server) bookingsRoutes(v1 *gin.RouterGroup) {
+	authed := v1.Group("", s.authenticate)
+	authed.GET("/services", s.listOfferings)
+	authed.GET("/services/:id/slots", s.listSlots)
+	authed.POST("/bookings", s.book)
+	authed.GET("/bookings", s.myBookings)
+	authed.GET("/bookings/:id", s.getBooking)
+	authed.POST("/bookings/:id/cancel", s.cancelBooking)
+	staff := s.requireRole(model.RoleSocialWorker, model.RoleStationAdmin)
+	authed.POST("/bookings/:id/attend", staff, s.markBooking(model.BookingAttended))
+	authed.POST("/bookings/:id/no-show", staff, s.markBooking(model.BookingNoShow))
+	s.offeringsRoutes(authed.Group("/admin", staff))
+}
+
+// bindOptionalJSON binds a body that may be absent or empty.
+func (s *Server) bindOptionalJSON(c *gin.Context, dst any) bool {
+	raw, ok := s.readBody(c)
+	if !ok {
+		return false
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return true
+	}
+	if err := decodeStrict(raw, dst); err != nil {
+		s.fail(c, err)
+		return false
+	}
+	return true
+}
+
+type bookBody struct {
+	SlotID int64  `json:"slot_id"`
+	Note   string `json:"note"`
+}
+
+func (s *Server) book(c *gin.Context) {
+	var in bookBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	p := principal(c)
+	idem, err := idempotency(c, p.UserID, "bookings.create", in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.Book(c.Request.Context(), p, idem, in.SlotID, in.Note)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+func (s *Server) myBookings(c *gin.Context) {
+	if mine := c.Query("mine"); mine != "" && mine != "true" {
+		s.fail(c, model.InvalidField("mine", "只支持 mine=true；站点的预约见 /admin/stations/{id}/bookings"))
+		return
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.MyBookings(c.Request.Context(), principal(c), model.BookingStatus(c.Query("status")), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getBooking(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.GetBooking(c.Request.Context(), principal(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type reasonBody struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) cancelBooking(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in reasonBody
+	if !s.bindOptionalJSON(c, &in) {
+		return
+	}
+	out, err := s.Bookings.CancelBooking(c.Request.Context(), principal(c), id, in.Reason)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) markBooking(status model.BookingStatus) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, err := pathID(c, "id")
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		out, err := s.Bookings.MarkBooking(c.Request.Context(), principal(c), id, status)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+func (s *Server) listOfferings(c *gin.Context) {
+	stationID, _, err := queryInt(c, "station_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	inactive, err := queryBool(c, "include_inactive")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.ListOfferings(c.Request.Context(), principal(c), stationID, inactive, page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// queryBool reads an optional true/false query parameter.
+func queryBool(c *gin.Context, name string) (bool, error) {
+	switch c.Query(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, model.InvalidField(name, "必须是 true 或 false")
+}
+
+func (s *Server) listSlots(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.ListSlots(c.Request.Context(), id, c.Query("from"), c.Query("to"), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -80,6 +80,13 @@ type harness struct {
 	wx       *fakewechat.Server
 	auth     *service.Auth
 	stations *service.Stations
+	// bookings runs on clock, which tests move instead of sleeping.
+	bookings *service.Bookings
+	clock    *testClock
+	// notify is the notifications service; its sender loop is not started
+	// (tests call notify.RunOnce).
+	notify *service.Notifications
+	reg    *prometheus.Registry
 }
 
 // harnessOptions tweak the wiring of a harness.
@@ -117,13 +124,25 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 		InvitePerMinuteUser: 1000,
 		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
+	clock := newTestClock()
+	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
+		CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
+		NoShowLimit: 2, NoShowWindow: 90 * 24 * time.Hour, Now: clock.Now,
+	}, st.Loc, log)
+	reg := prometheus.NewRegistry()
+	notify, err := service.NewNotifications(st, client, testNotifyConfig(), reg, st.Loc, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := New(Deps{
-		Auth:         auth,
-		Stations:     stations,
-		Health:       st,
-		Log:          log,
-		Registry:     prometheus.NewRegistry(),
-		MaxBodyBytes: 1 << 20,
+		Auth:          auth,
+		Stations:      stations,
+		Notifications: notify,
+		Bookings:      bookings,
+		Health:        st,
+		Log:           log,
+		Registry:      reg,
+		MaxBodyBytes:  1 << 20,
 	})
 	h, err := srv.Handler()
 	if err != nil {
@@ -131,7 +150,8 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations}
+	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, notify: notify, reg: reg,
+		bookings: bookings, clock: clock}
 }
 
 // reply is a finished HTTP exchange.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -26,6 +27,8 @@ type BookingsConfig struct {
 	// NoShowLimit no-shows within NoShowWindow block new bookings (0: never).
 	NoShowLimit  int           `yaml:"no_show_limit"`
 	NoShowWindow time.Duration `yaml:"no_show_window"`
+	// ReminderEvery is how often the reminder loop looks for due reminders.
+	ReminderEvery time.Duration `yaml:"reminder_every"`
 }
 
 // NotifyConfig holds the outbox sender's rules.
@@ -38,6 +41,9 @@ type NotifyConfig struct {
 	BaseBackoff time.Duration `yaml:"base_backoff"`
 	MaxBackoff  time.Duration `yaml:"max_backoff"`
 	BatchSize   int           `yaml:"batch_size"`
+	// Lease is how long a sender owns the messages it claimed; a replica that
+	// dies mid-batch leaves them to be claimed again after it.
+	Lease time.Duration `yaml:"lease"`
 }
 
 func defaultActivities() ActivitiesConfig {
@@ -46,11 +52,12 @@ func defaultActivities() ActivitiesConfig {
 
 func defaultBookings() BookingsConfig {
 	return BookingsConfig{CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
-		NoShowLimit: 3, NoShowWindow: 90 * 24 * time.Hour}
+		NoShowLimit: 3, NoShowWindow: 90 * 24 * time.Hour, ReminderEvery: 5 * time.Second}
 }
 
 func defaultNotify() NotifyConfig {
-	return NotifyConfig{Every: time.Second, MaxAttempts: 8, BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute, BatchSize: 50}
+	return NotifyConfig{Every: time.Second, MaxAttempts: 8, BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute, BatchSize: 50,
+		Lease: 2 * time.Minute}
 }
 
 // validateFeatures checks the feature sections; it names the first bad key.
@@ -71,6 +78,12 @@ func (c Config) validateFeatures() error {
 	if c.Bookings.NoShowLimit < 0 {
 		return bad("bookings.no_show_limit", "must not be negative")
 	}
+	if c.Bookings.NoShowLimit > 0 && c.Bookings.NoShowWindow <= 0 {
+		return bad("bookings.no_show_window", "must be positive when no_show_limit is set")
+	}
+	if c.Bookings.ReminderEvery < 100*time.Millisecond {
+		return bad("bookings.reminder_every", "must be at least 100ms")
+	}
 	if c.Notify.Every <= 0 {
 		return bad("notify.every", "must be positive")
 	}
@@ -82,6 +95,35 @@ func (c Config) validateFeatures() error {
 	}
 	if c.Notify.BatchSize < 1 {
 		return bad("notify.batch_size", "must be at least 1")
+	}
+	if c.Notify.Lease < 4*c.WeChat.HTTPTimeout+10*time.Second {
+		return bad("notify.lease", "must be at least 4 × wechat.http_timeout + 10s")
+	}
+	return validateTemplates(c.WeChat.Templates)
+}
+
+// templateKeyword is a subscribe-message template keyword: a WeChat value
+// type followed by its number (thing1, time3, character_string12).
+var templateKeyword = regexp.MustCompile(`^(thing|number|letter|symbol|character_string|time|date|amount|phone_number|car_number|name|phrase|enum)[0-9]+$`)
+
+// validateTemplates checks each template's keywords and data keys.
+func validateTemplates(templates map[string]TemplateConfig) error {
+	for kind, t := range templates {
+		key := "wechat.templates." + kind
+		if len(t.Fields) == 0 {
+			return fmt.Errorf("config: %s.fields: at least one keyword is required", key)
+		}
+		for keyword, dataKey := range t.Fields {
+			if !templateKeyword.MatchString(keyword) {
+				return fmt.Errorf("config: %s.fields.%s: not a WeChat keyword (thing1, time2, phrase3, ...)", key, keyword)
+			}
+			if dataKey == "" {
+				return fmt.Errorf("config: %s.fields.%s: names no data key", key, keyword)
+			}
+		}
+		if len(t.Page) > 256 {
+			return fmt.Errorf("config: %s.page: longer than 256 bytes", key)
+		}
 	}
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math"
 	"strings"
+	"time"
 
 	"jindalai/model"
 )
@@ -44,4 +46,105 @@ func truncateRunes(s string, n int) string {
 		return s
 	}
 	return string(r[:n])
+}
+
+// EnqueueNotifications adds standalone notifications to the outbox in their
+// own transaction, for senders that change no state of their own (e.g. a
+// reminder). A flow that changes state uses insertNotifications in its own
+// transaction instead. Errors: unavailable, internal.
+func (s *Store) EnqueueNotifications(ctx context.Context, ns ...model.Notification) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return insertNotifications(ctx, tx, ns...) })
+}
+
+// ListMessages returns up to limit of a user's messages with an id below
+// beforeID (0: from the newest), newest first; only unread ones when
+// unreadOnly. Errors: unavailable, internal.
+func (s *Store) ListMessages(ctx context.Context, userID, beforeID int64, limit int, unreadOnly bool) ([]model.Message, error) {
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64
+	}
+	q := `SELECT id, kind, title, body, data, page, ref_type, ref_id, read_at, created_at
+		FROM notifications WHERE user_id = ? AND id < ?`
+	if unreadOnly {
+		q += ` AND read_at IS NULL`
+	}
+	rows, err := s.DB.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, userID, beforeID, limit)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	out := []model.Message{}
+	for rows.Next() {
+		m, err := s.scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, translate(rows.Err(), "")
+}
+
+// CountUnreadMessages returns how many of a user's messages are unread.
+// Errors: unavailable, internal.
+func (s *Store) CountUnreadMessages(ctx context.Context, userID int64) (int64, error) {
+	var n int64
+	err := s.DB.QueryRowContext(ctx, `
+		SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL`, userID).Scan(&n)
+	return n, translate(err, "")
+}
+
+// MarkMessageRead marks one of the user's messages read at (keeping the
+// first read time) and returns it. Errors: not_found (no such message of
+// this user), unavailable, internal.
+func (s *Store) MarkMessageRead(ctx context.Context, userID, id int64, at time.Time) (model.Message, error) {
+	res, err := s.DB.ExecContext(ctx, `
+		UPDATE notifications SET read_at = COALESCE(read_at, ?) WHERE id = ? AND user_id = ?`,
+		at.UTC().Truncate(time.Millisecond), id, userID)
+	if err != nil {
+		return model.Message{}, translate(err, "")
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return model.Message{}, translate(err, "")
+	} else if n == 0 {
+		return model.Message{}, model.NotFound("消息")
+	}
+	row := s.DB.QueryRowContext(ctx, `
+		SELECT id, kind, title, body, data, page, ref_type, ref_id, read_at, created_at
+		FROM notifications WHERE id = ? AND user_id = ?`, id, userID)
+	m, err := s.scanMessage(row)
+	if err != nil {
+		return model.Message{}, translate(err, "消息")
+	}
+	return m, nil
+}
+
+// MarkAllMessagesRead marks every unread message of the user read at and
+// returns how many it marked. Errors: unavailable, internal.
+func (s *Store) MarkAllMessagesRead(ctx context.Context, userID int64, at time.Time) (int64, error) {
+	res, err := s.DB.ExecContext(ctx, `
+		UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL`,
+		at.UTC().Truncate(time.Millisecond), userID)
+	if err != nil {
+		return 0, translate(err, "")
+	}
+	n, err := res.RowsAffected()
+	return n, translate(err, "")
+}
+
+type messageScanner interface{ Scan(dest ...any) error }
+
+func (s *Store) scanMessage(row messageScanner) (model.Message, error) {
+	var m model.Message
+	var data []byte
+	var readAt sql.NullTime
+	if err := row.Scan(&m.ID, &m.Kind, &m.Title, &m.Body, &data, &m.Page, &m.RefType, &m.RefID, &readAt, &m.CreatedAt); err != nil {
+		return m, translate(err, "消息")
+	}
+	m.Data = decodeNotificationData(data)
+	m.CreatedAt = m.CreatedAt.In(s.Loc)
+	if readAt.Valid {
+		t := readAt.Time.In(s.Loc)
+		m.ReadAt, m.Read = &t, true
+	}
+	return m, nil
 }

@@ -1,0 +1,259 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"jindalai/model"
+	"jindalai/service"
+)
+
+// offeringsRoutes registers the staff routes of offerings, slots, closed
+// days and a station's bookings, under /admin (staff roles only; the
+// service checks the station scope).
+func (s *Server) offeringsRoutes(admin *gin.RouterGroup) {
+	admin.POST("/services", s.createOffering)
+	admin.PATCH("/services/:id", s.updateOffering)
+	admin.POST("/services/:id/slots", s.createSlot)
+	admin.POST("/services/:id/slots/pattern", s.createSlotPattern)
+	admin.DELETE("/slots/:id", s.deleteSlot)
+	admin.POST("/slots/:id/cancel", s.cancelSlot)
+	admin.POST("/stations/:id/closed-dates", s.addClosedDate)
+	admin.GET("/stations/:id/closed-dates", s.listClosedDates)
+	admin.DELETE("/stations/:id/closed-dates/:date", s.deleteClosedDate)
+	admin.GET("/stations/:id/bookings", s.stationBookings)
+}
+
+type offeringBody struct {
+	StationID   int64  `json:"station_id"`
+	Name        string `json:"name"`
+	Category    string `json:"category"`
+	Description string `json:"description"`
+	DurationMin int    `json:"duration_min"`
+}
+
+func (s *Server) createOffering(c *gin.Context) {
+	var in offeringBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	p := principal(c)
+	idem, err := idempotency(c, p.UserID, "services.create", in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.CreateOffering(c.Request.Context(), p, idem, service.OfferingInput{
+		StationID: in.StationID, Name: in.Name, Category: in.Category, Description: in.Description, DurationMin: in.DurationMin})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+type offeringPatchBody struct {
+	Name        *string `json:"name"`
+	Category    *string `json:"category"`
+	Description *string `json:"description"`
+	DurationMin *int    `json:"duration_min"`
+	Active      *bool   `json:"active"`
+}
+
+func (s *Server) updateOffering(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in offeringPatchBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	out, err := s.Bookings.UpdateOffering(c.Request.Context(), principal(c), id, model.OfferingPatch{
+		Name: in.Name, Category: in.Category, Description: in.Description, DurationMin: in.DurationMin, Active: in.Active})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type slotBody struct {
+	StartsAt string `json:"starts_at"`
+	EndsAt   string `json:"ends_at"`
+	Capacity int    `json:"capacity"`
+}
+
+func (s *Server) createSlot(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in slotBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	p := principal(c)
+	idem, err := idempotency(c, p.UserID, "slots.create:"+c.Param("id"), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.CreateSlot(c.Request.Context(), p, idem, id, service.SlotInput{StartsAt: in.StartsAt, EndsAt: in.EndsAt, Capacity: in.Capacity})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+type timeRangeBody struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+type patternBody struct {
+	From      string          `json:"from"`
+	To        string          `json:"to"`
+	Weekdays  []int           `json:"weekdays"`
+	Times     []timeRangeBody `json:"times"`
+	Capacity  int             `json:"capacity"`
+	SkipDates []string        `json:"skip_dates"`
+}
+
+func (s *Server) createSlotPattern(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in patternBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	p := principal(c)
+	idem, err := idempotency(c, p.UserID, "slots.pattern:"+c.Param("id"), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	pattern := service.SlotPattern{From: in.From, To: in.To, Weekdays: in.Weekdays, Capacity: in.Capacity, SkipDates: in.SkipDates}
+	for _, t := range in.Times {
+		pattern.Times = append(pattern.Times, service.TimeRange{Start: t.Start, End: t.End})
+	}
+	out, err := s.Bookings.CreateSlotPattern(c.Request.Context(), p, idem, id, pattern)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+func (s *Server) deleteSlot(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Bookings.DeleteSlot(c.Request.Context(), principal(c), id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) cancelSlot(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in reasonBody
+	if !s.bindOptionalJSON(c, &in) {
+		return
+	}
+	out, err := s.Bookings.CancelSlot(c.Request.Context(), principal(c), id, in.Reason)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type closedDateBody struct {
+	Date   string `json:"date"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) addClosedDate(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in closedDateBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	p := principal(c)
+	idem, err := idempotency(c, p.UserID, "closed_dates.create:"+c.Param("id"), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.AddClosedDate(c.Request.Context(), p, idem, id, in.Date, in.Reason)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+func (s *Server) listClosedDates(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	items, err := s.Bookings.ClosedDates(c.Request.Context(), principal(c), id, c.Query("from"), c.Query("to"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, model.List[model.ClosedDate]{Items: items})
+}
+
+func (s *Server) deleteClosedDate(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Bookings.DeleteClosedDate(c.Request.Context(), principal(c), id, c.Param("date")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) stationBookings(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Bookings.StationBookings(c.Request.Context(), principal(c), id, c.Query("date"), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}

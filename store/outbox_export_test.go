@@ -1,0 +1,30 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"jindalai/model"
+)
+
+// ErrTestRollback is what ChangeRoleAndNotify returns when asked to fail.
+var ErrTestRollback = errors.New("test: roll back")
+
+// ChangeRoleAndNotify is a stand-in for a real flow in tests: it grants a
+// role and inserts the notifications it implies in one transaction, and
+// with fail rolls both back after writing them.
+func (s *Store) ChangeRoleAndNotify(ctx context.Context, userID int64, r model.Role, fail bool, ns ...model.Notification) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := grantRole(ctx, tx, userID, r); err != nil {
+			return err
+		}
+		if err := insertNotifications(ctx, tx, ns...); err != nil {
+			return err
+		}
+		if fail {
+			return ErrTestRollback
+		}
+		return nil
+	})
+}
