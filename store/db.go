@@ -50,6 +50,9 @@ func Open(opts Options) (*Store, error) {
 	// RowsAffected counts matched rows, so a conditional UPDATE that matched
 	// reports 1 even when it set a column to its current value.
 	cfg.ClientFoundRows = true
+	// Arguments are escaped into the statement text (safe with utf8mb4), so
+	// a statement is one round trip instead of prepare, execute and close.
+	cfg.InterpolateParams = true
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 3 * time.Second
 	}
