@@ -276,6 +276,19 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		WritesPerMinuteUser: cfg.Limits.WritesPerMinuteUser,
 	}, loc, log)
 
+	activities := service.NewActivities(st, stations, auth, limiter, pii, service.ActivitiesConfig{
+		CheckinRadiusM:       cfg.Activities.CheckinRadiusM,
+		CheckinOpensBefore:   cfg.Activities.CheckinOpensBefore,
+		CodeRotation:         cfg.Activities.CodeRotation,
+		CodeGrace:            cfg.Activities.CodeGrace,
+		CheckoutGrace:        cfg.Activities.CheckoutGrace,
+		NearbyRadiusM:        cfg.Activities.NearbyRadiusM,
+		MaxCapacity:          cfg.Activities.MaxCapacity,
+		MaxCreditedHours:     cfg.Activities.MaxCreditedHours,
+		MaxDuration:          cfg.Activities.MaxDuration,
+		CheckinPerMinuteUser: cfg.Activities.CheckinPerMinuteUser,
+	}, loc, log)
+
 	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
 		CloseBefore:   cfg.Bookings.CloseBefore,
 		CancelBefore:  cfg.Bookings.CancelBefore,
@@ -305,6 +318,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 	server := api.New(api.Deps{
 		Auth:           auth,
 		Stations:       stations,
+		Activities:     activities,
 		Bookings:       bookings,
 		Notifications:  notify,
 		Health:         st,

@@ -1,6 +1,355 @@
 package api
 
-import "github.com/gin-gonic/gin"
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"jindalai/model"
+	"jindalai/service"
+)
 
 // activitiesRoutes registers the routes of volunteers, activities, claims, check-in and hours (issue 5).
-func (s *Server) activitiesRoutes(v1 *gin.RouterGroup) {}
+func (s *Server) activitiesRoutes(v1 *gin.RouterGroup) {
+	authed := v1.Group("", s.authenticate)
+	organizer := s.requireRole(model.RoleSocialWorker, model.RoleStationAdmin, model.RoleOrgAdmin)
+	volunteer := s.requireRole(model.RoleVolunteer)
+
+	authed.POST("/volunteers", s.registerVolunteer)
+	authed.GET("/volunteers/me", s.myVolunteer)
+	authed.PATCH("/volunteers/me", s.updateMyVolunteer)
+	authed.GET("/organizations/:id/members", s.requireRole(model.RoleOrgAdmin), s.orgMembers)
+	authed.GET("/organizations/:id/hours", s.requireRole(model.RoleOrgAdmin), s.orgHours)
+	authed.GET("/me/hours", s.myHours)
+	authed.GET("/me/claims", s.myClaims)
+
+	authed.GET("/activities", s.listActivities)
+	authed.POST("/activities", organizer, s.createActivity)
+	authed.GET("/activities/:id", s.getActivity)
+	authed.PATCH("/activities/:id", organizer, s.updateActivity)
+	authed.POST("/activities/:id/cancel", organizer, s.cancelActivity)
+	authed.GET("/activities/:id/checkin-code", organizer, s.checkinCode)
+	authed.GET("/activities/:id/claims", organizer, s.activityClaims)
+	authed.PUT("/activities/:id/claims/:claim_id/minutes", organizer, s.setCreditedMinutes)
+	authed.POST("/activities/:id/claims", volunteer, s.claimActivity)
+	authed.POST("/activities/:id/claims/cancel", s.cancelClaim)
+	authed.POST("/activities/:id/checkin", volunteer, s.checkin)
+	authed.POST("/activities/:id/checkout", volunteer, s.checkout)
+}
+
+type activityBody struct {
+	Title          string  `json:"title"`
+	Description    string  `json:"description"`
+	Category       string  `json:"category"`
+	StationID      int64   `json:"station_id"`
+	OrgID          int64   `json:"org_id"`
+	Lat            float64 `json:"lat"`
+	Lng            float64 `json:"lng"`
+	Address        string  `json:"address"`
+	StartsAt       string  `json:"starts_at"`
+	EndsAt         string  `json:"ends_at"`
+	SignupDeadline string  `json:"signup_deadline"`
+	Capacity       int     `json:"capacity"`
+	CreditedHours  float64 `json:"credited_hours"`
+	Waitlist       bool    `json:"waitlist"`
+}
+
+func (s *Server) createActivity(c *gin.Context) {
+	var in activityBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	fe := model.FieldErrors{}
+	a := service.ActivityInput{
+		Title: in.Title, Description: in.Description, Category: in.Category, StationID: in.StationID, OrgID: in.OrgID,
+		Lat: in.Lat, Lng: in.Lng, Address: in.Address, Capacity: in.Capacity, CreditedHours: in.CreditedHours, Waitlist: in.Waitlist,
+		StartsAt: parseTime(fe, "starts_at", in.StartsAt, true), EndsAt: parseTime(fe, "ends_at", in.EndsAt, true),
+		SignupDeadline: parseTime(fe, "signup_deadline", in.SignupDeadline, false),
+	}
+	if err := fe.Err(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := principal(c)
+	idem, err := idempotency(c, p.UserID, "activities.create", in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.CreateActivity(c.Request.Context(), p, idem, a)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+type activityPatchBody struct {
+	Title          *string  `json:"title"`
+	Description    *string  `json:"description"`
+	Category       *string  `json:"category"`
+	Lat            *float64 `json:"lat"`
+	Lng            *float64 `json:"lng"`
+	Address        *string  `json:"address"`
+	StartsAt       *string  `json:"starts_at"`
+	EndsAt         *string  `json:"ends_at"`
+	SignupDeadline *string  `json:"signup_deadline"`
+	Capacity       *int     `json:"capacity"`
+	CreditedHours  *float64 `json:"credited_hours"`
+	Waitlist       *bool    `json:"waitlist"`
+}
+
+func (s *Server) updateActivity(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in activityPatchBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	fe := model.FieldErrors{}
+	patch := service.ActivityPatch{
+		Title: in.Title, Description: in.Description, Category: in.Category, Address: in.Address,
+		Lat: in.Lat, Lng: in.Lng, Capacity: in.Capacity, CreditedHours: in.CreditedHours, Waitlist: in.Waitlist,
+		StartsAt: parseTimePtr(fe, "starts_at", in.StartsAt), EndsAt: parseTimePtr(fe, "ends_at", in.EndsAt),
+		SignupDeadline: parseTimePtr(fe, "signup_deadline", in.SignupDeadline),
+	}
+	if err := fe.Err(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.UpdateActivity(c.Request.Context(), principal(c), id, patch)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) cancelActivity(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in reasonBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	out, err := s.Activities.CancelActivity(c.Request.Context(), principal(c), id, in.Reason)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) listActivities(c *gin.Context) {
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	q := service.ActivityQuery{Category: c.Query("category"), Page: page}
+	fe := model.FieldErrors{}
+	lat, hasLat, err := queryFloat(c, "lat")
+	if err != nil {
+		fe.Add("lat", "必须是数字")
+	}
+	lng, hasLng, err := queryFloat(c, "lng")
+	if err != nil {
+		fe.Add("lng", "必须是数字")
+	}
+	if hasLat != hasLng {
+		fe.Add("lat", "lat 与 lng 必须同时提供")
+	}
+	if hasLat && hasLng {
+		q.Near = &service.LatLng{Lat: lat, Lng: lng}
+	}
+	radius, _, err := queryInt(c, "radius_m")
+	if err != nil || radius < 0 || radius > 1<<30 {
+		fe.Add("radius_m", "必须是正整数")
+	}
+	q.RadiusM = int(radius)
+	q.From = parseTime(fe, "from", c.Query("from"), false)
+	if err := fe.Err(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.ListActivities(c.Request.Context(), q)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getActivity(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.GetActivity(c.Request.Context(), principal(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) claimActivity(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p := principal(c)
+	idem, err := idempotency(c, p.UserID, "activities.claim", id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.Claim(c.Request.Context(), p, idem, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+func (s *Server) cancelClaim(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.CancelClaim(c.Request.Context(), principal(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type checkinBody struct {
+	Lat  *float64 `json:"lat"`
+	Lng  *float64 `json:"lng"`
+	Code string   `json:"code"`
+}
+
+func (s *Server) checkin(c *gin.Context)  { s.onSite(c, s.Activities.CheckIn) }
+func (s *Server) checkout(c *gin.Context) { s.onSite(c, s.Activities.CheckOut) }
+
+func (s *Server) onSite(c *gin.Context, call func(ctx context.Context, p model.Principal, id int64, proof service.CheckinProof) (model.Claim, error)) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in checkinBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	out, err := call(c.Request.Context(), principal(c), id, service.CheckinProof{Lat: in.Lat, Lng: in.Lng, Code: in.Code})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) checkinCode(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.CheckinCode(c.Request.Context(), principal(c), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) activityClaims(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.ListActivityClaims(c.Request.Context(), principal(c), id, page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type minutesBody struct {
+	Minutes *int   `json:"minutes"`
+	Reason  string `json:"reason"`
+}
+
+func (s *Server) setCreditedMinutes(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	claimID, err := pathID(c, "claim_id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in minutesBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	if in.Minutes == nil {
+		s.fail(c, model.InvalidField("minutes", "必填"))
+		return
+	}
+	out, err := s.Activities.SetCreditedMinutes(c.Request.Context(), principal(c), id, claimID, *in.Minutes, in.Reason)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// parseTime reads an RFC 3339 time with offset; "" is the zero time, an
+// error when required.
+func parseTime(fe model.FieldErrors, field, raw string, required bool) time.Time {
+	if raw == "" {
+		if required {
+			fe.Add(field, "必填")
+		}
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		fe.Add(field, "必须是 RFC 3339 时间（含时区），如 2025-05-01T09:00:00+08:00")
+		return time.Time{}
+	}
+	return t
+}
+
+func parseTimePtr(fe model.FieldErrors, field string, raw *string) *time.Time {
+	if raw == nil {
+		return nil
+	}
+	t := parseTime(fe, field, *raw, true)
+	return &t
+}

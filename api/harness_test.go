@@ -80,7 +80,8 @@ type harness struct {
 	wx       *fakewechat.Server
 	auth     *service.Auth
 	stations *service.Stations
-	// bookings runs on clock, which tests move instead of sleeping.
+	// bookings and activities run on clock, which tests move instead of
+	// sleeping.
 	bookings *service.Bookings
 	clock    *testClock
 	// notify is the notifications service; its sender loop is not started
@@ -134,9 +135,12 @@ func newHarnessWith(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	activities := service.NewActivities(st, stations, auth, st.NewRateLimiter(), pii,
+		testActivitiesConfig(clock), st.Loc, log)
 	srv := New(Deps{
 		Auth:          auth,
 		Stations:      stations,
+		Activities:    activities,
 		Notifications: notify,
 		Bookings:      bookings,
 		Health:        st,

@@ -14,6 +14,20 @@ type ActivitiesConfig struct {
 	CheckinOpensBefore time.Duration `yaml:"checkin_opens_before"`
 	// CodeRotation is how often the organizer's check-in code changes.
 	CodeRotation time.Duration `yaml:"code_rotation"`
+	// CodeGrace is how long a replaced check-in code is still accepted.
+	CodeGrace time.Duration `yaml:"code_grace"`
+	// CheckoutGrace is how long after the end check-out is still possible.
+	CheckoutGrace time.Duration `yaml:"checkout_grace"`
+	// NearbyRadiusM is the default radius of the list near a location.
+	NearbyRadiusM int `yaml:"nearby_radius_m"`
+	// MaxCapacity caps an activity's places.
+	MaxCapacity int `yaml:"max_capacity"`
+	// MaxCreditedHours caps the hours an activity credits.
+	MaxCreditedHours int `yaml:"max_credited_hours"`
+	// MaxDuration caps the time between an activity's start and end.
+	MaxDuration time.Duration `yaml:"max_duration"`
+	// CheckinPerMinuteUser limits check-in and check-out attempts (code guessing).
+	CheckinPerMinuteUser int `yaml:"checkin_per_minute_user"`
 }
 
 // BookingsConfig holds the station service booking rules.
@@ -47,7 +61,9 @@ type NotifyConfig struct {
 }
 
 func defaultActivities() ActivitiesConfig {
-	return ActivitiesConfig{CheckinRadiusM: 500, CheckinOpensBefore: 30 * time.Minute, CodeRotation: time.Minute}
+	return ActivitiesConfig{CheckinRadiusM: 500, CheckinOpensBefore: 30 * time.Minute, CodeRotation: time.Minute,
+		CodeGrace: 10 * time.Second, CheckoutGrace: 2 * time.Hour, NearbyRadiusM: 20000, MaxCapacity: 10000,
+		MaxCreditedHours: 24, MaxDuration: 72 * time.Hour, CheckinPerMinuteUser: 10}
 }
 
 func defaultBookings() BookingsConfig {
@@ -71,6 +87,27 @@ func (c Config) validateFeatures() error {
 	}
 	if c.Activities.CodeRotation < 10*time.Second {
 		return bad("activities.code_rotation", "must be at least 10s")
+	}
+	if c.Activities.CodeGrace < 0 || c.Activities.CodeGrace >= c.Activities.CodeRotation {
+		return bad("activities.code_grace", "must be at least 0 and shorter than activities.code_rotation")
+	}
+	if c.Activities.CheckoutGrace < 0 {
+		return bad("activities.checkout_grace", "must not be negative")
+	}
+	if c.Activities.NearbyRadiusM < 100 || c.Activities.NearbyRadiusM > 100000 {
+		return bad("activities.nearby_radius_m", "must be 100–100000")
+	}
+	if c.Activities.MaxCapacity < 1 {
+		return bad("activities.max_capacity", "must be at least 1")
+	}
+	if c.Activities.MaxCreditedHours < 1 {
+		return bad("activities.max_credited_hours", "must be at least 1")
+	}
+	if c.Activities.MaxDuration < time.Hour {
+		return bad("activities.max_duration", "must be at least 1h")
+	}
+	if c.Activities.CheckinPerMinuteUser < 1 {
+		return bad("activities.checkin_per_minute_user", "must be at least 1")
 	}
 	if c.Bookings.CloseBefore < 0 || c.Bookings.CancelBefore < 0 || c.Bookings.RemindBefore < 0 {
 		return bad("bookings.close_before", "booking lead times must not be negative")

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"jindalai/model"
+	"jindalai/service"
+)
+
+type volunteerBody struct {
+	RealName string   `json:"real_name"`
+	Phone    string   `json:"phone"`
+	Skills   []string `json:"skills"`
+	OrgID    int64    `json:"org_id"`
+}
+
+// registerVolunteer takes no Idempotency-Key: the registration revokes the
+// caller's sessions, so a retry with the old token is refused (401) anyway;
+// a client that lost the reply logs in again and reads GET /volunteers/me.
+func (s *Server) registerVolunteer(c *gin.Context) {
+	var in volunteerBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	out, err := s.Activities.RegisterVolunteer(c.Request.Context(), principal(c), service.VolunteerInput{
+		RealName: in.RealName, Phone: in.Phone, Skills: in.Skills, OrgID: in.OrgID})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, out)
+}
+
+func (s *Server) myVolunteer(c *gin.Context) {
+	out, err := s.Activities.MyVolunteer(c.Request.Context(), principal(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type volunteerPatchBody struct {
+	RealName *string   `json:"real_name"`
+	Phone    *string   `json:"phone"`
+	Skills   *[]string `json:"skills"`
+}
+
+func (s *Server) updateMyVolunteer(c *gin.Context) {
+	var in volunteerPatchBody
+	if !s.bindJSON(c, &in) {
+		return
+	}
+	out, err := s.Activities.UpdateMyVolunteer(c.Request.Context(), principal(c), service.VolunteerPatch{
+		RealName: in.RealName, Phone: in.Phone, Skills: in.Skills})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) orgMembers(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.OrgMembers(c.Request.Context(), principal(c), id, page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) orgHours(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	fe := model.FieldErrors{}
+	from := parseTime(fe, "from", c.Query("from"), false)
+	to := parseTime(fe, "to", c.Query("to"), false)
+	if err := fe.Err(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.OrgHours(c.Request.Context(), principal(c), id, from, to, page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) myHours(c *gin.Context) {
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.MyHours(c.Request.Context(), principal(c), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) myClaims(c *gin.Context) {
+	page, err := pageOf(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Activities.MyClaims(c.Request.Context(), principal(c), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,68 @@
+package service
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGreatCircleM(t *testing.T) {
+	for _, c := range []struct {
+		a, b LatLng
+		want float64
+	}{
+		{LatLng{42.906, 129.497}, LatLng{42.906, 129.497}, 0},
+		{LatLng{42.906, 129.497}, LatLng{42.951, 129.497}, 5004},        // 0.045° of latitude
+		{LatLng{0, 0}, LatLng{0, 1}, 111195},                            // 1° on the equator
+		{LatLng{42.905, 129.509}, LatLng{42.882, 129.513}, 2578},        // 民政局 → 河南街道
+		{LatLng{39.9042, 116.4074}, LatLng{31.2304, 121.4737}, 1067311}, // Beijing → Shanghai
+	} {
+		got := greatCircleM(c.a, c.b)
+		if math.Abs(got-c.want) > c.want*0.002+1 {
+			t.Errorf("%v → %v: %.0f m, want about %.0f", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func TestBoundingBoxHoldsTheCircle(t *testing.T) {
+	c := LatLng{42.906, 129.497}
+	const r = 5000.0
+	box := boundingBox(c, r)
+	for deg := 0.0; deg < 360; deg += 7.5 {
+		// A point r metres away in direction deg, by small steps outward.
+		rad := deg * math.Pi / 180
+		p := LatLng{c.Lat + r/111195*math.Cos(rad), c.Lng + r/(111195*math.Cos(c.Lat*math.Pi/180))*math.Sin(rad)}
+		if greatCircleM(c, p) <= r*0.999 &&
+			(p.Lat < box.MinLat || p.Lat > box.MaxLat || p.Lng < box.MinLng || p.Lng > box.MaxLng) {
+			t.Fatalf("point %v at %.0f m is outside the box %+v", p, greatCircleM(c, p), box)
+		}
+	}
+}
+
+func TestTimeCursorRoundTrip(t *testing.T) {
+	at := time.UnixMilli(1767225600123)
+	got, id, err := decodeTimeCursor(encodeTimeCursor(at, 42))
+	if err != nil || !got.Equal(at) || id != 42 {
+		t.Fatalf("round trip: %v %d %v", got, id, err)
+	}
+	for _, bad := range []string{"zzz", "MTIz", "YS5i"} {
+		if _, _, err := decodeTimeCursor(bad); err == nil {
+			t.Errorf("cursor %q accepted", bad)
+		}
+	}
+}
+
+func TestRandomDigits(t *testing.T) {
+	seen := map[string]bool{}
+	for range 200 {
+		c := randomDigits(6)
+		if len(c) != 6 || strings.Trim(c, "0123456789") != "" {
+			t.Fatalf("code %q", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) < 190 {
+		t.Fatalf("%d distinct codes of 200", len(seen))
+	}
+}
