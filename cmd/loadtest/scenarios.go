@@ -32,6 +32,7 @@ func scenarios() []scenario {
 		{name: "me", baseline: "healthz", needs: []string{"GET /api/v1/me"}, prepare: me},
 		{name: "login", baseline: "mysql_write", needs: []string{"POST /api/v1/auth/wechat/login"}, prepare: login},
 		{name: "match", baseline: "redis_evalsha", needs: []string{"GET /api/v1/stations"}, prepare: match},
+		{name: "booking", baseline: "mysql_write", needs: []string{"POST /api/v1/bookings"}, prepare: booking},
 	}
 }
 
