@@ -32,20 +32,22 @@ import (
 
 // options are the command-line flags.
 type options struct {
-	config      string
-	bin         string
-	db          string
-	prefix      string
-	addr        string
-	fakeAddr    string
-	results     string
-	serverLog   string
-	only        string
-	concurrency int
-	warmup      time.Duration
-	duration    time.Duration
-	claims      int
-	city        city
+	config           string
+	bin              string
+	db               string
+	prefix           string
+	addr             string
+	fakeAddr         string
+	results          string
+	serverLog        string
+	only             string
+	concurrency      int
+	warmup           time.Duration
+	duration         time.Duration
+	claims           int
+	places           int
+	stormConcurrency int
+	city             city
 }
 
 func parseFlags() options {
@@ -63,6 +65,8 @@ func parseFlags() options {
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "warm-up per scenario, excluded from the figures")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per scenario")
 	flag.IntVar(&o.claims, "claims", 1000, "claims in the claim storm (one per volunteer)")
+	flag.IntVar(&o.places, "places", 100, "places of the claim storm's activity (no waitlist)")
+	flag.IntVar(&o.stormConcurrency, "storm-concurrency", 200, "volunteers claiming at the same moment in the claim storm")
 	flag.IntVar(&o.city.Stations, "stations", 200, "stations in the synthetic city")
 	flag.IntVar(&o.city.Orgs, "orgs", 2000, "organizations")
 	flag.IntVar(&o.city.Residents, "residents", 10000, "residents")
@@ -98,6 +102,7 @@ type bench struct {
 
 	mu     sync.Mutex
 	logins map[string][]string
+	storm  *stormState
 }
 
 // plan is the default duration-based plan of the run.
@@ -165,7 +170,7 @@ func runBench(ctx context.Context, o options) error {
 	if err := srv.WaitReady("/readyz", 60*time.Second); err != nil {
 		return fmt.Errorf("%w (server log: %s)", err, o.serverLog)
 	}
-	b := &bench{opts: o, cfg: cfg, st: st, http: newClient(srv.URL(), o.concurrency), city: &c, logins: map[string][]string{}}
+	b := &bench{opts: o, cfg: cfg, st: st, http: newClient(srv.URL(), max(o.concurrency, o.stormConcurrency)), city: &c, logins: map[string][]string{}}
 	if b.routes, err = serverRoutes(ctx, b.http); err != nil {
 		return err
 	}
@@ -367,6 +372,18 @@ func (b *bench) missingRoutes(needs []string) []string {
 	return missing
 }
 
+// login logs in (unmeasured) with a fake wx.login code and returns the token.
+func (b *bench) login(ctx context.Context, code string) (string, error) {
+	var l struct {
+		Token string `json:"token"`
+	}
+	r, err := b.http.expect(ctx, call{method: "POST", path: "/api/v1/auth/wechat/login", body: map[string]string{"code": code}}, 200)
+	if err == nil {
+		err = r.decode(&l)
+	}
+	return l.Token, err
+}
+
 // tokens logs in (unmeasured) the first n seeded users of a login-code
 // prefix and returns their tokens, in order; results are cached.
 func (b *bench) tokens(ctx context.Context, prefix string, n int) ([]string, error) {
@@ -387,19 +404,12 @@ func (b *bench) tokens(ctx context.Context, prefix string, n int) ([]string, err
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				var l struct {
-					Token string `json:"token"`
-				}
-				r, err := b.http.expect(ctx, call{method: "POST", path: "/api/v1/auth/wechat/login",
-					body: map[string]string{"code": prefix + strconv.Itoa(i)}}, 200)
-				if err == nil {
-					err = r.decode(&l)
-				}
+				tok, err := b.login(ctx, prefix+strconv.Itoa(i))
 				if err != nil {
 					errOnce.Do(func() { firstErr = err })
 					continue
 				}
-				out[i] = l.Token
+				out[i] = tok
 			}
 		}()
 	}

@@ -90,8 +90,8 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 		byName[r.Name] = r
 	}
 	var t, md strings.Builder
-	fmt.Fprintf(&t, "\nJindalai bench: %d simulated users (concurrency) per scenario, %v warm-up excluded, %v measured (claim storm: a fixed count)\n",
-		o.concurrency, o.warmup, o.duration)
+	fmt.Fprintf(&t, "\nJindalai bench: %d simulated users (concurrency) per scenario, %v warm-up excluded, %v measured; claim storm: %d claims by %d at once\n",
+		o.concurrency, o.warmup, o.duration, o.claims, min(o.claims, o.stormConcurrency))
 	fmt.Fprintf(&t, "machine: %d CPUs (%s), %s, %s, MariaDB %s, Redis %s\n", m.CPUs, m.CPU, m.Memory, m.Go, m.MariaDB, m.Redis)
 	t.WriteString("cpu_us/op: CPU microseconds per operation spent by the API server / MariaDB / Redis / this load tool\n\n")
 	fmt.Fprintf(&t, "%-16s %5s %8s %6s %9s %8s %8s %8s %8s  %-14s %6s  %-18s %s\n",
@@ -154,7 +154,8 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 
 	fmt.Fprintf(&md, "\n## %s\n\n", time.Now().Format("2006-01-02 15:04:05 -07:00"))
 	fmt.Fprintf(&md, "- machine: %d CPUs (%s), %s memory, %s, MariaDB %s, Redis %s\n", m.CPUs, m.CPU, m.Memory, m.Go, m.MariaDB, m.Redis)
-	fmt.Fprintf(&md, "- command: `make bench` (loadtest -concurrency %d -warmup %v -duration %v -claims %d)\n", o.concurrency, o.warmup, o.duration, o.claims)
+	fmt.Fprintf(&md, "- command: `make bench` (loadtest -concurrency %d -warmup %v -duration %v -claims %d -places %d -storm-concurrency %d)\n",
+		o.concurrency, o.warmup, o.duration, o.claims, o.places, o.stormConcurrency)
 	fmt.Fprintf(&md, "- concurrency: %d simulated users per scenario (client, server, MariaDB and Redis share the machine)\n", o.concurrency)
 	fmt.Fprintf(&md, "- city: %s\n", strings.Join(c.Seeded, ", "))
 	fmt.Fprintf(&md, "- run took %v\n\n", took.Round(time.Second))

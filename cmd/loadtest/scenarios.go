@@ -33,6 +33,8 @@ func scenarios() []scenario {
 		{name: "login", baseline: "mysql_write", needs: []string{"POST /api/v1/auth/wechat/login"}, prepare: login},
 		{name: "match", baseline: "redis_evalsha", needs: []string{"GET /api/v1/stations"}, prepare: match},
 		{name: "booking", baseline: "mysql_write", needs: []string{"POST /api/v1/bookings"}, prepare: booking},
+		{name: "claim_storm", baseline: "mysql_write", needs: []string{"POST /api/v1/activities", "POST /api/v1/activities/{id}/claims"},
+			prepare: claimStorm, verify: verifyStorm},
 	}
 }
 
