@@ -190,7 +190,7 @@ type matrixWorld struct {
 	slots        int
 }
 
-func newMatrixWorld(t *testing.T) *matrixWorld {
+func newMatrixWorld(t testing.TB) *matrixWorld {
 	h := newHarness(t)
 	w := &matrixWorld{h: h, city: h.actCity()}
 	w.codes = [6]string{"", "mx_resident", "mx_volunteer", "mx_worker", "mx_admin", "admin"}
