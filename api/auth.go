@@ -30,11 +30,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.Login(c.Request.Context(), c.ClientIP(), in.Code)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) bindPhone(c *gin.Context) {
@@ -43,11 +39,7 @@ func (s *Server) bindPhone(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.BindPhone(c.Request.Context(), principal(c), in.Code)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) logout(c *gin.Context) {
@@ -60,11 +52,7 @@ func (s *Server) logout(c *gin.Context) {
 
 func (s *Server) me(c *gin.Context) {
 	out, err := s.Auth.Me(c.Request.Context(), principal(c))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type profileBody struct {
@@ -78,11 +66,7 @@ func (s *Server) updateMe(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.UpdateMe(c.Request.Context(), principal(c), service.ProfileUpdate{Nickname: in.Nickname, AvatarURL: in.AvatarURL})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type inviteBody struct {
@@ -97,11 +81,7 @@ func (s *Server) createInvite(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.CreateInvite(c.Request.Context(), principal(c), model.Role{Role: in.Role, StationID: in.StationID, OrgID: in.OrgID})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 type redeemBody struct {
@@ -114,9 +94,5 @@ func (s *Server) redeemInvite(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.RedeemInvite(c.Request.Context(), principal(c), in.InviteCode)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
