@@ -276,6 +276,16 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		WritesPerMinuteUser: cfg.Limits.WritesPerMinuteUser,
 	}, loc, log)
 
+	requests := service.NewRequests(st, stations, limiter, pii, service.RequestsConfig{
+		AcceptByUrgent:      cfg.Dispatch.AcceptByUrgent,
+		AcceptByNormal:      cfg.Dispatch.AcceptByNormal,
+		MaxBounces:          cfg.Dispatch.MaxBounces,
+		AutoCloseAfter:      cfg.Dispatch.AutoCloseAfter,
+		EscalationEvery:     cfg.Dispatch.EscalationEvery,
+		SweepEvery:          cfg.Dispatch.SweepEvery,
+		SubmitPerMinuteUser: cfg.Limits.SubmitPerMinuteUser,
+	}, loc, log)
+
 	activities := service.NewActivities(st, stations, auth, limiter, pii, service.ActivitiesConfig{
 		CheckinRadiusM:       cfg.Activities.CheckinRadiusM,
 		CheckinOpensBefore:   cfg.Activities.CheckinOpensBefore,
@@ -321,6 +331,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		Activities:     activities,
 		Bookings:       bookings,
 		Notifications:  notify,
+		Requests:       requests,
 		Health:         st,
 		Log:            log,
 		Registry:       reg,
@@ -328,7 +339,8 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 	})
-	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders}}, nil
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders,
+		requests.RunEscalation, requests.RunMaintenance}}, nil
 }
 
 // notifyTemplates converts the configured subscribe templates.

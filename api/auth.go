@@ -32,11 +32,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.Login(c.Request.Context(), c.ClientIP(), in.Code)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) bindPhone(c *gin.Context) {
@@ -45,11 +41,7 @@ func (s *Server) bindPhone(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.BindPhone(c.Request.Context(), principal(c), in.Code)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) logout(c *gin.Context) {
@@ -86,11 +78,7 @@ func (s *Server) updateMe(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.UpdateMe(c.Request.Context(), principal(c), service.ProfileUpdate{Nickname: in.Nickname, AvatarURL: in.AvatarURL})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type inviteBody struct {
@@ -105,11 +93,7 @@ func (s *Server) createInvite(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.CreateInvite(c.Request.Context(), principal(c), model.Role{Role: in.Role, StationID: in.StationID, OrgID: in.OrgID})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 type redeemBody struct {
@@ -122,9 +106,5 @@ func (s *Server) redeemInvite(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.RedeemInvite(c.Request.Context(), principal(c), in.InviteCode)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }

@@ -80,6 +80,7 @@ type harness struct {
 	wx       *fakewechat.Server
 	auth     *service.Auth
 	stations *service.Stations
+	requests *service.Requests
 	// bookings and activities run on clock, which tests move instead of
 	// sleeping.
 	bookings *service.Bookings
@@ -94,6 +95,8 @@ type harness struct {
 type harnessOptions struct {
 	loginPerMinute  int
 	writesPerMinute int
+	// dispatch overrides the dispatch rules (nil: production defaults).
+	dispatch *service.RequestsConfig
 }
 
 func newHarness(t testing.TB) *harness { return newHarnessWith(t, harnessOptions{}) }
@@ -125,6 +128,12 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 		InvitePerMinuteUser: 1000,
 		WritesPerMinuteUser: o.writesPerMinute,
 	}, st.Loc, log)
+	dispatch := service.RequestsConfig{AcceptByUrgent: 30 * time.Minute, AcceptByNormal: 4 * time.Hour, MaxBounces: 3,
+		AutoCloseAfter: 7 * 24 * time.Hour, SubmitPerMinuteUser: 100000}
+	if o.dispatch != nil {
+		dispatch = *o.dispatch
+	}
+	requests := service.NewRequests(st, stations, st.NewRateLimiter(), pii, dispatch, st.Loc, log)
 	clock := newTestClock()
 	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
 		CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,
@@ -143,6 +152,7 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 		Activities:    activities,
 		Notifications: notify,
 		Bookings:      bookings,
+		Requests:      requests,
 		Health:        st,
 		Log:           log,
 		Registry:      reg,
@@ -155,7 +165,7 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, notify: notify, reg: reg,
-		bookings: bookings, clock: clock}
+		bookings: bookings, clock: clock, requests: requests}
 }
 
 // reply is a finished HTTP exchange.

@@ -50,9 +50,12 @@ func Open(opts Options) (*Store, error) {
 	// RowsAffected counts matched rows, so a conditional UPDATE that matched
 	// reports 1 even when it set a column to its current value.
 	cfg.ClientFoundRows = true
-	// Arguments are escaped into the statement text (safe with utf8mb4), so
-	// a statement is one round trip instead of prepare, execute and close.
+	// Arguments are escaped by the driver (one round trip per statement, no
+	// server-side prepare) and a batch of statements may go in one round
+	// trip (the request transactions of store/request_scripts.go). Queries
+	// still take every value as a ? placeholder.
 	cfg.InterpolateParams = true
+	cfg.MultiStatements = true
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 3 * time.Second
 	}

@@ -1,0 +1,228 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"jindalai/model"
+)
+
+// access is what one principal may do with one request.
+type access struct {
+	// owner: the resident who submitted it.
+	owner bool
+	// staff: staff in scope (the holder's staff, the assigned worker, admins
+	// above, the holding organization): sees the phone in full and notes.
+	staff bool
+	// holderRole is the role under which the caller acts for the current
+	// holder (accept, reject, transfer); "" when they may not.
+	holderRole model.RoleName
+	// adminRole is set for station admins of the station or above and city
+	// admins: they may also start and resolve its accepted work.
+	adminRole model.RoleName
+}
+
+func (a access) visible() bool { return a.owner || a.staff }
+
+// access works out the caller's rights on r. Only a station admin who holds
+// no direct role costs a look-up (the station's ancestors).
+func (s *Requests) access(ctx context.Context, p model.Principal, r model.Request) (access, error) {
+	a := access{owner: r.ResidentID == p.UserID && p.UserID != 0}
+	if p.IsCityAdmin() {
+		a.staff, a.holderRole, a.adminRole = true, model.RoleCityAdmin, model.RoleCityAdmin
+		return a, nil
+	}
+	orgHeld := r.OrgID() != 0
+	if orgHeld && p.HasOrgRole(r.OrgID(), model.RoleOrgAdmin) {
+		a.staff, a.holderRole = true, model.RoleOrgAdmin
+	}
+	switch {
+	case p.HasStationRole(r.Station.ID, model.RoleStationAdmin):
+		a.staff, a.adminRole = true, model.RoleStationAdmin
+		if !orgHeld {
+			a.holderRole = model.RoleStationAdmin
+		}
+	case p.HasStationRole(r.Station.ID, model.RoleSocialWorker):
+		a.staff = true
+		if !orgHeld {
+			a.holderRole = model.RoleSocialWorker
+		}
+	}
+	if r.WorkerID != nil && *r.WorkerID == p.UserID {
+		a.staff = true
+	}
+	if a.adminRole == "" {
+		if admins := p.StationIDs(model.RoleStationAdmin); len(admins) > 0 {
+			above, err := s.dir.Ancestors(ctx, r.Station.ID)
+			if err != nil && !model.IsCode(err, model.CodeNotFound) {
+				return a, err
+			}
+			for _, st := range above {
+				if containsID(admins, st.ID) {
+					a.staff, a.adminRole = true, model.RoleStationAdmin
+					break
+				}
+			}
+		}
+	}
+	return a, nil
+}
+
+// actorRole names the role in which the caller acts on r, for the timeline.
+func (a access) actorRole(p model.Principal, r model.Request) string {
+	switch {
+	case a.holderRole != "":
+		return string(a.holderRole)
+	case r.WorkerID != nil && *r.WorkerID == p.UserID && r.OrgID() != 0 && p.HasOrgRole(r.OrgID(), model.RoleOrgAdmin):
+		return string(model.RoleOrgAdmin)
+	case r.WorkerID != nil && *r.WorkerID == p.UserID:
+		return string(model.RoleSocialWorker)
+	case a.adminRole != "":
+		return string(a.adminRole)
+	case a.owner:
+		return string(model.RoleResident)
+	}
+	return string(model.RoleSocialWorker)
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// staffScope returns the queues and requests a staff member covers: social
+// workers their stations, station admins their stations and everything below,
+// organization admins their organizations, city admins everything.
+func (s *Requests) staffScope(ctx context.Context, p model.Principal) (model.QueueFilter, error) {
+	if p.IsCityAdmin() {
+		return model.QueueFilter{All: true}, nil
+	}
+	var f model.QueueFilter
+	add := func(id int64) {
+		if !containsID(f.StationIDs, id) {
+			f.StationIDs = append(f.StationIDs, id)
+		}
+	}
+	for _, id := range p.StationIDs(model.RoleSocialWorker) {
+		add(id)
+	}
+	for _, id := range p.StationIDs(model.RoleStationAdmin) {
+		below, err := s.dir.Subtree(ctx, id)
+		if err != nil && !model.IsCode(err, model.CodeNotFound) {
+			return f, err
+		}
+		add(id)
+		for _, b := range below {
+			add(b)
+		}
+	}
+	f.OrgIDs = p.OrgIDs(model.RoleOrgAdmin)
+	return f, nil
+}
+
+// bounce decides where a rejected or overdue station-held request goes: the
+// next candidate after the one last used while fewer than MaxBounces bounces
+// have happened, else (or when candidates run out, or the station had to
+// take it) the current station's parent, which must take it. moved is false
+// when there is nowhere to go (the city station must take it itself).
+func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Request, moved bool, err error) {
+	next = r
+	next.Bounces++
+	next.Org = nil
+	if !r.MustTake && next.Bounces < s.cfg.MaxBounces {
+		for i := r.CandidatePos + 1; i < len(r.Candidates); i++ {
+			if r.Candidates[i].ID != r.Station.ID {
+				next.Station, next.CandidatePos, next.MustTake = r.Candidates[i], i, false
+				return next, true, nil
+			}
+		}
+	}
+	above, err := s.dir.Ancestors(ctx, r.Station.ID)
+	if err != nil && !model.IsCode(err, model.CodeNotFound) {
+		return r, false, err
+	}
+	next.MustTake = true
+	if len(above) == 0 {
+		return next, false, nil
+	}
+	next.Station = above[0]
+	for i := r.CandidatePos + 1; i < len(r.Candidates); i++ {
+		if r.Candidates[i].ID == above[0].ID {
+			next.CandidatePos = i
+			break
+		}
+	}
+	return next, true, nil
+}
+
+// redispatch renews the accept-by deadline of a request entering a queue.
+func (s *Requests) redispatch(r model.Request, t time.Time) model.Request {
+	r.Status = model.StatusDispatched
+	r.AcceptBy = t.Add(s.acceptWithin(r.Urgency)).In(s.loc)
+	return r
+}
+
+// excerpt cuts a description for a notification.
+func excerpt(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// notification builds an in-app/subscribe message about r.
+func (s *Requests) notification(kind, title, body string, r model.Request, t time.Time, note string) model.Notification {
+	station := r.Station.Name
+	if r.Org != nil {
+		station = r.Org.Name
+	}
+	return model.Notification{
+		Kind:  kind,
+		Title: title,
+		Body:  body,
+		Data: map[string]string{
+			"title":   r.CategoryName,
+			"status":  r.Status.Label(),
+			"time":    t.In(s.loc).Format("2006-01-02 15:04"),
+			"station": station,
+			"note":    excerpt(note, 20),
+		},
+		RefType: "request",
+		RefID:   r.ID,
+	}
+}
+
+var (
+	stationStaff  = []model.RoleName{model.RoleSocialWorker, model.RoleStationAdmin}
+	stationAdmins = []model.RoleName{model.RoleStationAdmin}
+	stationCrew   = []model.RoleName{model.RoleSocialWorker}
+	orgAdmins     = []model.RoleName{model.RoleOrgAdmin}
+)
+
+// dispatchNotices tell the new holder of r that it waits for them:
+// request_dispatched to the station's workers and admins (or the
+// organization's admins); when escalated, the station's admins get
+// request_escalated (督办) instead.
+func (s *Requests) dispatchNotices(r model.Request, escalated bool) []model.RequestNotice {
+	body := fmt.Sprintf("【%s】%s", r.CategoryName, excerpt(r.Description, 60))
+	deadline := "请于 " + r.AcceptBy.In(s.loc).Format("01-02 15:04") + " 前签收"
+	dispatched := s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)
+	if r.OrgID() != 0 {
+		return []model.RequestNotice{{To: model.Audience{OrgID: r.OrgID(), Roles: orgAdmins}, Notification: dispatched}}
+	}
+	if !escalated {
+		return []model.RequestNotice{{To: model.Audience{StationID: r.Station.ID, Roles: stationStaff}, Notification: dispatched}}
+	}
+	escalation := s.notification("request_escalated", "督办：诉求超时未签收，"+deadline,
+		"超过签收时限未被签收，已转至本站："+body, r, r.AcceptBy, "超时未签收，请督促办理")
+	return []model.RequestNotice{
+		{To: model.Audience{StationID: r.Station.ID, Roles: stationAdmins}, Notification: escalation},
+		{To: model.Audience{StationID: r.Station.ID, Roles: stationCrew}, Notification: dispatched},
+	}
+}

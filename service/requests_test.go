@@ -1,0 +1,314 @@
+package service_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"jindalai/model"
+	"jindalai/service"
+	"jindalai/store"
+	"jindalai/store/storetest"
+)
+
+// fakeDirectory is a hand-written DispatchDirectory: city 1 → streets 2 and
+// 5 → points 3 and 4 under 2; every match proposes 3, 4, 2, 1.
+type fakeDirectory struct {
+	stations map[int64]model.StationRef
+	parent   map[int64]int64
+	orgs     map[int64]model.OrgRef
+	order    []int64
+}
+
+func newFakeDirectory() *fakeDirectory {
+	return &fakeDirectory{
+		stations: map[int64]model.StationRef{
+			1: {ID: 1, Name: "延吉市社工总站", Level: 1},
+			2: {ID: 2, Name: "北山街道社工站", Level: 2},
+			3: {ID: 3, Name: "北山A社区社工点", Level: 3},
+			4: {ID: 4, Name: "北山B社区社工点", Level: 3},
+			5: {ID: 5, Name: "公园街道社工站", Level: 2},
+		},
+		parent: map[int64]int64{2: 1, 5: 1, 3: 2, 4: 2},
+		orgs:   map[int64]model.OrgRef{7: {ID: 7, Name: "延吉市老年协会"}},
+		order:  []int64{3, 4, 2, 1},
+	}
+}
+
+func (d *fakeDirectory) Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error) {
+	if err := p.Check(); err != nil {
+		return model.MatchResult{}, err
+	}
+	var out model.MatchResult
+	for i, id := range d.order {
+		out.Stations = append(out.Stations, model.Candidate{Station: d.stations[id], DistanceM: float64(100 * i)})
+	}
+	out.Orgs = []model.OrgRef{d.orgs[7]}
+	return out, nil
+}
+
+func (d *fakeDirectory) Ancestors(ctx context.Context, id int64) ([]model.StationRef, error) {
+	if _, ok := d.stations[id]; !ok {
+		return nil, model.NotFound("站点")
+	}
+	out := []model.StationRef{}
+	for p := d.parent[id]; p != 0; p = d.parent[p] {
+		out = append(out, d.stations[p])
+	}
+	return out, nil
+}
+
+func (d *fakeDirectory) Category(ctx context.Context, code string) (model.Category, error) {
+	if code != "home_visit" {
+		return model.Category{}, model.NotFound("服务类别")
+	}
+	return model.Category{Code: code, Name: "上门探访", Area: model.AreaElderCare, Active: true}, nil
+}
+
+func (d *fakeDirectory) StationRef(ctx context.Context, id int64) (model.StationRef, error) {
+	s, ok := d.stations[id]
+	if !ok {
+		return s, model.NotFound("站点")
+	}
+	return s, nil
+}
+
+func (d *fakeDirectory) OrgRef(ctx context.Context, id int64) (model.OrgRef, error) {
+	o, ok := d.orgs[id]
+	if !ok {
+		return o, model.NotFound("社会组织")
+	}
+	return o, nil
+}
+
+func (d *fakeDirectory) Subtree(ctx context.Context, id int64) ([]int64, error) {
+	out := []int64{id}
+	for i := 0; i < len(out); i++ {
+		for child, p := range d.parent {
+			if p == out[i] {
+				out = append(out, child)
+			}
+		}
+	}
+	return out, nil
+}
+
+// clock is a settable test clock.
+type clock struct{ ms atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ms.Store(time.Now().UnixMilli())
+	return c
+}
+func (c *clock) Now() time.Time          { return time.UnixMilli(c.ms.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
+func (c *clock) Set(t time.Time)         { c.ms.Store(t.UnixMilli()) }
+func discardLog() *slog.Logger           { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func worker(user, station int64) model.Principal {
+	return model.Principal{UserID: user, Roles: []model.Role{{Role: model.RoleSocialWorker, StationID: station}}}
+}
+func resident(user int64) model.Principal { return model.Principal{UserID: user} }
+
+type dispatchFixture struct {
+	st    *store.Store
+	dir   *fakeDirectory
+	clock *clock
+	cfg   service.RequestsConfig
+	svc   *service.Requests
+}
+
+func newDispatch(t *testing.T, tweak func(*service.RequestsConfig)) *dispatchFixture {
+	t.Helper()
+	f := &dispatchFixture{st: storetest.New(t), dir: newFakeDirectory(), clock: newClock()}
+	f.cfg = service.RequestsConfig{AcceptByUrgent: 30 * time.Minute, AcceptByNormal: time.Hour, MaxBounces: 3,
+		AutoCloseAfter: 24 * time.Hour, Now: f.clock.Now}
+	if tweak != nil {
+		tweak(&f.cfg)
+	}
+	f.svc = f.newService()
+	if _, err := f.svc.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// newService is another instance over the same store (another replica).
+func (f *dispatchFixture) newService() *service.Requests {
+	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+	return service.NewRequests(f.st, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
+}
+
+func (f *dispatchFixture) submit(t *testing.T, user int64, urgency model.Urgency) model.Request {
+	t.Helper()
+	lat, lng := 42.92, 129.50
+	r, err := f.svc.Submit(context.Background(), resident(user), service.SubmitInput{Category: "home_visit",
+		Description: "老人独居，需要上门探访", Lat: &lat, Lng: &lng, Urgency: urgency, ContactPhone: "13812345678"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (f *dispatchFixture) queueIDs(t *testing.T, key string) []string {
+	t.Helper()
+	ids, err := f.st.Redis.ZRange(context.Background(), key, 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func (f *dispatchFixture) countEvents(t *testing.T, id int64, kind model.EventKind) int {
+	t.Helper()
+	var n int
+	if err := f.st.DB.QueryRow(`SELECT COUNT(*) FROM request_events WHERE request_id = ? AND kind = ?`, id, kind).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestSubmitDispatchesToFirstCandidateWithDeadline(t *testing.T) {
+	f := newDispatch(t, nil)
+	r := f.submit(t, 100, model.UrgencyUrgent)
+	if r.Status != model.StatusDispatched || r.Station.ID != 3 || r.ContactPhone != "138****5678" {
+		t.Fatalf("submitted: %+v", r)
+	}
+	if want := f.clock.Now().Add(30 * time.Minute); !r.AcceptBy.Equal(want.Truncate(time.Millisecond)) {
+		t.Fatalf("accept_by %v, want %v", r.AcceptBy, want)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != 1 {
+		t.Fatalf("queue of station 3: %v", q)
+	}
+	score, err := f.st.Redis.ZScore(context.Background(), f.st.Keys.DispatchDeadlines(), "1").Result()
+	if err != nil || int64(score) != r.AcceptBy.UnixMilli() {
+		t.Fatalf("deadline %v %v", score, err)
+	}
+	if f.countEvents(t, r.ID, model.EventSubmit) != 1 || f.countEvents(t, r.ID, model.EventDispatch) != 1 {
+		t.Fatal("submit and dispatch events missing")
+	}
+}
+
+// TestEscalationClaimsEachRequestOnce runs the escalation of two service
+// instances (replicas) from eight goroutines at the same due time: every
+// overdue request is escalated exactly once, to its next candidate.
+func TestEscalationClaimsEachRequestOnce(t *testing.T) {
+	f := newDispatch(t, nil)
+	const n = 30
+	var ids []int64
+	for i := 0; i < n; i++ {
+		ids = append(ids, f.submit(t, int64(100+i), model.UrgencyNormal).ID)
+	}
+	// One claim is lost (a replica died after claiming): the sweep restores it.
+	lost, err := f.st.ClaimDueRequests(context.Background(), f.clock.Now().Add(2*time.Hour), 1)
+	if err != nil || len(lost) != 1 {
+		t.Fatalf("claim: %v %v", lost, err)
+	}
+	admin, err := f.st.UpsertUserByOpenID(context.Background(), "dev_admin4", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.GrantRole(context.Background(), admin.ID, model.Role{Role: model.RoleStationAdmin, StationID: 4}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour + time.Second)
+	if err := f.svc.Sweep(context.Background(), f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	replicas := []*service.Requests{f.svc, f.newService()}
+	var wg sync.WaitGroup
+	var escalated atomic.Int64
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 3; k++ {
+				n, err := replicas[g%2].EscalateDue(context.Background(), f.clock.Now())
+				if err != nil {
+					t.Error(err)
+				}
+				escalated.Add(int64(n))
+			}
+		}()
+	}
+	wg.Wait()
+	if escalated.Load() != n {
+		t.Fatalf("escalated %d, want %d", escalated.Load(), n)
+	}
+	for _, id := range ids {
+		if c := f.countEvents(t, id, model.EventEscalate); c != 1 {
+			t.Fatalf("request %d escalated %d times", id, c)
+		}
+		r, err := f.st.GetRequest(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Station.ID != 4 || r.Bounces != 1 || r.Status != model.StatusDispatched || !r.AcceptBy.After(f.clock.Now()) {
+			t.Fatalf("after escalation: station %d bounces %d status %s accept_by %v", r.Station.ID, r.Bounces, r.Status, r.AcceptBy)
+		}
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != 0 {
+		t.Fatalf("station 3 queue still has %v", q)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(4)); len(q) != n {
+		t.Fatalf("station 4 queue has %d, want %d", len(q), n)
+	}
+	// The receiving station's admin got one 督办 per request.
+	var escalations int
+	if err := f.st.DB.QueryRow(`SELECT COUNT(*) FROM notifications WHERE user_id = ? AND kind = 'request_escalated'`, admin.ID).
+		Scan(&escalations); err != nil || escalations != n {
+		t.Fatalf("request_escalated messages: %d (%v), want %d", escalations, err, n)
+	}
+	// The next escalation goes on up the chain.
+	f.clock.Advance(time.Hour + time.Second)
+	if _, err := f.svc.EscalateDue(context.Background(), f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := f.st.GetRequest(context.Background(), ids[0])
+	if r.Station.ID != 2 || r.Bounces != 2 {
+		t.Fatalf("second escalation: station %d bounces %d", r.Station.ID, r.Bounces)
+	}
+}
+
+// TestEscalationLoopsRunningTwice runs the real loops of two replicas with a
+// short deadline: the request is escalated once, not once per loop.
+func TestEscalationLoopsRunningTwice(t *testing.T) {
+	f := newDispatch(t, func(c *service.RequestsConfig) {
+		c.AcceptByNormal = 600 * time.Millisecond
+		c.EscalationEvery = 10 * time.Millisecond
+		c.Now = nil
+	})
+	r := f.submit(t, 100, model.UrgencyNormal)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, svc := range []*service.Requests{f.svc, f.newService()} {
+		wg.Add(1)
+		go func() { defer wg.Done(); svc.RunEscalation(ctx) }()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.countEvents(t, r.ID, model.EventEscalate) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("not escalated within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	got, _ := f.st.GetRequest(context.Background(), r.ID)
+	// The next deadline is 600ms after the first escalation, so a second
+	// escalation event before the loops stopped would be a duplicate.
+	if n := f.countEvents(t, r.ID, model.EventEscalate); n != 1 || got.Station.ID != 4 {
+		t.Fatalf("escalations %d, station %d", n, got.Station.ID)
+	}
+}
+
+func redisZ(score float64, id int64) redis.Z {
+	return redis.Z{Score: score, Member: strconv.FormatInt(id, 10)}
+}

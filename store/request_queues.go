@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"jindalai/model"
+)
+
+// OrgQueue is an organization's queue: the ids of requests transferred to it
+// and not yet accepted, scored like a station queue.
+func (k Keys) OrgQueue(orgID int64) string {
+	return k.prefix + "queue:{org:" + strconv.FormatInt(orgID, 10) + "}"
+}
+
+// DispatchIndexMarker exists while the queues and the deadline set are known
+// to be complete: it is set by a rebuild, so its absence means Redis lost its
+// data (or was never filled) and the reconciler must rebuild from MySQL.
+func (k Keys) DispatchIndexMarker() string { return k.prefix + "dispatch:indexed" }
+
+// queueOf returns the queue key where r belongs ("" when it is in none) and
+// whether it belongs in the deadline set: a dispatched request sits in its
+// holder's queue with a deadline; a reopened one in its station's queue
+// without (the station must take it back; nothing escalates it).
+func (s *Store) queueOf(r *model.Request) (key string, deadline bool) {
+	if r == nil {
+		return "", false
+	}
+	switch {
+	case r.Status == model.StatusDispatched && r.OrgID() != 0:
+		return s.Keys.OrgQueue(r.OrgID()), true
+	case r.Status == model.StatusDispatched:
+		return s.Keys.StationQueue(r.Station.ID), true
+	case r.Status == model.StatusReopened:
+		return s.Keys.StationQueue(r.Station.ID), false
+	}
+	return "", false
+}
+
+// PlaceRequest moves a request's Redis entries from where before had them
+// (nil for a new request) to where after needs them: its holder's queue and
+// the deadline set, in one pipelined round trip. Errors: unavailable.
+func (s *Store) PlaceRequest(ctx context.Context, before *model.Request, after model.Request) error {
+	oldKey, _ := s.queueOf(before)
+	newKey, deadline := s.queueOf(&after)
+	member := strconv.FormatInt(after.ID, 10)
+	_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		if oldKey != "" && oldKey != newKey {
+			pipe.ZRem(ctx, oldKey, member)
+		}
+		if newKey != "" {
+			pipe.ZAdd(ctx, newKey, redis.Z{Score: float64(after.QueueScore()), Member: member})
+		}
+		if deadline {
+			pipe.ZAdd(ctx, s.Keys.DispatchDeadlines(), redis.Z{Score: float64(after.AcceptBy.UnixMilli()), Member: member})
+		} else if before != nil {
+			pipe.ZRem(ctx, s.Keys.DispatchDeadlines(), member)
+		}
+		return nil
+	})
+	return translateRedis(err)
+}
+
+// claimDueScript hands each due request id to exactly one caller.
+// KEYS[1]: the deadline set (member: request id, score: accept-by Unix ms).
+// ARGV[1]: now (Unix ms); ARGV[2]: the most ids to claim.
+// It returns the ids scored at or before now, oldest first, after removing
+// them in the same atomic step: a concurrent caller cannot get them too.
+var claimDueScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #ids > 0 then
+  redis.call('ZREM', KEYS[1], unpack(ids))
+end
+return ids
+`)
+
+// ClaimDueRequests removes and returns up to n request ids whose accept-by
+// deadline is at or before t; each id goes to one caller only.
+// Errors: unavailable.
+func (s *Store) ClaimDueRequests(ctx context.Context, t time.Time, n int) ([]int64, error) {
+	raw, err := claimDueScript.Run(ctx, s.Redis, []string{s.Keys.DispatchDeadlines()}, t.UnixMilli(), n).StringSlice()
+	if err != nil {
+		return nil, translateRedis(err)
+	}
+	return parseIDs(raw), nil
+}
+
+// SetDeadline puts a request id in the deadline set with the given time
+// (used to retry an escalation that failed). Errors: unavailable.
+func (s *Store) SetDeadline(ctx context.Context, id int64, at time.Time) error {
+	return translateRedis(s.Redis.ZAdd(ctx, s.Keys.DispatchDeadlines(),
+		redis.Z{Score: float64(at.UnixMilli()), Member: strconv.FormatInt(id, 10)}).Err())
+}
+
+// RestoreDeadlines adds the given requests' deadlines (by AcceptBy) that the
+// set lacks, leaving present entries alone; it returns how many it added.
+// Errors: unavailable.
+func (s *Store) RestoreDeadlines(ctx context.Context, rs []model.Request) (int64, error) {
+	if len(rs) == 0 {
+		return 0, nil
+	}
+	zs := make([]redis.Z, len(rs))
+	for i, r := range rs {
+		zs[i] = redis.Z{Score: float64(r.AcceptBy.UnixMilli()), Member: strconv.FormatInt(r.ID, 10)}
+	}
+	n, err := s.Redis.ZAddNX(ctx, s.Keys.DispatchDeadlines(), zs...).Result()
+	return n, translateRedis(err)
+}
+
+// QueueEntries returns up to limit entries of a queue (station queue when
+// orgID is 0, else the organization's) in queue order — score, then id
+// numerically — strictly after the cursor, and whether more follow.
+// Errors: unavailable.
+func (s *Store) QueueEntries(ctx context.Context, stationID, orgID int64, after *model.QueueCursor, limit int) ([]model.QueueCursor, bool, error) {
+	key := s.Keys.StationQueue(stationID)
+	if orgID != 0 {
+		key = s.Keys.OrgQueue(orgID)
+	}
+	min := "-inf"
+	if after != nil {
+		min = strconv.FormatInt(after.Score, 10)
+	}
+	var got []model.QueueCursor
+	batch := int64(limit + 1)
+	for offset := int64(0); ; offset += batch {
+		zs, err := s.Redis.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: key, Start: min, Stop: "+inf",
+			ByScore: true, Offset: offset, Count: batch}).Result()
+		if err != nil {
+			return nil, false, translateRedis(err)
+		}
+		for _, z := range zs {
+			c, ok := entryOf(z)
+			if ok && (after == nil || c.Score > after.Score || c.ID > after.ID) {
+				got = append(got, c)
+			}
+		}
+		if int64(len(zs)) < batch {
+			break
+		}
+		if len(got) > limit {
+			// Redis orders equal scores by member text; complete the last
+			// score group so the numeric order below is exact.
+			last := zs[len(zs)-1].Score
+			rest, err := s.Redis.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: key, ByScore: true,
+				Start: strconv.FormatFloat(last, 'f', -1, 64), Stop: strconv.FormatFloat(last, 'f', -1, 64)}).Result()
+			if err != nil {
+				return nil, false, translateRedis(err)
+			}
+			seen := map[int64]bool{}
+			for _, c := range got {
+				seen[c.ID] = true
+			}
+			for _, z := range rest {
+				if c, ok := entryOf(z); ok && !seen[c.ID] && (after == nil || c.Score > after.Score || c.ID > after.ID) {
+					got = append(got, c)
+				}
+			}
+			break
+		}
+	}
+	sort.Slice(got, func(i, j int) bool {
+		if got[i].Score != got[j].Score {
+			return got[i].Score < got[j].Score
+		}
+		return got[i].ID < got[j].ID
+	})
+	if len(got) > limit {
+		return got[:limit], true, nil
+	}
+	return got, false, nil
+}
+
+func entryOf(z redis.Z) (model.QueueCursor, bool) {
+	m, _ := z.Member.(string)
+	id, err := strconv.ParseInt(m, 10, 64)
+	return model.QueueCursor{Score: int64(z.Score), ID: id}, err == nil
+}
+
+// dropStaleScript removes queue entries that a reader found stale, unless
+// they were re-added meanwhile (with another score).
+// KEYS[1]: a queue sorted set. ARGV: pairs of member, score read.
+// It removes each member whose score is still the one read; returns the count.
+var dropStaleScript = redis.NewScript(`
+local n = 0
+for i = 1, #ARGV, 2 do
+  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if s and tonumber(s) == tonumber(ARGV[i + 1]) then
+    n = n + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return n
+`)
+
+// DropStaleQueueEntries removes entries of a queue that no longer match
+// MySQL (the request moved on and a Redis update was lost).
+// Errors: unavailable.
+func (s *Store) DropStaleQueueEntries(ctx context.Context, stationID, orgID int64, stale []model.QueueCursor) error {
+	if len(stale) == 0 {
+		return nil
+	}
+	key := s.Keys.StationQueue(stationID)
+	if orgID != 0 {
+		key = s.Keys.OrgQueue(orgID)
+	}
+	args := make([]any, 0, 2*len(stale))
+	for _, c := range stale {
+		args = append(args, strconv.FormatInt(c.ID, 10), c.Score)
+	}
+	return translateRedis(dropStaleScript.Run(ctx, s.Redis, []string{key}, args...).Err())
+}
+
+// DispatchIndexPresent reports whether the rebuild marker exists; false means
+// Redis lost the queues and deadlines. Errors: unavailable.
+func (s *Store) DispatchIndexPresent(ctx context.Context) (bool, error) {
+	n, err := s.Redis.Exists(ctx, s.Keys.DispatchIndexMarker()).Result()
+	return n == 1, translateRedis(err)
+}
+
+// RebuildDispatchIndex puts every open request back in its queue and the
+// deadline set from MySQL (ZADD is idempotent, so concurrent dispatches are
+// not disturbed), then sets the marker. It returns the number of open
+// requests. Entries of requests that are no longer open are not removed here:
+// queue readers drop them and escalation ignores them. Errors: unavailable, internal.
+func (s *Store) RebuildDispatchIndex(ctx context.Context) (int, error) {
+	var afterID int64
+	total := 0
+	for {
+		rs, err := s.OpenRequests(ctx, afterID, 1000)
+		if err != nil {
+			return total, err
+		}
+		if len(rs) == 0 {
+			break
+		}
+		if _, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i := range rs {
+				key, deadline := s.queueOf(&rs[i])
+				member := strconv.FormatInt(rs[i].ID, 10)
+				pipe.ZAdd(ctx, key, redis.Z{Score: float64(rs[i].QueueScore()), Member: member})
+				if deadline {
+					pipe.ZAdd(ctx, s.Keys.DispatchDeadlines(), redis.Z{Score: float64(rs[i].AcceptBy.UnixMilli()), Member: member})
+				}
+			}
+			return nil
+		}); err != nil {
+			return total, translateRedis(err)
+		}
+		total += len(rs)
+		afterID = rs[len(rs)-1].ID
+	}
+	return total, translateRedis(s.Redis.Set(ctx, s.Keys.DispatchIndexMarker(), time.Now().UTC().Format(time.RFC3339), 0).Err())
+}
+
+func parseIDs(raw []string) []int64 {
+	out := make([]int64, 0, len(raw))
+	for _, m := range raw {
+		if id, err := strconv.ParseInt(m, 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,271 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"jindalai/model"
+)
+
+// The request transactions are sent as one multi-statement script each
+// (START TRANSACTION; …; COMMIT) in a single round trip, so a submit or a
+// state change costs one exchange with MySQL however many rows it writes.
+// Every value is still a ? placeholder, escaped by the driver.
+
+// script is a transaction being built: statements and their arguments.
+type script struct {
+	sb   strings.Builder
+	args []any
+	n    int
+}
+
+func newScript() *script {
+	sc := &script{}
+	sc.add("START TRANSACTION")
+	return sc
+}
+
+// add appends a statement and returns its index in the results.
+func (sc *script) add(stmt string, args ...any) int {
+	if sc.n > 0 {
+		sc.sb.WriteString(";\n")
+	}
+	sc.sb.WriteString(stmt)
+	sc.args = append(sc.args, args...)
+	sc.n++
+	return sc.n - 1
+}
+
+// run sends the script with COMMIT in one round trip on one connection. When
+// a statement fails, MySQL stops there with the transaction open: it is
+// rolled back on the same connection, and a connection that cannot roll back
+// is discarded, never returned to the pool mid-transaction. It returns the
+// affected rows and insert ids of every statement.
+func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
+	sc.add("COMMIT")
+	named := make([]driver.NamedValue, len(sc.args))
+	for i, a := range sc.args {
+		v, err := driver.DefaultParameterConverter.ConvertValue(a)
+		if err != nil {
+			return nil, model.Wrap(model.CodeInternal, err, "")
+		}
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	conn, err := s.DB.Conn(ctx)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer conn.Close()
+	var res mysql.Result
+	var scriptErr error
+	err = conn.Raw(func(dc any) error {
+		ex, ok := dc.(driver.ExecerContext)
+		if !ok {
+			return model.Errorf(model.CodeInternal, "store: driver cannot execute scripts")
+		}
+		r, err := ex.ExecContext(ctx, sc.sb.String(), named)
+		if err == nil {
+			res = r.(mysql.Result)
+			return nil
+		}
+		scriptErr = err
+		if _, rbErr := ex.ExecContext(context.Background(), "ROLLBACK", nil); rbErr != nil {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if scriptErr != nil {
+		return nil, scriptErr
+	}
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	return res, nil
+}
+
+const notificationColumns = `(user_id, kind, title, body, data, page, ref_type, ref_id, push_state, next_attempt_at, created_at)`
+
+// addNotices appends the outbox rows of notices: one INSERT … SELECT per
+// notice (staff audiences read user_roles in the same statement). refID is
+// the SQL expression of the request id; cond, when not empty, a condition
+// every insert requires (the change having applied).
+func addNotices(sc *script, notices []model.RequestNotice, refID string, refArgs []any, cond string) error {
+	t := now()
+	for _, n := range notices {
+		data, err := json.Marshal(n.Notification.Data)
+		if err != nil {
+			return model.Wrap(model.CodeInternal, err, "")
+		}
+		// page and ref_id follow the request id expression. (No literal
+		// question mark may appear in a script: the driver counts them.)
+		values := `?, ?, ?, ?, CONCAT(?, ` + refID + `), 'request', ` + refID + `, 'pending', ?, ?`
+		args := []any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128), truncateRunes(n.Notification.Body, 1024), data, requestPagePrefix}
+		args = append(args, refArgs...)
+		args = append(args, refArgs...)
+		args = append(args, t, t)
+		a := n.To
+		switch {
+		case a.UserID != 0:
+			where := ""
+			if cond != "" {
+				where = " FROM DUAL WHERE " + cond
+			}
+			sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT ?, `+values+where, append([]any{a.UserID}, args...)...)
+		case len(a.Roles) > 0 && (a.StationID != 0 || a.OrgID != 0):
+			col, id := "station_id", a.StationID
+			if a.OrgID != 0 {
+				col, id = "org_id", a.OrgID
+			}
+			args = append(args, id)
+			for _, r := range a.Roles {
+				args = append(args, string(r))
+			}
+			where := col + ` = ? AND role IN (` + inList(len(a.Roles)) + `)`
+			if cond != "" {
+				where += " AND " + cond
+			}
+			sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT DISTINCT user_id, `+values+
+				` FROM user_roles WHERE `+where, args...)
+		}
+	}
+	return nil
+}
+
+// eventColumns are the columns of an event row; eventArgs gives the values
+// after request_id.
+const eventColumns = `(request_id, kind, from_status, to_status, actor_id, actor_role, station_id, org_id, note, internal, created_at)`
+
+func eventArgs(e model.RequestEvent) []any {
+	return []any{e.Kind, e.From, e.To, e.ActorID, e.ActorRole, e.StationID, e.OrgID, truncateRunes(e.Note, 1000), e.Internal, e.At.UTC()}
+}
+
+// CreateRequest stores a new request as it stands after matching (status
+// dispatched to its first station) with its events, its notices and, with
+// idem, the idempotency key and its reply — one transaction in one round
+// trip. A concurrent create with the same key blocks on the key until the
+// first commits, then is rolled back and returns the stored reply
+// (replayed = true): one row, one reply. It fills ID, CreatedAt and
+// UpdatedAt. Errors: conflict (key reused for another body), unavailable,
+// internal.
+func (s *Store) CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error) {
+	t := now()
+	r.ID = 0
+	r.CreatedAt, r.UpdatedAt = t.In(s.Loc), t.In(s.Loc)
+	orgs := r.Organizations
+	if orgs == nil {
+		orgs = []model.OrgRef{}
+	}
+	sc := newScript()
+	insert := sc.add(`INSERT INTO requests (resident_id, status, category, category_name, description, address, lat, lng,
+			urgency, contact_phone_enc, images, fields, station_id, station_name, station_level, org_id, org_name,
+			organizations, candidates, candidate_pos, bounces, must_take, accept_by, queue_score, version,
+			created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?, ?, 0, 0, ?, ?, 0, ?, ?)`,
+		r.ResidentID, r.Status, r.Category, r.CategoryName, r.Description, r.Address, r.Lat, r.Lng, r.Urgency,
+		r.ContactPhoneEnc, mustJSON(r.Images), mustJSON(r.Fields), r.Station.ID, r.Station.Name, r.Station.Level,
+		mustJSON(orgs), mustJSON(r.Candidates), r.CandidatePos, r.AcceptBy.UTC(), r.QueueScore(), t, t)
+	sc.add(`SET @jdl_request_id = LAST_INSERT_ID()`)
+	if len(events) > 0 {
+		var args []any
+		tuples := make([]string, len(events))
+		for i, e := range events {
+			e.At = t
+			tuples[i] = "(@jdl_request_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, eventArgs(e)...)
+		}
+		sc.add(`INSERT INTO request_events `+eventColumns+` VALUES `+strings.Join(tuples, ", "), args...)
+	}
+	if err := addNotices(sc, notices, "@jdl_request_id", nil, ""); err != nil {
+		return r, false, err
+	}
+	if idem != nil {
+		// The reply holds the id only the insert knows: store it as the JSON
+		// around "id" with the id spliced in by MySQL.
+		reply := mustJSON(r)
+		head := []byte(`{"id":0,`)
+		if !bytes.HasPrefix(reply, head) {
+			return r, false, model.Errorf(model.CodeInternal, "store: request JSON does not start with its id")
+		}
+		sc.add(`INSERT INTO idempotency_keys (user_id, idem_key, scope, fingerprint, reply, created_at)
+			VALUES (?, ?, ?, ?, CONCAT('{"id":', @jdl_request_id, ?), ?)`,
+			idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], reply[len(head)-1:], t)
+	}
+	res, err := s.run(ctx, sc)
+	if idem != nil && isDuplicate(err) {
+		prev, err := replayIdempotent[model.Request](ctx, s, idem)
+		return prev, err == nil, err
+	}
+	if err != nil {
+		return r, false, translate(err, "")
+	}
+	r.ID = res.AllLastInsertIds()[insert]
+	return r, false, nil
+}
+
+// UpdateRequest applies ch in one transaction and one round trip: a
+// conditional UPDATE of every mutable column, guarded by the version and
+// status of ch.Before (and accept_by <= ch.DueBy when set), then the event
+// row and the notices, each inserted only if the UPDATE matched. applied is
+// false, with nothing written, when the row no longer matched (another
+// change won the race); the caller re-reads and decides again. On success it
+// returns ch.After with its new version and update time.
+// Errors: unavailable, internal.
+func (s *Store) UpdateRequest(ctx context.Context, ch model.RequestChange) (model.Request, bool, error) {
+	a := ch.After
+	t := now()
+	var summary string
+	var minutes int
+	var resolvedAt *time.Time
+	if a.Resolution != nil {
+		summary, minutes, resolvedAt = a.Resolution.Summary, a.Resolution.ServiceMinutes, &a.Resolution.ResolvedAt
+	}
+	var rating any
+	var comment string
+	var ratedAt *time.Time
+	if a.Rating != nil {
+		rating, comment, ratedAt = a.Rating.Score, a.Rating.Comment, &a.Rating.RatedAt
+	}
+	var orgName string
+	if a.Org != nil {
+		orgName = a.Org.Name
+	}
+	q := `UPDATE requests SET status = ?, station_id = ?, station_name = ?, station_level = ?, org_id = ?,
+			org_name = ?, candidate_pos = ?, bounces = ?, must_take = ?, accept_by = ?, queue_score = ?,
+			worker_id = ?, accepted_at = ?, resolved_at = ?, summary = ?, service_minutes = ?, rating = ?,
+			rating_comment = ?, rated_at = ?, closed_at = ?, version = version + 1, updated_at = ?
+		WHERE id = ? AND version = ? AND status = ?`
+	args := []any{a.Status, a.Station.ID, a.Station.Name, a.Station.Level, a.OrgID(), orgName, a.CandidatePos,
+		a.Bounces, a.MustTake, a.AcceptBy.UTC(), a.QueueScore(), a.WorkerID, nullTime(a.AcceptedAt),
+		nullTime(resolvedAt), summary, minutes, rating, comment, nullTime(ratedAt), nullTime(a.ClosedAt), t,
+		ch.Before.ID, ch.Before.Version, ch.Before.Status}
+	if !ch.DueBy.IsZero() {
+		q += ` AND accept_by <= ?`
+		args = append(args, ch.DueBy.UTC())
+	}
+	sc := newScript()
+	update := sc.add(q, args...)
+	sc.add(`SET @jdl_applied = ROW_COUNT()`)
+	ev := ch.Event
+	ev.At = t
+	sc.add(`INSERT INTO request_events `+eventColumns+` SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE @jdl_applied = 1`,
+		append([]any{ch.Before.ID}, eventArgs(ev)...)...)
+	if err := addNotices(sc, ch.Notices, "?", []any{ch.Before.ID}, "@jdl_applied = 1"); err != nil {
+		return ch.Before, false, err
+	}
+	res, err := s.run(ctx, sc)
+	if err != nil {
+		return ch.Before, false, translate(err, "")
+	}
+	if res.AllRowsAffected()[update] != 1 {
+		return ch.Before, false, nil
+	}
+	a.Version = ch.Before.Version + 1
+	a.UpdatedAt = t.In(s.Loc)
+	return a, true, nil
+}

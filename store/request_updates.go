@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"jindalai/model"
+)
+
+// OverdueRequests returns the ids and deadlines of dispatched requests whose
+// accept_by is at or before t (oldest first, at most limit): what the sweep
+// puts back in the deadline set. Errors: unavailable, internal.
+func (s *Store) OverdueRequests(ctx context.Context, t time.Time, limit int) ([]model.Request, error) {
+	rows, err := s.DB.QueryContext(ctx, `
+		SELECT id, accept_by FROM requests WHERE status = 'dispatched' AND accept_by <= ?
+		ORDER BY accept_by LIMIT ?`, t.UTC(), limit)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	var out []model.Request
+	for rows.Next() {
+		var r model.Request
+		if err := rows.Scan(&r.ID, &r.AcceptBy); err != nil {
+			return nil, translate(err, "")
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err(), "")
+}
+
+// ResolvedBefore returns the ids of resolved requests resolved at or before
+// t, oldest first, at most limit: those due to close by themselves.
+// Errors: unavailable, internal.
+func (s *Store) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]int64, error) {
+	rows, err := s.DB.QueryContext(ctx, `
+		SELECT id FROM requests WHERE status = 'resolved' AND resolved_at <= ? ORDER BY resolved_at LIMIT ?`,
+		t.UTC(), limit)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err, "")
+		}
+		out = append(out, id)
+	}
+	return out, translate(rows.Err(), "")
+}
+
+// OpenRequests returns the queue placement of open requests (dispatched or
+// reopened) with id > afterID, by id, at most limit: id, status, urgency,
+// station, organization and accept_by are filled. The reconciler pages
+// through it. Errors: unavailable, internal.
+func (s *Store) OpenRequests(ctx context.Context, afterID int64, limit int) ([]model.Request, error) {
+	rows, err := s.DB.QueryContext(ctx, `
+		SELECT id, status, urgency, station_id, org_id, accept_by FROM requests
+		WHERE status IN ('dispatched', 'reopened') AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	var out []model.Request
+	for rows.Next() {
+		var r model.Request
+		var org int64
+		if err := rows.Scan(&r.ID, &r.Status, &r.Urgency, &r.Station.ID, &org, &r.AcceptBy); err != nil {
+			return nil, translate(err, "")
+		}
+		if org != 0 {
+			r.Org = &model.OrgRef{ID: org}
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err(), "")
+}
+
+// RequestStatRows returns the statistics rows of requests created in
+// [from, to), held by stationIDs (nil: all). The first acceptance and the
+// resolution come from the event rows. Errors: unavailable, internal.
+func (s *Store) RequestStatRows(ctx context.Context, from, to time.Time, stationIDs []int64) ([]model.RequestStatRow, error) {
+	q := `SELECT r.station_id, r.station_name, r.station_level, r.status, r.category, r.urgency, r.created_at, r.rating,
+			(SELECT MIN(e.created_at) FROM request_events e WHERE e.request_id = r.id AND e.kind = 'accept'),
+			EXISTS (SELECT 1 FROM request_events e WHERE e.request_id = r.id AND e.kind = 'resolve')
+		FROM requests r WHERE r.created_at >= ? AND r.created_at < ?`
+	args := []any{from.UTC(), to.UTC()}
+	if stationIDs != nil {
+		if len(stationIDs) == 0 {
+			return nil, nil
+		}
+		q += ` AND r.station_id IN (` + inList(len(stationIDs)) + `)`
+		args = append(args, idArgs(stationIDs)...)
+	}
+	rows, err := s.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	var out []model.RequestStatRow
+	for rows.Next() {
+		var r model.RequestStatRow
+		var rating sql.NullInt64
+		var accepted sql.NullTime
+		if err := rows.Scan(&r.Station.ID, &r.Station.Name, &r.Station.Level, &r.Status, &r.Category, &r.Urgency,
+			&r.CreatedAt, &rating, &accepted, &r.Resolved); err != nil {
+			return nil, translate(err, "")
+		}
+		if rating.Valid {
+			v := int(rating.Int64)
+			r.Rating = &v
+		}
+		if accepted.Valid {
+			r.FirstAccept = &accepted.Time
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err(), "")
+}

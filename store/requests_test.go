@@ -1,0 +1,131 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"jindalai/model"
+	"jindalai/store"
+	"jindalai/store/storetest"
+)
+
+func newRequest(resident int64) model.Request {
+	return model.Request{ResidentID: resident, Status: model.StatusDispatched, Category: "home_visit", CategoryName: "上门探访",
+		Description: "需要上门探访 ? 'quoted' \\ back", Lat: 42.92, Lng: 129.5, Urgency: model.UrgencyNormal,
+		Images: []string{}, Fields: map[string]any{"people": 2.0}, Station: model.StationRef{ID: 3, Name: "北山A社区社工点", Level: 3},
+		Organizations: []model.OrgRef{{ID: 7, Name: "老年协会"}}, Candidates: []model.StationRef{{ID: 3, Name: "北山A社区社工点", Level: 3}},
+		AcceptBy: time.Now().Add(time.Hour).Truncate(time.Millisecond)}
+}
+
+func key(user int64, k, body string) *model.Idempotency {
+	return &model.Idempotency{UserID: user, Key: k, Scope: "requests.create", Fingerprint: sha256.Sum256([]byte(body))}
+}
+
+func inTransaction(t *testing.T, st *store.Store) int {
+	t.Helper()
+	var n int
+	if err := st.DB.QueryRow(`SELECT @@in_transaction`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestCreateRequestScript: the one-round-trip create stores the row, its
+// events and staff notifications; a replay returns the first reply with the
+// real id; a key reused with another body is a conflict that leaves no row
+// and no open transaction on the (single) pooled connection.
+func TestCreateRequestScript(t *testing.T) {
+	st := storetest.New(t)
+	st.DB.SetMaxOpenConns(1)
+	ctx := context.Background()
+	staff := mustUser(t, st, "dev_staff")
+	if err := st.GrantRole(ctx, staff, model.Role{Role: model.RoleSocialWorker, StationID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	events := []model.RequestEvent{{Kind: model.EventSubmit, To: model.StatusSubmitted, ActorID: 100, ActorRole: "resident"},
+		{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: "system"}}
+	notices := []model.RequestNotice{{To: model.Audience{StationID: 3, Roles: []model.RoleName{model.RoleSocialWorker, model.RoleStationAdmin}},
+		Notification: model.Notification{Kind: "request_dispatched", Title: "新诉求待签收?", Data: map[string]string{"title": "上门探访"}}}}
+	r, replayed, err := st.CreateRequest(ctx, key(100, "k1", "a"), newRequest(100), events, notices)
+	if err != nil || replayed || r.ID == 0 {
+		t.Fatalf("create: %+v %v %v", r, replayed, err)
+	}
+	got, err := st.GetRequest(ctx, r.ID)
+	if err != nil || got.Description != r.Description || got.Organizations[0].Name != "老年协会" || got.Fields["people"] != 2.0 {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+	var page string
+	var refID int64
+	if err := st.DB.QueryRow(`SELECT page, ref_id FROM notifications WHERE user_id = ? AND kind = 'request_dispatched'`, staff).
+		Scan(&page, &refID); err != nil || refID != r.ID || page != "pages/request/detail?id="+itoa(r.ID) {
+		t.Fatalf("notification: %q %d %v", page, refID, err)
+	}
+	again, replayed, err := st.CreateRequest(ctx, key(100, "k1", "a"), newRequest(100), events, notices)
+	if err != nil || !replayed || again.ID != r.ID {
+		t.Fatalf("replay: id %d replayed %v %v", again.ID, replayed, err)
+	}
+	first, _ := json.Marshal(r)
+	second, _ := json.Marshal(again)
+	if string(first) != string(second) {
+		t.Fatalf("replay differs:\n%s\n%s", first, second)
+	}
+	_, _, err = st.CreateRequest(ctx, key(100, "k1", "another body"), newRequest(100), events, notices)
+	if !model.IsCode(err, model.CodeConflict) {
+		t.Fatalf("reused key: %v", err)
+	}
+	if n := inTransaction(t, st); n != 0 {
+		t.Fatal("connection left inside a transaction")
+	}
+	var rows, evs int
+	if err := st.DB.QueryRow(`SELECT (SELECT COUNT(*) FROM requests), (SELECT COUNT(*) FROM request_events)`).Scan(&rows, &evs); err != nil || rows != 1 || evs != 2 {
+		t.Fatalf("rows %d events %d (%v)", rows, evs, err)
+	}
+}
+
+// TestUpdateRequestIsConditional: a change against a stale version writes
+// nothing (no event, no notification) and reports applied = false.
+func TestUpdateRequestIsConditional(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	r, _, err := st.CreateRequest(ctx, nil, newRequest(100), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ = st.GetRequest(ctx, r.ID)
+	next := r
+	next.Status = model.StatusAccepted
+	worker := int64(9)
+	next.WorkerID = &worker
+	ch := model.RequestChange{Before: r, After: next, Event: model.RequestEvent{Kind: model.EventAccept, From: r.Status, To: next.Status, ActorID: 9, ActorRole: "social_worker"},
+		Notices: []model.RequestNotice{{To: model.Audience{UserID: 100}, Notification: model.Notification{Kind: "request_accepted", Title: "已签收"}}}}
+	out, applied, err := st.UpdateRequest(ctx, ch)
+	if err != nil || !applied || out.Version != r.Version+1 {
+		t.Fatalf("first: %v %v %d", applied, err, out.Version)
+	}
+	_, applied, err = st.UpdateRequest(ctx, ch)
+	if err != nil || applied {
+		t.Fatalf("stale: applied %v %v", applied, err)
+	}
+	var evs, ns int
+	if err := st.DB.QueryRow(`SELECT (SELECT COUNT(*) FROM request_events), (SELECT COUNT(*) FROM notifications WHERE ref_id = ?)`, r.ID).
+		Scan(&evs, &ns); err != nil || evs != 1 || ns != 1 {
+		t.Fatalf("events %d notifications %d (%v)", evs, ns, err)
+	}
+	got, _ := st.GetRequest(ctx, r.ID)
+	if got.Status != model.StatusAccepted || *got.WorkerID != 9 || got.Version != r.Version+1 {
+		t.Fatalf("row: %+v", got)
+	}
+	// Escalation's guard: not yet due.
+	next2 := got
+	next2.Status = model.StatusDispatched
+	_, applied, err = st.UpdateRequest(ctx, model.RequestChange{Before: got, After: next2, DueBy: got.AcceptBy.Add(-time.Minute),
+		Event: model.RequestEvent{Kind: model.EventEscalate, ActorRole: "system"}})
+	if err != nil || applied {
+		t.Fatalf("not due: %v %v", applied, err)
+	}
+}
+
+func itoa(id int64) string { b, _ := json.Marshal(id); return string(b) }
