@@ -96,6 +96,12 @@ var (
 	// organizers: creating an activity or an offering (social workers,
 	// station and org admins; the station is in the body).
 	organizers = row(unauth, denied, denied, ok, ok, ok)
+	// requestStaff: the dispatch queue and task lists of social workers and
+	// station or organization admins.
+	requestStaff = row(unauth, denied, denied, ok, ok, ok)
+	// requestTask: a staff action on the fixture request: its station's
+	// staff pass, a worker of another station does not see it.
+	requestTask = row(unauth, denied, denied, hidden, ok, ok)
 	// volunteerOnly: what only the volunteer with the fixture claim may do.
 	volunteerOnly = row(unauth, hidden, ok, hidden, hidden, hidden)
 )
@@ -172,11 +178,30 @@ var authzMatrix = map[string]matrixRow{
 	"POST /api/v1/activities/:id/claims/cancel": volunteerOnly.freshly((*matrixWorld).freshClaim),
 	"POST /api/v1/activities/:id/checkin":       row(unauth, denied, ok, denied, denied, hidden).sending(at(placeLat, placeLng)),
 	"POST /api/v1/activities/:id/checkout":      row(unauth, denied, ok, denied, denied, hidden).sending(at(placeLat, placeLng)),
+
+	// The fixture request is the resident's, dispatched to 北山: private, so
+	// callers who may not see it get 404; its station's staff see it but may
+	// not cancel or rate it for the resident (403).
+	"POST /api/v1/requests":              anyUser,
+	"GET /api/v1/requests":               anyUser,
+	"GET /api/v1/requests/:id":           row(unauth, ok, hidden, hidden, ok, ok),
+	"POST /api/v1/requests/:id/cancel":   row(unauth, ok, hidden, hidden, denied, denied).sending(map[string]any{"reason": "已经解决了"}).freshly((*matrixWorld).freshRequest),
+	"POST /api/v1/requests/:id/rate":     row(unauth, ok, hidden, hidden, denied, denied).sending(map[string]any{"score": 5}),
+	"GET /api/v1/queue":                  requestStaff,
+	"GET /api/v1/tasks":                  requestStaff,
+	"POST /api/v1/requests/:id/accept":   requestTask.freshly((*matrixWorld).freshRequest),
+	"POST /api/v1/requests/:id/reject":   requestTask.sending(map[string]any{"reason": "不在服务范围"}).freshly((*matrixWorld).freshRequest),
+	"POST /api/v1/requests/:id/transfer": requestTask.sending(map[string]any{"station_id": 3, "reason": "转公园站"}).freshly((*matrixWorld).freshRequest),
+	"POST /api/v1/requests/:id/start":    requestTask,
+	"POST /api/v1/requests/:id/resolve":  requestTask.sending(map[string]any{"summary": "已上门探访", "service_minutes": 60}),
+	"POST /api/v1/requests/:id/notes":    requestTask.sending(map[string]any{"text": "老人独居，需定期回访"}),
+	"GET /api/v1/admin/stats":            row(unauth, denied, denied, denied, ok, ok),
 }
 
 // matrixIDs are the fixtures a route's path parameters name.
 type matrixIDs struct {
 	offering, slot, booking, message, activity, claim int64
+	request                                           int64
 	date                                              string
 }
 
@@ -237,8 +262,29 @@ func newMatrixWorld(t testing.TB) *matrixWorld {
 	var c model.Claim
 	r.decode(t, &c)
 	w.ids.claim = c.ID
+	w.ids.request = w.newRequest()
 	return w
 }
+
+// newRequest submits a need of the resident that only 北山 serves nearby, so
+// it is dispatched to 北山.
+func (w *matrixWorld) newRequest() int64 {
+	w.h.t.Helper()
+	resident, _ := w.h.login(w.codes[1])
+	r := w.h.do(req{method: "POST", path: "/api/v1/requests", token: resident, body: map[string]any{
+		"category": "low_income", "description": "想了解低保申请条件", "address": "北山街道", "lat": 42.917, "lng": 129.505,
+		"urgency": "normal"}})
+	if r.Status != http.StatusCreated {
+		w.h.t.Fatalf("request: %d %s", r.Status, r.Body)
+	}
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	r.decode(w.h.t, &out)
+	return out.ID
+}
+
+func (w *matrixWorld) freshRequest(ids *matrixIDs) { ids.request = w.newRequest() }
 
 // slotBody is a new slot of the fixture offering, a different hour each time.
 func (w *matrixWorld) slotBody() any {
@@ -321,6 +367,8 @@ func (w *matrixWorld) path(route string, ids matrixIDs) string {
 			v = ids.booking
 		case owner == "messages":
 			v = ids.message
+		case owner == "requests":
+			v = ids.request
 		default:
 			w.h.t.Fatalf("route %s: no fixture for %s", route, p)
 		}

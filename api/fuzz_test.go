@@ -235,3 +235,22 @@ func FuzzSubscribe(f *testing.F) {
 	fuzzEndpoint(f, fuzzTarget{method: "POST", path: fixedPath("/api/v1/me/subscriptions"), token: asUser(1),
 		valid: []map[string]any{{"template_ids": []string{"tmpl_booking_confirmed"}}}})
 }
+
+func FuzzSubmitRequest(f *testing.F) {
+	fuzzEndpoint(f, fuzzTarget{method: "POST", path: fixedPath("/api/v1/requests"), token: asUser(1),
+		valid: []map[string]any{{"category": "home_visit", "description": "独居老人需要上门探访", "address": "北山街道",
+			"lat": 42.921, "lng": 129.501, "urgency": "urgent", "contact_phone": "13812345678",
+			"images": []string{"https://example.com/1.jpg"}, "fields": map[string]any{"people": 2}}}})
+}
+
+func FuzzAddRequestNote(f *testing.F) {
+	fuzzEndpoint(f, fuzzTarget{method: "POST", token: asUser(4),
+		path:  func(w *matrixWorld) string { return fmt.Sprintf("/api/v1/requests/%d/notes", w.ids.request) },
+		valid: []map[string]any{{"text": "老人独居，需定期回访"}}})
+}
+
+func FuzzRejectRequest(f *testing.F) {
+	fuzzEndpoint(f, fuzzTarget{method: "POST", token: asUser(4),
+		path:  func(w *matrixWorld) string { return fmt.Sprintf("/api/v1/requests/%d/reject", w.ids.request) },
+		valid: []map[string]any{{"reason": "不在服务范围"}}})
+}
