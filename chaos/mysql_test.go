@@ -60,6 +60,7 @@ func probeAll(t *testing.T, e *env, probes []probe, d, limit time.Duration) (int
 // when MySQL returns.
 func TestChaosMySQLDown(t *testing.T) {
 	e := newEnv(t)
+	city := e.seedCity(t)
 	e.start()
 	warm := e.login("warm")
 	if r := e.call("GET", "/api/v1/me", warm, nil, nil); r.status != 200 {
@@ -77,6 +78,7 @@ func TestChaosMySQLDown(t *testing.T) {
 		{name: "me (profile not cached)", method: "GET", path: "/api/v1/me", token: tok(cold), want: []int{503}},
 		{name: "patch me", method: "PATCH", path: "/api/v1/me", token: tok(warm), body: map[string]string{"nickname": "停机"}, want: []int{503}},
 		{name: "login", method: "POST", path: "/api/v1/auth/wechat/login", token: none, body: map[string]string{"code": "newcomer"}, want: []int{503}},
+		{name: "submit", method: "POST", path: "/api/v1/requests", token: tok(warm), body: submitBody(city, 1), want: []int{503}},
 		{name: "me (profile cached: Redis only)", method: "GET", path: "/api/v1/me", token: tok(warm), want: []int{200}},
 		{name: "healthz", method: "GET", path: "/healthz", token: none, want: []int{200}},
 	}
@@ -110,6 +112,14 @@ func TestChaosMySQLDown(t *testing.T) {
 	if err := e.st.DB.QueryRow("SELECT nickname FROM users WHERE openid = 'dev_warm'").Scan(&nick); err != nil || nick != "恢复" {
 		t.Fatalf("nickname %q (%v)", nick, err)
 	}
+	if r, ok, _ := e.submitUntilAnswered(warm, "after", submitBody(city, 2), time.Now().Add(5*time.Second)); !ok || r.status != 201 {
+		t.Fatalf("submit after recovery: %d %s", r.status, r.body)
+	}
+	e.checkQueues(t, 5*time.Second)
+	var rows int
+	if err := e.st.DB.QueryRow("SELECT COUNT(*) FROM requests").Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("%d requests after MySQL returned (%v): a submit refused with 503 left a row", rows, err)
+	}
 }
 
 // TestChaosMySQLHung freezes MariaDB (SIGSTOP: its port still accepts
@@ -119,6 +129,7 @@ func TestChaosMySQLDown(t *testing.T) {
 func TestChaosMySQLHung(t *testing.T) {
 	e := newEnv(t)
 	e.extraEnv["JINDALAI_HTTP_REQUEST_TIMEOUT"] = "1s"
+	city := e.seedCity(t)
 	e.start()
 	warm := e.login("warm")
 	if r := e.call("GET", "/api/v1/me", warm, nil, nil); r.status != 200 {
@@ -148,10 +159,17 @@ func TestChaosMySQLHung(t *testing.T) {
 		{name: "me (profile not cached)", method: "GET", path: "/api/v1/me", token: tok(cold), want: []int{503}},
 		{name: "patch me", method: "PATCH", path: "/api/v1/me", token: tok(warm), body: map[string]string{"nickname": "卡住"}, want: []int{503}},
 		{name: "login", method: "POST", path: "/api/v1/auth/wechat/login", token: none, body: map[string]string{"code": "newcomer"}, want: []int{503}},
+		{name: "submit", method: "POST", path: "/api/v1/requests", token: tok(warm), body: submitBody(city, 1), want: []int{503}},
 		{name: "me (profile cached: Redis only)", method: "GET", path: "/api/v1/me", token: tok(warm), want: []int{200}},
 	}
 	n, slowest := probeAll(t, e, hung, downFor, 1500*time.Millisecond)
 	t.Logf("MySQL hung: %d answers, slowest %v", n, slowest)
+	// A 503 here is ambiguous: the transaction was sent and MariaDB may run
+	// it when it resumes. Retrying with the same key must still make one.
+	keyed := submitBody(city, 3)
+	if r := e.call("POST", "/api/v1/requests", warm, keyed, map[string]string{"Idempotency-Key": "during-hang"}); r.status != 503 {
+		t.Fatalf("keyed submit while hung: %d %s %v", r.status, r.body, r.err)
+	}
 	r := e.call("GET", "/readyz", "", nil, nil)
 	if r.status != 503 || !strings.Contains(string(r.body), `"redis":"ok"`) {
 		t.Fatalf("readyz with MySQL hung must blame MySQL only: %d %s", r.status, r.body)
@@ -164,4 +182,19 @@ func TestChaosMySQLHung(t *testing.T) {
 	if r := e.call("GET", "/api/v1/me", cold, nil, nil); r.status != 200 {
 		t.Fatalf("/me after recovery: %d %s", r.status, r.body)
 	}
+	if r, ok, _ := e.submitUntilAnswered(warm, "after", submitBody(city, 2), time.Now().Add(5*time.Second)); !ok || r.status != 201 {
+		t.Fatalf("submit after recovery: %d %s", r.status, r.body)
+	}
+	r, ok, _ := e.submitUntilAnswered(warm, "during-hang", keyed, time.Now().Add(5*time.Second))
+	if !ok || r.status != 201 {
+		t.Fatalf("retry of the submit sent while hung: %d %s", r.status, r.body)
+	}
+	var keys, rows int
+	if err := e.st.DB.QueryRow("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 'during-hang'").Scan(&keys); err != nil || keys != 1 {
+		t.Fatalf("%d idempotency keys for the retried submit (%v)", keys, err)
+	}
+	if err := e.st.DB.QueryRow("SELECT COUNT(*) FROM requests WHERE id = ?", requestID(r.body)).Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("the retried submit's request: %d rows (%v)", rows, err)
+	}
+	e.checkQueues(t, 5*time.Second)
 }
