@@ -1,6 +1,8 @@
 package chaos
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -146,6 +148,13 @@ func TestChaosMySQLHung(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// The stop is asynchronous: wait until the kernel shows it stopped.
+	eventually(t, 5*time.Second, "mariadbd stopped", func() bool {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		s := string(raw)
+		i := strings.LastIndexByte(s, ')')
+		return err == nil && i > 0 && i+2 < len(s) && (s[i+2] == 'T' || s[i+2] == 't')
+	})
 	resumed := false
 	resume := func() {
 		if !resumed {
