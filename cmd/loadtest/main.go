@@ -100,9 +100,10 @@ type bench struct {
 	routes map[string]bool
 	procs  procs
 
-	mu     sync.Mutex
-	logins map[string][]string
-	storm  *stormState
+	mu       sync.Mutex
+	logins   map[string][]string
+	storm    *stormState
+	requests requestState
 }
 
 // plan is the default duration-based plan of the run.

@@ -14,8 +14,9 @@ import (
 // returns nil when the outcome is the expected one.
 type op func(ctx context.Context, w, i int) error
 
-// plan says how long a scenario runs: for Duration after Warmup, or exactly
-// Count operations (Count > 0; no warm-up, every operation is measured).
+// plan says how long a scenario runs: for Duration after Warmup (at most
+// Count operations when Count > 0), or, without a Duration, exactly Count
+// operations (no warm-up: every operation is measured).
 type plan struct {
 	Concurrency int
 	Warmup      time.Duration
@@ -56,8 +57,9 @@ func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
 	begin := time.Now()
 	measureFrom := begin.Add(p.Warmup)
 	stopAt := measureFrom.Add(p.Duration)
+	countOnly := p.Count > 0 && p.Duration == 0
 	cpuFrom := make(chan cpuSnap, 1)
-	if p.Count > 0 {
+	if countOnly {
 		cpuFrom <- meter.snap()
 	} else {
 		time.AfterFunc(p.Warmup, func() { cpuFrom <- meter.snap() })
@@ -73,11 +75,10 @@ func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
 			defer wg.Done()
 			own := make([]sample, 0, 4096)
 			for i := 0; ; i++ {
-				if p.Count > 0 {
-					if next.Add(1) > int64(p.Count) {
-						break
-					}
-				} else if time.Now().After(stopAt) || ctx.Err() != nil {
+				if p.Count > 0 && next.Add(1) > int64(p.Count) {
+					break
+				}
+				if !countOnly && time.Now().After(stopAt) || ctx.Err() != nil {
 					break
 				}
 				t0 := time.Now()
@@ -99,7 +100,7 @@ func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
 	cpuTo := meter.snap()
 
 	res := result{Name: name, Concurrency: p.Concurrency, FirstErrors: firstErrors}
-	if p.Count > 0 {
+	if countOnly {
 		measureFrom = begin
 	}
 	var lats []time.Duration
