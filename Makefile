@@ -32,8 +32,9 @@ run: stack build
 test: stack fmt-check vet
 	$(STACK_ENV) && CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 
+# BENCH_FLAGS: e.g. "-concurrency 64 -duration 10s -only healthz,me" (go run ./cmd/loadtest -h).
 bench: stack build
-	$(STACK_ENV) && $(GO) run ./cmd/loadtest -config $(CONFIG)
+	$(STACK_ENV) && $(GO) run ./cmd/loadtest -config $(CONFIG) -bin bin/jindalai $(BENCH_FLAGS)
 
 chaos: stack
 	$(STACK_ENV) && CGO_ENABLED=1 $(GO) test -race -count=1 -run Chaos -tags chaos ./chaos/...

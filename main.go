@@ -337,6 +337,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		Registry:       reg,
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),
 		TrustedProxies: cfg.HTTP.TrustedProxies,
+		RequestTimeout: cfg.HTTP.RequestTimeout,
 	})
 	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders,
 		requests.RunEscalation, requests.RunMaintenance}}, nil

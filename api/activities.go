@@ -79,11 +79,7 @@ func (s *Server) createActivity(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.CreateActivity(c.Request.Context(), p, idem, a)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 type activityPatchBody struct {
@@ -123,11 +119,7 @@ func (s *Server) updateActivity(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.UpdateActivity(c.Request.Context(), principal(c), id, patch)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) cancelActivity(c *gin.Context) {
@@ -141,11 +133,7 @@ func (s *Server) cancelActivity(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.CancelActivity(c.Request.Context(), principal(c), id, in.Reason)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) listActivities(c *gin.Context) {
@@ -181,11 +169,7 @@ func (s *Server) listActivities(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.ListActivities(c.Request.Context(), q)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) getActivity(c *gin.Context) {
@@ -195,11 +179,7 @@ func (s *Server) getActivity(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.GetActivity(c.Request.Context(), principal(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) claimActivity(c *gin.Context) {
@@ -215,11 +195,7 @@ func (s *Server) claimActivity(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.Claim(c.Request.Context(), p, idem, id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) cancelClaim(c *gin.Context) {
@@ -229,11 +205,7 @@ func (s *Server) cancelClaim(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.CancelClaim(c.Request.Context(), principal(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type checkinBody struct {
@@ -256,11 +228,7 @@ func (s *Server) onSite(c *gin.Context, call func(ctx context.Context, p model.P
 		return
 	}
 	out, err := call(c.Request.Context(), principal(c), id, service.CheckinProof{Lat: in.Lat, Lng: in.Lng, Code: in.Code})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) checkinCode(c *gin.Context) {
@@ -290,11 +258,7 @@ func (s *Server) activityClaims(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.ListActivityClaims(c.Request.Context(), principal(c), id, page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type minutesBody struct {
@@ -322,11 +286,7 @@ func (s *Server) setCreditedMinutes(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.SetCreditedMinutes(c.Request.Context(), principal(c), id, claimID, *in.Minutes, in.Reason)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 // parseTime reads an RFC 3339 time with offset; "" is the zero time, an

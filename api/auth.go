@@ -11,10 +11,12 @@ import (
 
 func (s *Server) authRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/auth/wechat/login", s.login)
+	// GET /me authenticates by itself: one Redis round trip for the session
+	// and the profile (see Auth.MeByToken).
+	v1.GET("/me", s.me)
 	authed := v1.Group("", s.authenticate)
 	authed.POST("/auth/wechat/phone", s.bindPhone)
 	authed.POST("/auth/logout", s.logout)
-	authed.GET("/me", s.me)
 	authed.PATCH("/me", s.updateMe)
 	authed.POST("/me/roles", s.redeemInvite)
 	authed.POST("/admin/invites", s.requireRole(model.RoleStationAdmin), s.createInvite)
@@ -30,11 +32,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.Login(c.Request.Context(), c.ClientIP(), in.Code)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) bindPhone(c *gin.Context) {
@@ -43,11 +41,7 @@ func (s *Server) bindPhone(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.BindPhone(c.Request.Context(), principal(c), in.Code)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) logout(c *gin.Context) {
@@ -59,11 +53,17 @@ func (s *Server) logout(c *gin.Context) {
 }
 
 func (s *Server) me(c *gin.Context) {
-	out, err := s.Auth.Me(c.Request.Context(), principal(c))
+	token, ok := bearerToken(c)
+	if !ok {
+		s.fail(c, errLogin())
+		return
+	}
+	p, out, err := s.Auth.MeByToken(c.Request.Context(), token)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	c.Set(ctxPrincipal, p)
 	c.JSON(http.StatusOK, out)
 }
 
@@ -78,11 +78,7 @@ func (s *Server) updateMe(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.UpdateMe(c.Request.Context(), principal(c), service.ProfileUpdate{Nickname: in.Nickname, AvatarURL: in.AvatarURL})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type inviteBody struct {
@@ -97,11 +93,7 @@ func (s *Server) createInvite(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.CreateInvite(c.Request.Context(), principal(c), model.Role{Role: in.Role, StationID: in.StationID, OrgID: in.OrgID})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 type redeemBody struct {
@@ -114,9 +106,5 @@ func (s *Server) redeemInvite(c *gin.Context) {
 		return
 	}
 	out, err := s.Auth.RedeemInvite(c.Request.Context(), principal(c), in.InviteCode)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }

@@ -58,11 +58,7 @@ func (s *Server) book(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.Book(c.Request.Context(), p, idem, in.SlotID, in.Note)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) myBookings(c *gin.Context) {
@@ -76,11 +72,7 @@ func (s *Server) myBookings(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.MyBookings(c.Request.Context(), principal(c), model.BookingStatus(c.Query("status")), page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) getBooking(c *gin.Context) {
@@ -90,11 +82,7 @@ func (s *Server) getBooking(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.GetBooking(c.Request.Context(), principal(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type reasonBody struct {
@@ -112,11 +100,7 @@ func (s *Server) cancelBooking(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.CancelBooking(c.Request.Context(), principal(c), id, in.Reason)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) markBooking(status model.BookingStatus) gin.HandlerFunc {
@@ -152,11 +136,7 @@ func (s *Server) listOfferings(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.ListOfferings(c.Request.Context(), principal(c), stationID, inactive, page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 // queryBool reads an optional true/false query parameter.
@@ -182,9 +162,5 @@ func (s *Server) listSlots(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.ListSlots(c.Request.Context(), id, c.Query("from"), c.Query("to"), page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }

@@ -90,3 +90,12 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: detail})
 }
+
+// respond writes out as JSON with status, or err in the error shape.
+func (s *Server) respond(c *gin.Context, status int, out any, err error) {
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(status, out)
+}

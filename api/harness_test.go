@@ -73,7 +73,7 @@ func openapiRouter(t testing.TB) routers.Router {
 // harness is a whole API over a private database and Redis prefix, with the
 // fake WeChat. Every reply is checked against openapi.yaml.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	store    *store.Store
 	server   *Server
 	http     *httptest.Server
@@ -99,9 +99,9 @@ type harnessOptions struct {
 	dispatch *service.RequestsConfig
 }
 
-func newHarness(t *testing.T) *harness { return newHarnessWith(t, harnessOptions{}) }
+func newHarness(t testing.TB) *harness { return newHarnessWith(t, harnessOptions{}) }
 
-func newHarnessWith(t *testing.T, o harnessOptions) *harness {
+func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	wx := sharedFakeWeChat()
 	st := storetest.New(t)

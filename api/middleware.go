@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -84,6 +85,20 @@ func (s *Server) bodyLimitMiddleware(c *gin.Context) {
 	c.Next()
 }
 
+// deadlineMiddleware gives the request's context the RequestTimeout
+// deadline; the MySQL and Redis clients abandon work when it passes, and the
+// store turns that into unavailable (503).
+func (s *Server) deadlineMiddleware(c *gin.Context) {
+	if s.RequestTimeout <= 0 {
+		c.Next()
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
 func tooLarge(limit int64) error {
 	return &model.Error{Code: model.CodePayloadTooLarge, Message: fmt.Sprintf("请求体不能超过 %d 字节", limit)}
 }
@@ -99,13 +114,12 @@ func (s *Server) failCode(c *gin.Context, code model.Code, message string) {
 
 // authenticate requires a valid bearer token and stores the principal.
 func (s *Server) authenticate(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
-		s.fail(c, model.Errorf(model.CodeUnauthenticated, "请先登录"))
+	token, ok := bearerToken(c)
+	if !ok {
+		s.fail(c, errLogin())
 		return
 	}
-	p, err := s.Auth.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+	p, err := s.Auth.Authenticate(c.Request.Context(), token)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -119,6 +133,15 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Set(ctxPrincipal, p)
 	c.Next()
 }
+
+// bearerToken returns the token of the Authorization header.
+func bearerToken(c *gin.Context) (string, bool) {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	return token, ok && token != ""
+}
+
+func errLogin() error { return model.Errorf(model.CodeUnauthenticated, "请先登录") }
 
 // principal returns the caller set by authenticate.
 func principal(c *gin.Context) model.Principal {

@@ -67,11 +67,7 @@ func (s *Server) listMessages(c *gin.Context) {
 		return
 	}
 	out, err := s.Notifications.Inbox(c.Request.Context(), principal(c), page, unread)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) readMessage(c *gin.Context) {
@@ -81,11 +77,7 @@ func (s *Server) readMessage(c *gin.Context) {
 		return
 	}
 	out, err := s.Notifications.MarkRead(c.Request.Context(), principal(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) readAllMessages(c *gin.Context) {

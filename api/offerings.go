@@ -103,11 +103,7 @@ func (s *Server) createSlot(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.CreateSlot(c.Request.Context(), p, idem, id, service.SlotInput{StartsAt: in.StartsAt, EndsAt: in.EndsAt, Capacity: in.Capacity})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 type timeRangeBody struct {
@@ -145,11 +141,7 @@ func (s *Server) createSlotPattern(c *gin.Context) {
 		pattern.Times = append(pattern.Times, service.TimeRange{Start: t.Start, End: t.End})
 	}
 	out, err := s.Bookings.CreateSlotPattern(c.Request.Context(), p, idem, id, pattern)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) deleteSlot(c *gin.Context) {
@@ -176,11 +168,7 @@ func (s *Server) cancelSlot(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.CancelSlot(c.Request.Context(), principal(c), id, in.Reason)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type closedDateBody struct {
@@ -205,11 +193,7 @@ func (s *Server) addClosedDate(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.AddClosedDate(c.Request.Context(), p, idem, id, in.Date, in.Reason)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) listClosedDates(c *gin.Context) {
@@ -251,9 +235,5 @@ func (s *Server) stationBookings(c *gin.Context) {
 		return
 	}
 	out, err := s.Bookings.StationBookings(c.Request.Context(), principal(c), id, c.Query("date"), page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }

@@ -80,11 +80,7 @@ func (s *Server) listRequests(c *gin.Context) {
 		return
 	}
 	out, err := s.Requests.List(c.Request.Context(), principal(c), q, page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) getRequest(c *gin.Context) {
@@ -94,11 +90,7 @@ func (s *Server) getRequest(c *gin.Context) {
 		return
 	}
 	out, err := s.Requests.Get(c.Request.Context(), principal(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 // requestAction binds an optional body into dst (nil: no body expected),
@@ -113,11 +105,7 @@ func (s *Server) requestAction(c *gin.Context, dst any, run func(p model.Princip
 		return
 	}
 	out, err := run(principal(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) cancelRequest(c *gin.Context) {
@@ -205,11 +193,7 @@ func (s *Server) addRequestNote(c *gin.Context) {
 		return
 	}
 	out, err := s.Requests.AddNote(c.Request.Context(), principal(c), id, in.Text)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) queue(c *gin.Context) {
@@ -219,11 +203,7 @@ func (s *Server) queue(c *gin.Context) {
 		return
 	}
 	out, err := s.Requests.Queue(c.Request.Context(), principal(c), page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) tasks(c *gin.Context) {
@@ -233,11 +213,7 @@ func (s *Server) tasks(c *gin.Context) {
 		return
 	}
 	out, err := s.Requests.Tasks(c.Request.Context(), principal(c), model.RequestStatus(c.Query("status")), page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) stats(c *gin.Context) {
@@ -251,9 +227,5 @@ func (s *Server) stats(c *gin.Context) {
 		return
 	}
 	out, err := s.Requests.Stats(c.Request.Context(), principal(c), service.StatsQuery{From: c.Query("from"), To: c.Query("to"), StationID: station})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }

@@ -41,6 +41,8 @@ type Deps struct {
 	Health        Pinger
 	Log           *slog.Logger
 	Registry      *prometheus.Registry
+	// RequestTimeout is the deadline of each request's context (0: none).
+	RequestTimeout time.Duration
 	// MaxBodyBytes caps request bodies (413 above it).
 	MaxBodyBytes int64
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
@@ -67,7 +69,8 @@ func (s *Server) Handler() (http.Handler, error) {
 	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
 		return nil, err
 	}
-	r.Use(s.requestIDMiddleware, s.accessLogMiddleware, s.recoveryMiddleware, s.metricsMiddleware, s.bodyLimitMiddleware)
+	r.Use(s.requestIDMiddleware, s.accessLogMiddleware, s.recoveryMiddleware, s.metricsMiddleware, s.bodyLimitMiddleware,
+		s.deadlineMiddleware)
 	r.NoRoute(func(c *gin.Context) { s.failCode(c, model.CodeNotFound, "接口不存在") })
 	r.NoMethod(func(c *gin.Context) { s.failCode(c, model.CodeMethodNotAllowed, "请求方法不支持") })
 
@@ -91,16 +94,19 @@ func (s *Server) healthz(c *gin.Context) {
 }
 
 // readyz answers 200 only when MySQL and Redis both answer within a second.
+// They are pinged in parallel, so a hung one does not use up the other's second.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
+	redisErr := make(chan error, 1)
+	go func() { redisErr <- s.Health.PingRedis(ctx) }()
 	checks := gin.H{"mysql": "ok", "redis": "ok"}
 	status := http.StatusOK
 	if err := s.Health.PingMySQL(ctx); err != nil {
 		checks["mysql"] = "unavailable"
 		status = http.StatusServiceUnavailable
 	}
-	if err := s.Health.PingRedis(ctx); err != nil {
+	if err := <-redisErr; err != nil {
 		checks["redis"] = "unavailable"
 		status = http.StatusServiceUnavailable
 	}

@@ -104,11 +104,7 @@ func (s *Server) getStation(c *gin.Context) {
 		return
 	}
 	out, err := s.Stations.Station(c.Request.Context(), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) listOrganizations(c *gin.Context) {
@@ -138,11 +134,7 @@ func (s *Server) getOrganization(c *gin.Context) {
 		return
 	}
 	out, err := s.Stations.Organization(c.Request.Context(), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type stationBody struct {
@@ -179,11 +171,7 @@ func (s *Server) createStation(c *gin.Context) {
 		return
 	}
 	out, err := s.Stations.CreateStation(c.Request.Context(), p, idem, in.input())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) updateStation(c *gin.Context) {
@@ -197,11 +185,7 @@ func (s *Server) updateStation(c *gin.Context) {
 		return
 	}
 	out, err := s.Stations.UpdateStation(c.Request.Context(), principal(c), id, in.input())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type orgBody struct {
@@ -232,11 +216,7 @@ func (s *Server) createOrganization(c *gin.Context) {
 		return
 	}
 	out, err := s.Stations.CreateOrganization(c.Request.Context(), p, idem, in.input())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) updateOrganization(c *gin.Context) {
@@ -250,11 +230,7 @@ func (s *Server) updateOrganization(c *gin.Context) {
 		return
 	}
 	out, err := s.Stations.UpdateOrganization(c.Request.Context(), principal(c), id, in.input())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type categoryBody struct {
@@ -288,11 +264,7 @@ func (s *Server) createCategory(c *gin.Context) {
 		return
 	}
 	out, err := s.Stations.CreateCategory(c.Request.Context(), p, idem, in.input(*in.Code))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) updateCategory(c *gin.Context) {
@@ -305,9 +277,5 @@ func (s *Server) updateCategory(c *gin.Context) {
 		return
 	}
 	out, err := s.Stations.UpdateCategory(c.Request.Context(), principal(c), c.Param("code"), in.input(c.Param("code")))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }

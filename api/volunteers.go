@@ -35,11 +35,7 @@ func (s *Server) registerVolunteer(c *gin.Context) {
 
 func (s *Server) myVolunteer(c *gin.Context) {
 	out, err := s.Activities.MyVolunteer(c.Request.Context(), principal(c))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type volunteerPatchBody struct {
@@ -74,11 +70,7 @@ func (s *Server) orgMembers(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.OrgMembers(c.Request.Context(), principal(c), id, page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) orgHours(c *gin.Context) {
@@ -100,11 +92,7 @@ func (s *Server) orgHours(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.OrgHours(c.Request.Context(), principal(c), id, from, to, page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) myHours(c *gin.Context) {
@@ -114,11 +102,7 @@ func (s *Server) myHours(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.MyHours(c.Request.Context(), principal(c), page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) myClaims(c *gin.Context) {
@@ -128,9 +112,5 @@ func (s *Server) myClaims(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.MyClaims(c.Request.Context(), principal(c), page)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }

@@ -42,6 +42,9 @@ type HTTPConfig struct {
 	ReadTimeout     time.Duration `yaml:"read_timeout"`
 	WriteTimeout    time.Duration `yaml:"write_timeout"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// RequestTimeout bounds each request's work (its context's deadline): a
+	// hung dependency yields 503 unavailable instead of a hanging request.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// TrustedProxies lists the proxy CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
@@ -137,6 +140,7 @@ func Defaults() Config {
 			ReadTimeout:     15 * time.Second,
 			WriteTimeout:    30 * time.Second,
 			ShutdownTimeout: 20 * time.Second,
+			RequestTimeout:  10 * time.Second,
 		},
 		MySQL: MySQLConfig{MaxOpenConns: 40, MaxIdleConns: 40, ConnMaxLifetime: 5 * time.Minute},
 		Redis: RedisConfig{KeyPrefix: "jdl:", PoolSize: 64},
@@ -228,6 +232,9 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		return bad("http.shutdown_timeout", "must be positive")
+	}
+	if c.HTTP.RequestTimeout <= 0 {
+		return bad("http.request_timeout", "must be positive")
 	}
 	if c.MySQL.DSN == "" {
 		return bad("mysql.dsn", "is required")

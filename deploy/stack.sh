@@ -6,8 +6,10 @@
 #   deploy/stack.sh start-mysql|stop-mysql|start-redis|stop-redis   (fault tests)
 #
 # Ports: JINDALAI_STACK_MYSQL_PORT (default 33306), JINDALAI_STACK_REDIS_PORT
-# (default 16379). `eval "$(deploy/stack.sh env)"` exports the DSNs the binary and
-# the tests read.
+# (default 16379). JINDALAI_STACK_DIR (default <repo>/.stack) is the state
+# folder: with other ports and another folder the same commands manage a
+# separate pair (the fault tests run their own this way).
+# `eval "$(deploy/stack.sh env)"` exports the DSNs the binary and the tests read.
 set -euo pipefail
 
 # mariadbd lives in /usr/sbin, which is not on every PATH (e.g. some CI shells).
@@ -15,7 +17,8 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
-STACK="$ROOT/.stack"
+STACK="${JINDALAI_STACK_DIR:-$ROOT/.stack}"
+[[ "$STACK" == /* ]] || STACK="$PWD/$STACK"
 
 MYSQL_PORT="${JINDALAI_STACK_MYSQL_PORT:-33306}"
 REDIS_PORT="${JINDALAI_STACK_REDIS_PORT:-16379}"

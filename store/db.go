@@ -94,6 +94,9 @@ func Open(opts Options) (*Store, error) {
 		ReadTimeout:  time.Second,
 		WriteTimeout: time.Second,
 		MaxRetries:   1,
+		// One dial per attempt: go-redis's default of 5 dials 100 ms apart
+		// made every request wait ~0.8 s while Redis was down.
+		DialerRetries: 1,
 	})
 	loc := opts.Loc
 	if loc == nil {

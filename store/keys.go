@@ -14,7 +14,8 @@ func NewKeys(prefix string) Keys { return Keys{prefix: prefix} }
 func (k Keys) Prefix() string { return k.prefix }
 
 // Session is the session record of a token, by the token's SHA-256 (hex).
-func (k Keys) Session(tokenHash string) string { return k.prefix + "sess:" + tokenHash }
+// The hash tag keeps it in one Cluster slot with its SessionProfile.
+func (k Keys) Session(tokenHash string) string { return k.prefix + "sess:{" + tokenHash + "}" }
 
 // UserSessions is the set of a user's session token hashes (for revocation).
 func (k Keys) UserSessions(userID int64) string {

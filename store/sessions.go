@@ -40,14 +40,22 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash string, p model.Pri
 func (s *Store) TouchSession(ctx context.Context, tokenHash string, ttl time.Duration) (model.Principal, time.Time, error) {
 	raw, err := s.Redis.GetEx(ctx, s.Keys.Session(tokenHash), ttl).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return model.Principal{}, time.Time{}, model.Errorf(model.CodeUnauthenticated, "登录已失效，请重新登录")
+		return model.Principal{}, time.Time{}, errNoSession()
 	}
 	if err != nil {
 		return model.Principal{}, time.Time{}, translateRedis(err)
 	}
+	return decodeSession(tokenHash, raw)
+}
+
+func errNoSession() error {
+	return model.Errorf(model.CodeUnauthenticated, "登录已失效，请重新登录")
+}
+
+func decodeSession(tokenHash string, raw []byte) (model.Principal, time.Time, error) {
 	var rec sessionRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
-		return model.Principal{}, time.Time{}, model.Errorf(model.CodeUnauthenticated, "登录已失效，请重新登录")
+		return model.Principal{}, time.Time{}, errNoSession()
 	}
 	return model.Principal{UserID: rec.UserID, Roles: rec.Roles, TokenHash: tokenHash}, time.Unix(rec.CreatedAt, 0), nil
 }
@@ -56,6 +64,7 @@ func (s *Store) TouchSession(ctx context.Context, tokenHash string, ttl time.Dur
 func (s *Store) DeleteSession(ctx context.Context, userID int64, tokenHash string) error {
 	_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Del(ctx, s.Keys.Session(tokenHash))
+		pipe.Del(ctx, s.Keys.SessionProfile(tokenHash))
 		pipe.SRem(ctx, s.Keys.UserSessions(userID), tokenHash)
 		return nil
 	})
@@ -75,9 +84,9 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID int64) error {
 		if len(hashes) == 0 {
 			return nil
 		}
-		keys := make([]string, len(hashes))
-		for i, h := range hashes {
-			keys[i] = s.Keys.Session(h)
+		keys := make([]string, 0, 2*len(hashes))
+		for _, h := range hashes {
+			keys = append(keys, s.Keys.Session(h), s.Keys.SessionProfile(h))
 		}
 		// One DEL per key keeps this valid on Redis Cluster, where the
 		// session keys live in different slots.

@@ -33,6 +33,22 @@ func (s *Store) UpsertUserByOpenID(ctx context.Context, openID, unionID string) 
 
 // GetUser returns a user with its roles. Errors: not_found, unavailable, internal.
 func (s *Store) GetUser(ctx context.Context, id int64) (model.User, error) {
+	u, err := s.GetProfile(ctx, id)
+	if err != nil {
+		return model.User{}, err
+	}
+	roles, err := s.UserRoles(ctx, id)
+	if err != nil {
+		return model.User{}, err
+	}
+	u.Roles = roles
+	return u, nil
+}
+
+// GetProfile returns a user without roles (Roles is nil), read from MySQL:
+// what a caller whose roles are known (from the session) needs.
+// Errors: not_found, unavailable, internal.
+func (s *Store) GetProfile(ctx context.Context, id int64) (model.User, error) {
 	var u model.User
 	var union sql.NullString
 	err := s.DB.QueryRowContext(ctx, `
@@ -44,11 +60,6 @@ func (s *Store) GetUser(ctx context.Context, id int64) (model.User, error) {
 	}
 	u.UnionID = union.String
 	u.CreatedAt = u.CreatedAt.In(s.Loc)
-	roles, err := s.UserRoles(ctx, id)
-	if err != nil {
-		return model.User{}, err
-	}
-	u.Roles = roles
 	return u, nil
 }
 
@@ -99,7 +110,10 @@ func (s *Store) UpdateProfile(ctx context.Context, userID int64, nickname, avata
 	if err != nil {
 		return translate(err, "")
 	}
-	return mustAffect(res, "用户")
+	if err := mustAffect(res, "用户"); err != nil {
+		return err
+	}
+	return s.forgetProfiles(ctx, userID)
 }
 
 // SetPhone stores a user's encrypted phone number and its blind index.
@@ -111,7 +125,10 @@ func (s *Store) SetPhone(ctx context.Context, userID int64, enc, index []byte) e
 	if err != nil {
 		return translate(err, "")
 	}
-	return mustAffect(res, "用户")
+	if err := mustAffect(res, "用户"); err != nil {
+		return err
+	}
+	return s.forgetProfiles(ctx, userID)
 }
 
 // mustAffect returns not_found when an UPDATE matched no row. MySQL counts

@@ -166,7 +166,13 @@ func callError(api string, err error) *model.Error {
 	case errUserRateLimited:
 		code, msg = model.CodeTooManyRequests, msgTooMany
 	}
-	return model.Wrap(code, ae, msg)
+	e := model.Wrap(code, ae, msg)
+	if code == model.CodeInvalid && (api == apiLogin || api == apiPhone) {
+		// The caller's request field at fault is the wx.login or
+		// getPhoneNumber code.
+		e.Fields = map[string]string{"code": msg}
+	}
+	return e
 }
 
 // tokenError maps an error from obtaining the access token to a *model.Error.

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// city is the size of the synthetic city and what the seed created.
+type city struct {
+	Stations, Orgs, Residents, Workers, Volunteers int
+	// Seeded lists "table=rows" for the report.
+	Seeded []string
+}
+
+// Login codes of the fake WeChat: code C logs in openid dev_C, so a seeded
+// user with openid dev_r17 logs in with code r17.
+const (
+	codeResident  = "r"
+	codeWorker    = "w"
+	codeVolunteer = "v"
+	codeAdmin     = "admin"
+)
+
+// seedCity fills the fresh bench database with multi-row INSERTs, for the
+// tables that exist (feature tables arrive with their issues).
+func seedCity(ctx context.Context, db *sql.DB, c *city) error {
+	has, err := tables(ctx, db)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	users := c.Residents + c.Workers + c.Volunteers
+	// Users: residents first (ids 1..Residents), then workers, then volunteers.
+	if err := insertRows(ctx, db, "users", []string{"openid", "nickname", "avatar_url", "created_at", "updated_at"}, users,
+		func(i int) []any {
+			code, name := userCode(c, i)
+			return []any{"dev_" + code, name, "", now, now}
+		}); err != nil {
+		return err
+	}
+	c.Seeded = append(c.Seeded, fmt.Sprintf("users=%d", users))
+	// Social workers: worker k serves station k mod Stations + 1.
+	if err := insertRows(ctx, db, "user_roles", []string{"user_id", "role", "station_id", "org_id", "created_at"}, c.Workers,
+		func(k int) []any {
+			return []any{c.Residents + k + 1, "social_worker", k%c.Stations + 1, 0, now}
+		}); err != nil {
+		return err
+	}
+	if err := insertRows(ctx, db, "user_roles", []string{"user_id", "role", "station_id", "org_id", "created_at"}, c.Volunteers,
+		func(k int) []any {
+			return []any{c.Residents + c.Workers + k + 1, "volunteer", 0, 0, now}
+		}); err != nil {
+		return err
+	}
+	c.Seeded = append(c.Seeded, fmt.Sprintf("user_roles=%d", c.Workers+c.Volunteers))
+	for _, step := range featureSeeds {
+		ok := true
+		for _, t := range step.tables {
+			ok = ok && has[t]
+		}
+		if !ok {
+			continue
+		}
+		n, err := step.seed(ctx, db, c, now)
+		if err != nil {
+			return fmt.Errorf("seed %s: %w", step.name, err)
+		}
+		c.Seeded = append(c.Seeded, fmt.Sprintf("%s=%d", step.name, n))
+	}
+	logf("seeded %s in %v", strings.Join(c.Seeded, " "), time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+// featureSeed fills the tables of one feature when they exist.
+type featureSeed struct {
+	name   string
+	tables []string
+	seed   func(ctx context.Context, db *sql.DB, c *city, now time.Time) (int, error)
+}
+
+// featureSeeds are added as the feature issues land.
+var featureSeeds []featureSeed
+
+// userCode returns the login code and nickname of the i-th seeded user.
+func userCode(c *city, i int) (code, name string) {
+	switch {
+	case i < c.Residents:
+		return fmt.Sprintf("%s%d", codeResident, i), fmt.Sprintf("居民%d", i)
+	case i < c.Residents+c.Workers:
+		k := i - c.Residents
+		return fmt.Sprintf("%s%d", codeWorker, k), fmt.Sprintf("社工%d", k)
+	default:
+		k := i - c.Residents - c.Workers
+		return fmt.Sprintf("%s%d", codeVolunteer, k), fmt.Sprintf("志愿者%d", k)
+	}
+}
+
+// workerStation is the station of worker k (see seedCity).
+func workerStation(c *city, k int) int64 { return int64(k%c.Stations + 1) }
+
+// tables returns the tables of the current database.
+func tables(ctx context.Context, db *sql.DB) (map[string]bool, error) {
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+// insertRows inserts n rows of cols into table, 500 rows per statement.
+func insertRows(ctx context.Context, db *sql.DB, table string, cols []string, n int, row func(i int) []any) error {
+	const batch = 500
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",") + ")"
+	for from := 0; from < n; from += batch {
+		to := min(from+batch, n)
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+		args := make([]any, 0, (to-from)*len(cols))
+		for i := from; i < to; i++ {
+			if i > from {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(ph)
+			args = append(args, row(i)...)
+		}
+		if _, err := db.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("insert %s: %w", table, err)
+		}
+	}
+	return nil
+}
