@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -10,51 +11,59 @@ import (
 // trip (a transaction, a Redis pipeline) is shared by every call that
 // arrived while the previous batches were busy — group commit.
 //
-// There is no collector goroutine: the callers take turns (leader/
-// follower). A call joins the pending queue; while fewer than inFlight
-// batches run, it becomes a leader, takes up to max pending calls (first
-// come, first served, its own among them or not) and runs them; the others
-// wait for their result, or for a leader slot to free. A lone call therefore
-// runs at once, alone. Nothing needs stopping at shutdown: every batch is run
-// by a caller, and callers are drained with the requests they serve.
+// There is no collector: the callers take turns. A call joins the pending
+// queue; while fewer than inFlight batches run, it starts one, which takes up
+// to max pending calls (first come, first served) — so a lone call runs at
+// once, alone, and batches grow only while earlier ones are busy. The batch
+// runs in a goroutine of its own, under its starter's context values but
+// neither its cancellation nor its deadline: one caller going away cancels
+// nobody's work. The batch's deadline is the latest of its callers'
+// deadlines (when they all have one), at most maxBatch: once every caller
+// has given up, it stops.
 //
-// The batch runs under its leader's context without its cancellation (and
-// run should bound it with a timeout): a caller that goes away does not
-// cancel the others' work. Callers wait for their result whatever their own
-// context says.
+// Each caller waits for its own result or its own context, whichever comes
+// first; a caller whose context ends while its call is still queued takes
+// the call out of the queue (it never runs), and one whose call is already
+// running leaves it to finish without it. Nothing needs stopping at
+// shutdown: a batch ends with its callers' deadlines.
 type group[In, Out any] struct {
 	// run returns one result per input, in order. It must not keep ins.
 	run func(ctx context.Context, ins []In) []Out
-	// after, when set, runs once run returned and the leader slot is free
-	// again (the next batch may be running), before the callers get their
+	// after, when set, runs once run returned and the slot is free again
+	// (the next batch may be running), before the callers get their
 	// results: work that must precede the replies without holding up the
 	// next batch.
 	after func(ctx context.Context, ins []In, outs []Out)
-	// failed is each waiting call's result when run panics (the panic then
-	// continues in the leader).
-	failed   func(p any) Out
+	// failed is a call's result when its context ended first, or when run
+	// panicked.
+	failed   func(err error) Out
 	max      int
 	inFlight int
-	// window is the longest a leader waits for the calls announced with
-	// arriving to join its batch (while it is not full); 0 never waits.
+	// window is the longest a batch waits for the calls announced with
+	// arriving to join it (while it is not full); 0 never waits.
 	window time.Duration
 
 	mu      sync.Mutex
 	pending []*groupCall[In, Out]
-	leaders int
+	running int // batches holding a slot
+	live    int // batch goroutines not yet finished (in after, too)
 	coming  int
 	changed chan struct{} // closed and replaced when pending or coming change (with a window)
 }
 
+// maxBatch bounds a batch whose callers have no deadline.
+const maxBatch = 15 * time.Second
+
 type groupCall[In, Out any] struct {
-	in   In
-	out  Out
-	wake chan struct{} // a hint to look again: done, or a leader slot freed
+	in       In
+	out      Out
+	deadline time.Time // zero: none
+	wake     chan struct{}
 	// Under the group's mutex.
 	taken, done bool
 }
 
-func newGroup[In, Out any](max, inFlight int, window time.Duration, run func(context.Context, []In) []Out, failed func(any) Out) *group[In, Out] {
+func newGroup[In, Out any](max, inFlight int, window time.Duration, run func(context.Context, []In) []Out, failed func(error) Out) *group[In, Out] {
 	return &group[In, Out]{run: run, failed: failed, max: max, inFlight: inFlight, window: window, changed: make(chan struct{})}
 }
 
@@ -79,7 +88,7 @@ func (g *group[In, Out]) arriving() func() {
 	}
 }
 
-// broadcast wakes leaders waiting in gather; with mu held.
+// broadcast wakes batches waiting in gather; with mu held.
 func (g *group[In, Out]) broadcast() {
 	if g.window > 0 {
 		close(g.changed)
@@ -87,62 +96,96 @@ func (g *group[In, Out]) broadcast() {
 	}
 }
 
-// do runs in within a batch and returns its result; joined (if not nil) is
-// called once in is queued.
+// do runs in within a batch and returns its result, or failed(ctx.Err())
+// when ctx ends first; joined (if not nil) is called once in is queued.
 func (g *group[In, Out]) do(ctx context.Context, in In, joined func()) Out {
 	c := &groupCall[In, Out]{in: in, wake: make(chan struct{}, 1)}
+	c.deadline, _ = ctx.Deadline()
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	g.broadcast()
+	g.startLocked(ctx)
 	g.mu.Unlock()
 	if joined != nil {
 		joined()
 	}
-	for {
-		g.mu.Lock()
-		if c.done {
-			g.mu.Unlock()
-			return c.out
-		}
-		if !c.taken && g.leaders < g.inFlight {
-			g.leaders++
-			g.mu.Unlock()
-			g.lead(ctx)
-			continue
-		}
-		g.mu.Unlock()
-		<-c.wake
+	select {
+	case <-c.wake:
+	case <-ctx.Done():
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c.done {
+		return c.out
+	}
+	if !c.taken {
+		for i, p := range g.pending {
+			if p == c {
+				g.pending = append(g.pending[:i:i], g.pending[i+1:]...)
+				break
+			}
+		}
+	}
+	return g.failed(ctx.Err())
 }
 
-// lead runs one batch (the caller holds a leader slot): run, then frees the
-// slot so that the next batch may start, then after, then hands each caller
-// its result.
-func (g *group[In, Out]) lead(ctx context.Context) {
-	calls := g.gather()
-	if len(calls) == 0 {
-		g.release()
+// startLocked starts a batch if there are queued calls and a free slot;
+// with mu held. ctx gives the batch its values.
+func (g *group[In, Out]) startLocked(ctx context.Context) {
+	if len(g.pending) == 0 || g.running >= g.inFlight {
 		return
 	}
+	g.running++
+	g.live++
+	go g.batch(context.WithoutCancel(ctx))
+}
+
+// batch runs one batch in its slot: run, then frees the slot (starting the
+// next batch if calls are queued), then after, then hands each caller its
+// result.
+func (g *group[In, Out]) batch(ctx context.Context) {
+	defer func() {
+		g.mu.Lock()
+		g.live--
+		g.mu.Unlock()
+	}()
+	calls := g.gather()
+	if len(calls) == 0 {
+		g.release(ctx)
+		return
+	}
+	latest := time.Time{}
+	for _, c := range calls {
+		if c.deadline.IsZero() {
+			latest = time.Time{}
+			break
+		}
+		if c.deadline.After(latest) {
+			latest = c.deadline
+		}
+	}
+	if limit := time.Now().Add(maxBatch); latest.IsZero() || latest.After(limit) {
+		latest = limit
+	}
+	ctx, cancel := context.WithDeadline(ctx, latest)
+	defer cancel()
 	released, finished := false, false
 	defer func() {
 		if finished {
 			return
 		}
-		p := recover()
+		err := fmt.Errorf("batch panicked: %v", recover())
 		if !released {
-			g.release()
+			g.release(ctx)
 		}
-		g.finish(calls, func(i int) Out { return g.failed(p) })
-		panic(p)
+		g.finish(calls, func(int) Out { return g.failed(err) })
 	}()
 	ins := make([]In, len(calls))
 	for i, c := range calls {
 		ins[i] = c.in
 	}
-	ctx = context.WithoutCancel(ctx)
 	outs := g.run(ctx, ins)
-	g.release()
+	g.release(ctx)
 	released = true
 	if g.after != nil {
 		g.after(ctx, ins, outs)
@@ -151,14 +194,12 @@ func (g *group[In, Out]) lead(ctx context.Context) {
 	g.finish(calls, func(i int) Out { return outs[i] })
 }
 
-// release frees a leader slot and wakes the first queued call to take it.
-func (g *group[In, Out]) release() {
+// release frees a slot and starts the next batch if calls are queued.
+func (g *group[In, Out]) release(ctx context.Context) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.leaders--
-	if len(g.pending) > 0 {
-		wake(g.pending[0].wake)
-	}
+	g.running--
+	g.startLocked(ctx)
 }
 
 // finish hands the calls their results.
@@ -168,14 +209,10 @@ func (g *group[In, Out]) finish(calls []*groupCall[In, Out], out func(i int) Out
 	for i, c := range calls {
 		c.out = out(i)
 		c.done = true
-		wake(c.wake)
-	}
-}
-
-func wake(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 

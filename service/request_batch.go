@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -69,11 +68,18 @@ func newSubmitBatcher(s *Requests) *submitBatcher {
 		func(ctx context.Context, batch []model.PreparedRequest) []createResult {
 			return s.runBatch(ctx, b, batch)
 		},
-		func(p any) createResult {
-			return createResult{err: model.Wrap(model.CodeInternal, fmt.Errorf("submit batch panicked: %v", p), "")}
-		})
+		func(err error) createResult { return createResult{err: groupError(err)} })
 	b.group.after = func(ctx context.Context, _ []model.PreparedRequest, res []createResult) { s.placeBatch(ctx, res) }
 	return b
+}
+
+// groupError is a batched call's error when its context ended before its
+// result (unavailable) or its batch panicked (internal).
+func groupError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return model.Wrap(model.CodeUnavailable, err, "服务繁忙，请稍后再试")
+	}
+	return model.Wrap(model.CodeInternal, err, "")
 }
 
 // arriving announces a submit on its way to create (see group.arriving).

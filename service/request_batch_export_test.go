@@ -13,7 +13,7 @@ func SubmitBatchIdle(s *Requests) bool {
 	g := s.batch.group
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return len(g.pending) == 0 && g.leaders == 0 && g.coming == 0
+	return len(g.pending) == 0 && g.running == 0 && g.live == 0 && g.coming == 0
 }
 
 // SubmitBatchQueued returns how many submits wait in the queue.

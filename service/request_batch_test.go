@@ -233,11 +233,12 @@ func TestSubmitBatchInjectedFailure(t *testing.T) {
 	}
 }
 
-// TestSubmitBatchOutlivesCancelledCallers: callers that go away while their
-// batch is being written do not cancel it; every submit either fails before
-// joining a batch or is stored and queued, and nothing is left waiting (what
-// a shutdown's drain relies on).
-func TestSubmitBatchOutlivesCancelledCallers(t *testing.T) {
+// TestSubmitBatchCallersLeaveOnTheirContext: a caller whose context ends
+// gets unavailable at once, whatever its batch does. Still queued, its
+// submit is taken out and never written; already in a running batch, the
+// batch goes on and writes it for the others, and a retry with its key
+// replays it. Nothing is left queued or running afterwards.
+func TestSubmitBatchCallersLeaveOnTheirContext(t *testing.T) {
 	f := batched(t, 100*time.Millisecond, 64, 1)
 	formed := make(chan int, 1)
 	release := make(chan struct{})
@@ -249,47 +250,71 @@ func TestSubmitBatchOutlivesCancelledCallers(t *testing.T) {
 		})
 		return nil
 	})
-	const n = 40
-	out := make([]submitted, n)
+	const n = 10
+	out := make([]submitted, 2*n)
 	var wg sync.WaitGroup
 	var cancels []context.CancelFunc
-	for i := 0; i < n; i++ {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancels = append(cancels, cancel)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := f.svc.Submit(ctx, resident(int64(5000+i)), needInput("取消的调用"), idemKey(int64(5000+i), "k", "body"))
-			out[i] = submitted{user: int64(5000 + i), r: r, err: err}
-		}()
+	launch := func(from int) {
+		for i := from; i < from+n; i++ {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancels = append(cancels, cancel)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := f.svc.Submit(ctx, resident(int64(5000+i)), needInput("离开的调用"), idemKey(int64(5000+i), "k", "body"))
+				out[i] = submitted{user: int64(5000 + i), r: r, err: err}
+			}()
+		}
 	}
-	size := <-formed
+	launch(0)
+	size := <-formed // the first batch is being written (and held)
+	launch(n)
+	deadline := time.Now().Add(5 * time.Second)
+	for service.SubmitBatchQueued(f.svc) < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancelled := time.Now()
 	for _, c := range cancels {
 		c()
 	}
-	close(release)
 	wg.Wait()
-	ok := 0
+	if waited := time.Since(cancelled); waited > time.Second {
+		t.Fatalf("callers took %v to leave", waited)
+	}
+	done := 0 // written before the held batch formed (a batch of one)
 	for i, s := range out {
-		if s.err != nil {
-			if !model.IsCode(s.err, model.CodeUnavailable) {
-				t.Fatalf("submit %d: %v", i, s.err)
-			}
-			continue
-		}
-		ok++
-		if s.r.ResidentID != s.user {
-			t.Fatalf("submit %d: %+v", i, s.r)
+		switch {
+		case s.err == nil && s.r.ResidentID == s.user:
+			done++
+		case !model.IsCode(s.err, model.CodeUnavailable):
+			t.Fatalf("submit %d: %+v %v", i, s.r, s.err)
 		}
 	}
-	if rows := f.count(t, `SELECT COUNT(*) FROM requests`); rows != ok || ok < size || size < 2 {
-		t.Fatalf("rows %d, successes %d, first batch %d", rows, ok, size)
+	if q := service.SubmitBatchQueued(f.svc); q != 0 {
+		t.Fatalf("%d submits still queued", q)
 	}
-	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != ok {
-		t.Fatalf("queue: %d entries, %d successes", len(q), ok)
+	close(release)
+	for !service.SubmitBatchIdle(f.svc) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
 	}
 	if !service.SubmitBatchIdle(f.svc) {
 		t.Fatal("batcher not idle")
+	}
+	if rows := f.count(t, `SELECT COUNT(*) FROM requests`); rows != done+size || size < 2 {
+		t.Fatalf("rows %d, written before %d, held batch %d", rows, done, size)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != done+size {
+		t.Fatalf("queue: %d entries, %d rows", len(q), done+size)
+	}
+	// Every caller retries with its key: the written ones replay, the others
+	// are written now; one row each.
+	for i := 0; i < 2*n; i++ {
+		if _, err := f.svc.Submit(context.Background(), resident(int64(5000+i)), needInput("离开的调用"), idemKey(int64(5000+i), "k", "body")); err != nil {
+			t.Fatalf("retry %d: %v", i, err)
+		}
+	}
+	if rows := f.count(t, `SELECT COUNT(*) FROM requests`); rows != 2*n || f.count(t, `SELECT COUNT(DISTINCT resident_id) FROM requests`) != 2*n {
+		t.Fatalf("rows after the retries: %d", rows)
 	}
 }
 

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"jindalai/model"
@@ -29,9 +28,7 @@ type readOut struct {
 }
 
 func newReadGroup(s *Requests) *group[submitRead, readOut] {
-	return newGroup(64, 2, 0, s.readMany, func(p any) readOut {
-		return readOut{allow: model.Wrap(model.CodeInternal, fmt.Errorf("submit reads panicked: %v", p), "")}
-	})
+	return newGroup(64, 2, 0, s.readMany, func(err error) readOut { return readOut{allow: groupError(err)} })
 }
 
 // readMany runs the reads of a batch: the rate limits beside the matches.
