@@ -14,16 +14,19 @@ import (
 // Redis pipeline, which spreads the cost of a transaction, its commit and
 // two round trips over the batch (see group for how batches form).
 //
-// Correctness never depends on the batch: when the batch transaction fails
-// for any reason (a key stored meanwhile by another batch or replica, a
-// deadlock, a row MySQL refuses), nothing of it is kept and every member runs
+// Correctness never depends on the batch: when MySQL refuses the batch
+// transaction (a key stored meanwhile by another batch or replica, a
+// deadlock, a row it rejects), nothing of it is kept and every member runs
 // the single-submit path (store CreateRequest, which replays idempotency
 // keys) in its own goroutine; a key repeated within the batch is written
 // once, and its repeats run that path after the batch, so they replay the
-// first one's reply. Batches are per process: replicas meet only in MySQL.
+// first one's reply. When the outcome is unknown (the connection lost while
+// the script ran), every member reports unavailable, as a single submit
+// would: running them again could write keyless ones twice. A caller whose
+// context ends first gets unavailable at once (see group). Batches are per
+// process: replicas meet only in MySQL.
 
-// batchTimeout bounds one batch; it does not depend on any member's
-// context, so one caller going away does not cancel the others.
+// batchTimeout bounds a batch's work and its queue placement.
 const batchTimeout = 15 * time.Second
 
 // SubmitBatchStats counts the submit batches since the service started.
@@ -101,7 +104,7 @@ func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func(
 		joined()
 		return model.Request{}, model.Wrap(model.CodeUnavailable, err, "请求已取消")
 	}
-	// The values are encoded here, in parallel, not by the batch's leader.
+	// The values are encoded here, in parallel, not by the batch.
 	pr, err := s.store.PrepareRequest(nr)
 	if err != nil {
 		joined()
@@ -154,7 +157,7 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 	}
 	if len(write) == 1 {
 		// Nothing to share: the single path (which also replays a key),
-		// still holding the leader slot so that the submits arriving
+		// still holding the batch slot so that the submits arriving
 		// meanwhile queue behind it.
 		i := index[0]
 		out, replayed, err := s.store.CreateRequest(ctx, write[0].Idem, write[0].Request, write[0].Events, write[0].Notices)
@@ -211,7 +214,9 @@ func (s *Requests) placeBatch(ctx context.Context, res []createResult) {
 	if len(rs) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
+	// The rows are committed: they are queued even if every caller has
+	// gone meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
 	defer cancel()
 	if err := s.store.PlaceNewRequests(ctx, rs); err != nil {
 		s.log.Warn("dispatch index update failed; queues will be rebuilt", "requests", len(rs), "err", err)

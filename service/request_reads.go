@@ -7,7 +7,7 @@ import (
 	"jindalai/model"
 )
 
-// The reads of concurrent submits are batched too: one leader checks every
+// The reads of concurrent submits are batched too: one batch checks every
 // member's rate limit (one pipelined round trip) while it matches every
 // member's point (Stations.MatchMany: a GEO round trip per search round and
 // one for the queue lengths), so a submit waits for one batch of reads, not
