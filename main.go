@@ -284,6 +284,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		EscalationEvery:     cfg.Dispatch.EscalationEvery,
 		SweepEvery:          cfg.Dispatch.SweepEvery,
 		SubmitPerMinuteUser: cfg.Limits.SubmitPerMinuteUser,
+		SubmitBatchMax:      cfg.Dispatch.SubmitBatchMax,
 	}, loc, log)
 
 	activities := service.NewActivities(st, stations, auth, limiter, pii, service.ActivitiesConfig{

@@ -123,6 +123,9 @@ type DispatchConfig struct {
 	MaxOrgs         int           `yaml:"max_orgs"`
 	EscalationEvery time.Duration `yaml:"escalation_every"`
 	SweepEvery      time.Duration `yaml:"sweep_every"`
+	// SubmitBatchMax is the most concurrent submits one transaction writes
+	// (group commit); 1 writes each alone.
+	SubmitBatchMax int `yaml:"submit_batch_max"`
 }
 
 // LogConfig configures slog.
@@ -168,6 +171,7 @@ func Defaults() Config {
 			MaxOrgs:         3,
 			EscalationEvery: time.Second,
 			SweepEvery:      time.Minute,
+			SubmitBatchMax:  64,
 		},
 		Activities: defaultActivities(),
 		Bookings:   defaultBookings(),
@@ -314,6 +318,9 @@ func (c Config) Validate() error {
 	}
 	if d.EscalationEvery <= 0 || d.SweepEvery <= 0 {
 		return bad("dispatch.escalation_every", "loop periods must be positive")
+	}
+	if d.SubmitBatchMax < 1 || d.SubmitBatchMax > 1000 {
+		return bad("dispatch.submit_batch_max", "must be between 1 (no batching) and 1000")
 	}
 	if err := c.validateFeatures(); err != nil {
 		return err

@@ -46,6 +46,7 @@ func TestValidationNamesTheBadKey(t *testing.T) {
 		"JINDALAI_HTTP_ADDR=nope":                    "http.addr",
 		"JINDALAI_WECHAT_FAKE_ADDR=10.0.0.1:9443":    "wechat.fake_addr",
 		"JINDALAI_DISPATCH_SEARCH_RADII_M=5000,1000": "dispatch.search_radii_m",
+		"JINDALAI_DISPATCH_SUBMIT_BATCH_MAX=0":       "dispatch.submit_batch_max",
 		"JINDALAI_HTTP_SHUTDOWN_TIMEOUT=soon":        "http.shutdown_timeout",
 		"JINDALAI_TIMEZONE=Mars/Olympus":             "timezone",
 	}
