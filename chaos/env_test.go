@@ -133,7 +133,6 @@ func (e *env) start() {
 		"JINDALAI_LIMITS_LOGIN_PER_MINUTE_IP":    "1000000",
 		"JINDALAI_LIMITS_SUBMIT_PER_MINUTE_USER": "1000000",
 		"JINDALAI_LIMITS_WRITES_PER_MINUTE_USER": "1000000",
-		"JINDALAI_DISPATCH_SWEEP_EVERY":          "1s",
 	}
 	for k, v := range e.extraEnv {
 		vars[k] = v

@@ -12,8 +12,8 @@ import (
 // reconciler restores every dispatch queue, the deadline set and the GEO
 // index of stations and organizations from MySQL within 5 s, no
 // acknowledged request is lost, sessions (which live in Redis) are gone so
-// clients log in again, and everything answers again. (The chaos servers run
-// with dispatch.sweep_every = 1s; the sweep is what notices the loss.)
+// clients log in again, and everything answers again. The servers run the default
+// dispatch.sweep_every (1m): the loops' one-second loss checks notice it.
 func TestChaosRedisRestartEmpty(t *testing.T) {
 	e := newEnv(t)
 	city := e.seedCity(t)

@@ -316,20 +316,33 @@ func (s *Requests) RunEscalation(ctx context.Context) {
 	}
 }
 
+// redisLossCheckEvery is how often the maintenance loop asks Redis (one
+// EXISTS) whether it lost the dispatch index, so a Redis restarted empty is
+// rebuilt within seconds, not at the next sweep.
+const redisLossCheckEvery = time.Second
+
 // RunMaintenance rebuilds the queues from MySQL at start-up, then runs Sweep
-// every SweepEvery (and at once when a Redis update failed) until ctx ends.
+// every SweepEvery, at once when a Redis update failed, and as soon as the
+// index marker is found missing, until ctx ends.
 func (s *Requests) RunMaintenance(ctx context.Context) {
 	if _, err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("start-up reconcile failed; the sweep will retry", "err", err)
 	}
 	tick := time.NewTicker(s.cfg.SweepEvery)
 	defer tick.Stop()
+	check := time.NewTicker(redisLossCheckEvery)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		case <-s.kick:
+		case <-check.C:
+			if present, err := s.store.DispatchIndexPresent(ctx); err != nil || present {
+				continue
+			}
+			s.log.Warn("dispatch index missing in Redis; rebuilding from MySQL")
 		}
 		if err := s.Sweep(ctx, s.now()); err != nil && ctx.Err() == nil {
 			s.log.Warn("dispatch sweep", "err", err)

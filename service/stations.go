@@ -272,19 +272,36 @@ func (s *Stations) restoreGeo(ctx context.Context, c *catalogue) error {
 	return s.rebuild(ctx, c)
 }
 
+// geoLossCheckEvery is how often the reconcile loop compares the GEO sets'
+// sizes (two ZCARDs) with the in-process copy, so a Redis restarted empty
+// gets its index back within seconds.
+const geoLossCheckEvery = time.Second
+
 // ReconcileLoop rebuilds the GEO sets at start and then, every
 // ReconcileEvery, reloads the copy from MySQL and rebuilds a GEO set whose
-// size differs from MySQL's. It returns when ctx ends.
+// size differs from MySQL's; every second it checks the sets' sizes against
+// the copy it has. It returns when ctx ends.
 func (s *Stations) ReconcileLoop(ctx context.Context) {
 	if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("stations: start-up reconcile failed", "err", err)
 	}
 	t := time.NewTicker(s.cfg.ReconcileEvery)
 	defer t.Stop()
+	check := time.NewTicker(geoLossCheckEvery)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-check.C:
+			c, err := s.current(ctx)
+			if err == nil {
+				err = s.restoreGeo(ctx, c)
+			}
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("stations: GEO check failed", "err", err)
+			}
+			continue
 		case <-t.C:
 		}
 		v, err := s.geo.StationsVersion(ctx)
