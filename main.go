@@ -341,7 +341,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 	})
 	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders,
-		requests.RunEscalation, requests.RunMaintenance}}, nil
+		requests.RunEscalation, requests.RunMaintenance, requests.RunSubmitBatches}}, nil
 }
 
 // notifyTemplates converts the configured subscribe templates.

@@ -16,16 +16,17 @@ import (
 // to max pending calls (first come, first served) — so a lone call runs at
 // once, alone, and batches grow only while earlier ones are busy. The batch
 // runs in a goroutine of its own, under its starter's context values but
-// neither its cancellation nor its deadline: one caller going away cancels
-// nobody's work. The batch's deadline is the latest of its callers'
-// deadlines (when they all have one), at most maxBatch: once every caller
-// has given up, it stops.
+// neither its cancellation nor its deadline, for at most maxBatch: one
+// caller going away cancels nobody's work, and a batch whose callers all
+// gave up (a hung database) still finishes, so what it wrote is known and
+// followed up (queued), where a lone write cut by its deadline leaves that
+// unknown.
 //
 // Each caller waits for its own result or its own context, whichever comes
 // first; a caller whose context ends while its call is still queued takes
 // the call out of the queue (it never runs), and one whose call is already
 // running leaves it to finish without it. Nothing needs stopping at
-// shutdown: a batch ends with its callers' deadlines.
+// shutdown: a batch ends within maxBatch.
 type group[In, Out any] struct {
 	// run returns one result per input, in order. It must not keep ins.
 	run func(ctx context.Context, ins []In) []Out
@@ -47,24 +48,39 @@ type group[In, Out any] struct {
 	pending []*groupCall[In, Out]
 	running int // batches holding a slot
 	live    int // batch goroutines not yet finished (in after, too)
+	ended   *sync.Cond
 	coming  int
 	changed chan struct{} // closed and replaced when pending or coming change (with a window)
 }
 
-// maxBatch bounds a batch whose callers have no deadline.
+// maxBatch bounds a batch.
 const maxBatch = 15 * time.Second
 
 type groupCall[In, Out any] struct {
-	in       In
-	out      Out
-	deadline time.Time // zero: none
-	wake     chan struct{}
+	in   In
+	out  Out
+	wake chan struct{}
 	// Under the group's mutex.
 	taken, done bool
 }
 
 func newGroup[In, Out any](max, inFlight int, window time.Duration, run func(context.Context, []In) []Out, failed func(error) Out) *group[In, Out] {
-	return &group[In, Out]{run: run, failed: failed, max: max, inFlight: inFlight, window: window, changed: make(chan struct{})}
+	g := &group[In, Out]{run: run, failed: failed, max: max, inFlight: inFlight, window: window, changed: make(chan struct{})}
+	g.ended = sync.NewCond(&g.mu)
+	return g
+}
+
+// wait returns once no batch is running (the calls still queued then start
+// no new one only if no caller is left to wait for them).
+func (g *group[In, Out]) wait() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.live > 0 {
+		g.ended.Wait()
+	}
 }
 
 // arriving announces a call on its way (still doing work before do); the
@@ -100,7 +116,6 @@ func (g *group[In, Out]) broadcast() {
 // when ctx ends first; joined (if not nil) is called once in is queued.
 func (g *group[In, Out]) do(ctx context.Context, in In, joined func()) Out {
 	c := &groupCall[In, Out]{in: in, wake: make(chan struct{}, 1)}
-	c.deadline, _ = ctx.Deadline()
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	g.broadcast()
@@ -147,6 +162,7 @@ func (g *group[In, Out]) batch(ctx context.Context) {
 	defer func() {
 		g.mu.Lock()
 		g.live--
+		g.ended.Broadcast()
 		g.mu.Unlock()
 	}()
 	calls := g.gather()
@@ -154,20 +170,7 @@ func (g *group[In, Out]) batch(ctx context.Context) {
 		g.release(ctx)
 		return
 	}
-	latest := time.Time{}
-	for _, c := range calls {
-		if c.deadline.IsZero() {
-			latest = time.Time{}
-			break
-		}
-		if c.deadline.After(latest) {
-			latest = c.deadline
-		}
-	}
-	if limit := time.Now().Add(maxBatch); latest.IsZero() || latest.After(limit) {
-		latest = limit
-	}
-	ctx, cancel := context.WithDeadline(ctx, latest)
+	ctx, cancel := context.WithTimeout(ctx, maxBatch)
 	defer cancel()
 	released, finished := false, false
 	defer func() {

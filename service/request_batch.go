@@ -228,6 +228,19 @@ func (s *Requests) placeBatch(ctx context.Context, res []createResult) {
 	}
 }
 
+// RunSubmitBatches waits, once ctx ends (at shutdown, after the HTTP server
+// drained its requests), for the submit batches still running — the ones
+// whose callers all gave up — so that their transactions end and what they
+// wrote is queued before the process exits. Nothing runs before: batches are
+// started by the submits themselves.
+func (s *Requests) RunSubmitBatches(ctx context.Context) {
+	<-ctx.Done()
+	if s.batch != nil {
+		s.batch.wait()
+	}
+	s.reads.wait()
+}
+
 // SubmitBatchStats returns the counters of the submit group commit.
 func (s *Requests) SubmitBatchStats() SubmitBatchStats {
 	if s.batch == nil {
