@@ -30,7 +30,7 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]model.Organization, er
 	if err := rows.Err(); err != nil {
 		return nil, translate(err, "")
 	}
-	if err := s.eachCategoryLink(ctx, `SELECT org_id, category_code FROM organization_categories ORDER BY org_id, category_code`,
+	if err := eachRow(ctx, s.DB, `SELECT org_id, category_code FROM organization_categories ORDER BY org_id, category_code`,
 		func(id int64, code string) {
 			if i, ok := index[id]; ok {
 				out[i].Categories = append(out[i].Categories, code)
@@ -38,7 +38,7 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]model.Organization, er
 		}); err != nil {
 		return nil, err
 	}
-	err = s.eachCount(ctx, `SELECT org_id, COUNT(DISTINCT user_id) FROM user_roles WHERE org_id > 0 GROUP BY org_id`,
+	err = eachRow(ctx, s.DB, `SELECT org_id, COUNT(DISTINCT user_id) FROM user_roles WHERE org_id > 0 GROUP BY org_id`,
 		func(id int64, n int) {
 			if i, ok := index[id]; ok {
 				out[i].MemberCount = n
@@ -54,11 +54,11 @@ func (s *Store) GetOrganization(ctx context.Context, id int64) (model.Organizati
 	if err != nil {
 		return o, err
 	}
-	if err := s.eachCategoryLink(ctx, `SELECT org_id, category_code FROM organization_categories WHERE org_id = ? ORDER BY category_code`,
+	if err := eachRow(ctx, s.DB, `SELECT org_id, category_code FROM organization_categories WHERE org_id = ? ORDER BY category_code`,
 		func(_ int64, code string) { o.Categories = append(o.Categories, code) }, id); err != nil {
 		return o, err
 	}
-	err = s.eachCount(ctx, `SELECT org_id, COUNT(DISTINCT user_id) FROM user_roles WHERE org_id = ? GROUP BY org_id`,
+	err = eachRow(ctx, s.DB, `SELECT org_id, COUNT(DISTINCT user_id) FROM user_roles WHERE org_id = ? GROUP BY org_id`,
 		func(_ int64, n int) { o.MemberCount = n }, id)
 	return o, err
 }
@@ -70,23 +70,6 @@ func scanOrg(r scanner) (model.Organization, error) {
 	}
 	o.Categories = []string{}
 	return o, nil
-}
-
-func (s *Store) eachCount(ctx context.Context, query string, fn func(id int64, n int), args ...any) error {
-	rows, err := s.DB.QueryContext(ctx, query, args...)
-	if err != nil {
-		return translate(err, "")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return translate(err, "")
-		}
-		fn(id, n)
-	}
-	return translate(rows.Err(), "")
 }
 
 // CreateOrganization inserts an organization with its categories

@@ -32,7 +32,7 @@ func (s *Store) ListStations(ctx context.Context) ([]model.Station, error) {
 	if err := rows.Err(); err != nil {
 		return nil, translate(err, "")
 	}
-	err = s.eachCategoryLink(ctx, `SELECT station_id, category_code FROM station_categories ORDER BY station_id, category_code`,
+	err = eachRow(ctx, s.DB, `SELECT station_id, category_code FROM station_categories ORDER BY station_id, category_code`,
 		func(id int64, code string) {
 			if i, ok := index[id]; ok {
 				out[i].Categories = append(out[i].Categories, code)
@@ -48,7 +48,7 @@ func (s *Store) GetStation(ctx context.Context, id int64) (model.Station, error)
 	if err != nil {
 		return st, err
 	}
-	err = s.eachCategoryLink(ctx, `SELECT station_id, category_code FROM station_categories WHERE station_id = ? ORDER BY category_code`,
+	err = eachRow(ctx, s.DB, `SELECT station_id, category_code FROM station_categories WHERE station_id = ? ORDER BY category_code`,
 		func(_ int64, code string) { st.Categories = append(st.Categories, code) }, id)
 	return st, err
 }
@@ -76,20 +76,20 @@ func scanStation(r scanner) (model.Station, error) {
 	return st, nil
 }
 
-// eachCategoryLink runs a (owner id, category code) query and calls fn per row.
-func (s *Store) eachCategoryLink(ctx context.Context, query string, fn func(id int64, code string), args ...any) error {
-	rows, err := s.DB.QueryContext(ctx, query, args...)
+// eachRow runs a query of (id, value) rows and calls fn for each row.
+func eachRow[V any](ctx context.Context, db *sql.DB, query string, fn func(id int64, v V), args ...any) error {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return translate(err, "")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var code string
-		if err := rows.Scan(&id, &code); err != nil {
+		var v V
+		if err := rows.Scan(&id, &v); err != nil {
 			return translate(err, "")
 		}
-		fn(id, code)
+		fn(id, v)
 	}
 	return translate(rows.Err(), "")
 }
