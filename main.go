@@ -340,8 +340,11 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 	})
+	purgeIdempotency := func(ctx context.Context) {
+		service.RunIdempotencyPurge(ctx, st, time.Duration(cfg.Limits.IdempotencyTTLMinutes)*time.Minute, 10*time.Minute, log)
+	}
 	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders,
-		requests.RunEscalation, requests.RunMaintenance, requests.RunSubmitBatches}}, nil
+		requests.RunEscalation, requests.RunMaintenance, requests.RunSubmitBatches, purgeIdempotency}}, nil
 }
 
 // notifyTemplates converts the configured subscribe templates.

@@ -236,3 +236,25 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatalf("allowed %d of 8 at 5/min, want 5", allowed)
 	}
 }
+
+func TestPurgeIdempotencyKeysDeletesOnlyOldKeys(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	for _, k := range []struct {
+		key string
+		age time.Duration
+	}{{"old", 48 * time.Hour}, {"new", time.Minute}} {
+		if _, err := st.DB.Exec(`INSERT INTO idempotency_keys (user_id, idem_key, scope, fingerprint, reply, created_at)
+			VALUES (1, ?, 's', RANDOM_BYTES(32), '{}', ?)`, k.key, time.Now().UTC().Add(-k.age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := st.PurgeIdempotencyKeys(ctx, time.Now().Add(-24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d (%v), want 1", n, err)
+	}
+	var left string
+	if err := st.DB.QueryRow(`SELECT idem_key FROM idempotency_keys`).Scan(&left); err != nil || left != "new" {
+		t.Fatalf("left %q (%v), want new", left, err)
+	}
+}

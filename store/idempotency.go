@@ -84,7 +84,8 @@ func replayIdempotent[T any](ctx context.Context, s *Store, idem *model.Idempote
 	return result, nil
 }
 
-// PurgeIdempotencyKeys deletes keys older than before, in batches.
+// PurgeIdempotencyKeys deletes at most 1,000 keys older than before (the
+// idempotency purge loop calls it until a batch comes back short).
 // Errors: unavailable, internal.
 func (s *Store) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.DB.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 1000`, before.UTC())
