@@ -94,7 +94,17 @@ func openStore(cfg config.Config) (*store.Store, error) {
 		RedisPoolSize:   cfg.Redis.PoolSize,
 		KeyPrefix:       cfg.Redis.KeyPrefix,
 		Loc:             cfg.Location(),
+		PushKinds:       pushKinds(cfg),
 	})
+}
+
+// pushKinds are the notification kinds that have a subscribe-message template.
+func pushKinds(cfg config.Config) []string {
+	kinds := make([]string, 0, len(cfg.WeChat.Templates))
+	for kind := range cfg.WeChat.Templates {
+		kinds = append(kinds, kind)
+	}
+	return kinds
 }
 
 func withStore(cfg config.Config, fn func(*store.Store) error) error {
@@ -157,6 +167,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	app.startLoops(loopCtx, &loops)
+	if cfg.HTTP.DebugAddr != "" {
+		serveDebug(loopCtx, cfg.HTTP.DebugAddr, log, &loops)
+	}
 
 	handler, err := app.server.Handler()
 	if err != nil {

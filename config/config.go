@@ -47,6 +47,9 @@ type HTTPConfig struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// TrustedProxies lists the proxy CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// DebugAddr, when set, serves Go's profiler (/debug/pprof/) on this
+	// loopback host:port, apart from the API. Empty: off.
+	DebugAddr string `yaml:"debug_addr"`
 }
 
 // MySQLConfig configures the database pool.
@@ -233,6 +236,12 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		return bad("http.addr", "must be host:port")
+	}
+	if c.HTTP.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.HTTP.DebugAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return bad("http.debug_addr", "must be a loopback host:port (the profiler is never public)")
+		}
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		return bad("http.shutdown_timeout", "must be positive")

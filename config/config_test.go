@@ -49,6 +49,7 @@ func TestValidationNamesTheBadKey(t *testing.T) {
 		"JINDALAI_DISPATCH_SUBMIT_BATCH_MAX=0":       "dispatch.submit_batch_max",
 		"JINDALAI_HTTP_SHUTDOWN_TIMEOUT=soon":        "http.shutdown_timeout",
 		"JINDALAI_TIMEZONE=Mars/Olympus":             "timezone",
+		"JINDALAI_HTTP_DEBUG_ADDR=0.0.0.0:6060":      "http.debug_addr",
 	}
 	for env, key := range cases {
 		_, err := Load(dev, []string{env})

@@ -180,7 +180,7 @@ func (s *Store) CancelActivity(ctx context.Context, id int64, reason string, che
 		if out, err = s.getActivity(ctx, tx, id, false); err != nil {
 			return err
 		}
-		return insertNotifications(ctx, tx, notify(out, ids)...)
+		return s.insertNotifications(ctx, tx, notify(out, ids)...)
 	})
 	return out, err
 }

@@ -145,7 +145,7 @@ func (s *Store) Book(ctx context.Context, idem *model.Idempotency, a model.Booki
 		}
 		b.SlotID, b.UserID, b.Status, b.Note = a.SlotID, a.UserID, model.BookingBooked, a.Note
 		b.CreatedAt = at.In(s.Loc)
-		if err := insertNotifications(ctx, tx, notify(b)); err != nil {
+		if err := s.insertNotifications(ctx, tx, notify(b)); err != nil {
 			return b, err
 		}
 		return b, nil
@@ -231,7 +231,7 @@ func (s *Store) CancelBooking(ctx context.Context, id int64, by, note string, cu
 			return err
 		}
 		if notify != nil {
-			if err := insertNotifications(ctx, tx, notify(b)); err != nil {
+			if err := s.insertNotifications(ctx, tx, notify(b)); err != nil {
 				return err
 			}
 		}

@@ -101,7 +101,7 @@ func (s *Store) claimConfirmed(ctx context.Context, tx *sql.Tx, a model.Activity
 	if err != nil {
 		return model.Claim{}, err
 	}
-	if err := insertNotifications(ctx, tx, notify(a, c)...); err != nil {
+	if err := s.insertNotifications(ctx, tx, notify(a, c)...); err != nil {
 		return model.Claim{}, err
 	}
 	res, err := tx.ExecContext(ctx, `
@@ -269,7 +269,7 @@ func (s *Store) promoteWaitlisted(ctx context.Context, tx *sql.Tx, activityID in
 		}
 		notes = append(notes, promoted(a, c))
 	}
-	return insertNotifications(ctx, tx, notes...)
+	return s.insertNotifications(ctx, tx, notes...)
 }
 
 // GetLiveClaim returns the volunteer's live claim of an activity.

@@ -25,6 +25,9 @@ type Store struct {
 	Loc *time.Location
 	// idPlan caches how CreateRequests learns its row ids.
 	idPlan atomic.Pointer[idPlan]
+	// pushKinds are the notification kinds sent as subscribe messages
+	// (Options.PushKinds); nil: every kind.
+	pushKinds map[string]bool
 }
 
 // Options configures Open.
@@ -39,6 +42,11 @@ type Options struct {
 	RedisPoolSize   int
 	KeyPrefix       string
 	Loc             *time.Location
+	// PushKinds are the notification kinds that have a subscribe-message
+	// template. A notification of another kind is stored in-app only
+	// (push_state skipped, skip_reason no_template): the outbox sender never
+	// claims it. Nil: every notification is left to the sender.
+	PushKinds []string
 }
 
 // Open connects to MySQL and Redis. It does not wait for them to answer: the
@@ -102,7 +110,14 @@ func Open(opts Options) (*Store, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return &Store{DB: db, Redis: rdb, Keys: NewKeys(opts.KeyPrefix), Loc: loc}, nil
+	st := &Store{DB: db, Redis: rdb, Keys: NewKeys(opts.KeyPrefix), Loc: loc}
+	if opts.PushKinds != nil {
+		st.pushKinds = make(map[string]bool, len(opts.PushKinds))
+		for _, k := range opts.PushKinds {
+			st.pushKinds[k] = true
+		}
+	}
+	return st, nil
 }
 
 // Close closes both connections.

@@ -11,29 +11,40 @@ import (
 	"jindalai/model"
 )
 
+// pushState is the push_state and skip_reason a new notification of kind
+// starts with: pending for the outbox sender, or skipped when no
+// subscribe-message template exists for it (in-app only).
+func (s *Store) pushState(kind string) (state, reason string) {
+	if s.pushKinds == nil || s.pushKinds[kind] {
+		return model.PushPending, ""
+	}
+	return model.PushSkipped, model.SkipNoTemplate
+}
+
 // insertNotifications adds notifications to the outbox inside the caller's
 // transaction, so they exist exactly when the change they report commits.
 // Every store operation that implies a notification calls it with its tx.
-func insertNotifications(ctx context.Context, tx *sql.Tx, ns ...model.Notification) error {
+func (s *Store) insertNotifications(ctx context.Context, tx *sql.Tx, ns ...model.Notification) error {
 	if len(ns) == 0 {
 		return nil
 	}
 	t := now()
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO notifications
-		(user_id, kind, title, body, data, page, ref_type, ref_id, push_state, next_attempt_at, created_at) VALUES `)
-	args := make([]any, 0, len(ns)*11)
+		(user_id, kind, title, body, data, page, ref_type, ref_id, push_state, skip_reason, next_attempt_at, created_at) VALUES `)
+	args := make([]any, 0, len(ns)*12)
 	for i, n := range ns {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)")
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		data, err := json.Marshal(n.Data)
 		if err != nil {
 			return model.Wrap(model.CodeInternal, err, "")
 		}
+		state, reason := s.pushState(n.Kind)
 		args = append(args, n.UserID, n.Kind, truncateRunes(n.Title, 128), truncateRunes(n.Body, 1024), data,
-			n.Page, n.RefType, n.RefID, t, t)
+			n.Page, n.RefType, n.RefID, state, reason, t, t)
 	}
 	_, err := tx.ExecContext(ctx, sb.String(), args...)
 	return translate(err, "")
@@ -53,7 +64,7 @@ func truncateRunes(s string, n int) string {
 // reminder). A flow that changes state uses insertNotifications in its own
 // transaction instead. Errors: unavailable, internal.
 func (s *Store) EnqueueNotifications(ctx context.Context, ns ...model.Notification) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return insertNotifications(ctx, tx, ns...) })
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.insertNotifications(ctx, tx, ns...) })
 }
 
 // ListMessages returns up to limit of a user's messages with an id below

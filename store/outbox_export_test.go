@@ -19,7 +19,7 @@ func (s *Store) ChangeRoleAndNotify(ctx context.Context, userID int64, r model.R
 		if err := grantRole(ctx, tx, userID, r); err != nil {
 			return err
 		}
-		if err := insertNotifications(ctx, tx, ns...); err != nil {
+		if err := s.insertNotifications(ctx, tx, ns...); err != nil {
 			return err
 		}
 		if fail {
@@ -27,4 +27,12 @@ func (s *Store) ChangeRoleAndNotify(ctx context.Context, userID int64, r model.R
 		}
 		return nil
 	})
+}
+
+// SetPushKinds sets the kinds Options.PushKinds would (nil: every kind).
+func (s *Store) SetPushKinds(kinds ...string) {
+	s.pushKinds = map[string]bool{}
+	for _, k := range kinds {
+		s.pushKinds[k] = true
+	}
 }

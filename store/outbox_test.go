@@ -217,3 +217,56 @@ func TestReleaseAndDeadLetterHandleTheGrant(t *testing.T) {
 		t.Fatalf("dead: %+v", p)
 	}
 }
+
+// TestKindsWithoutTemplateAreStoredInAppOnly: with push kinds configured, a
+// notification of a kind that has no template starts skipped (no_template),
+// so the sender never claims it, on every insert path (a transaction's
+// notifications, a single request script, a request batch); a kind with a
+// template starts pending.
+func TestKindsWithoutTemplateAreStoredInAppOnly(t *testing.T) {
+	st := storetest.New(t)
+	st.SetPushKinds("request_accepted")
+	ctx := context.Background()
+	userID := newUserWithGrants(t, st, "dev_inapp", 1)
+	staff := mustUser(t, st, "dev_inapp_staff")
+	if err := st.GrantRole(ctx, staff, model.Role{Role: model.RoleSocialWorker, StationID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ChangeRoleAndNotify(ctx, userID, model.Role{Role: model.RoleVolunteer}, false,
+		model.Notification{UserID: userID, Kind: "request_accepted", Title: "已受理"},
+		model.Notification{UserID: userID, Kind: "volunteer_welcome", Title: "欢迎"}); err != nil {
+		t.Fatal(err)
+	}
+	batch := batchOf(3, 3, false)
+	if _, err := st.CreateRequests(ctx, unprepared(batch[:2])); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.CreateRequest(ctx, nil, batch[2].Request, batch[2].Events, batch[2].Notices); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.DB.QueryContext(ctx, `SELECT kind, push_state, skip_reason, COUNT(*) FROM notifications GROUP BY kind, push_state, skip_reason`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]int{}
+	for rows.Next() {
+		var kind, state, reason string
+		var n int
+		if err := rows.Scan(&kind, &state, &reason, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[kind+"/"+state+"/"+reason] = n
+	}
+	want := map[string]int{
+		"request_accepted/pending/":              4, // one from the role change, one per request to its resident
+		"volunteer_welcome/skipped/no_template":  1,
+		"request_dispatched/skipped/no_template": 3, // one per request to the station's worker
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("notifications by kind/state/reason:\n got  %v\n want %v", got, want)
+	}
+	if pending, err := st.CountPendingNotifications(ctx); err != nil || pending != 4 {
+		t.Fatalf("pending: %d %v", pending, err)
+	}
+}

@@ -55,7 +55,7 @@ func (s *Store) ClaimReminder(ctx context.Context, id int64, at time.Time, notif
 			return nil
 		}
 		sent = true
-		return insertNotifications(ctx, tx, notify(b))
+		return s.insertNotifications(ctx, tx, notify(b))
 	})
 	return sent && err == nil, err
 }

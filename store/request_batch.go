@@ -36,6 +36,8 @@ type noticeParts struct {
 	holder  int64
 	roles   []model.RoleName
 	content []any // kind, title, body, data
+	state   string
+	reason  string
 }
 
 // PrepareRequest readies nr for CreateRequests: it fixes its creation time
@@ -62,6 +64,7 @@ func (s *Store) PrepareRequest(nr model.NewRequest) (model.PreparedRequest, erro
 		}
 		np := noticeParts{content: driverValues([]any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128),
 			truncateRunes(n.Notification.Body, 1024), string(data)})}
+		np.state, np.reason = s.pushState(n.Notification.Kind)
 		a := n.To
 		switch {
 		case a.UserID != 0:
@@ -323,8 +326,8 @@ func addBatchNotices(sc *script, parts []*batchParts, refs []string) {
 	for i, p := range parts {
 		for _, n := range p.notices {
 			if n.userID != 0 {
-				userRows = append(userRows, `(?, ?, ?, ?, ?, CONCAT(?, `+refs[i]+`), 'request', `+refs[i]+`, 'pending', ?, ?)`)
-				userArgs = append(append(append(userArgs, n.userID), n.content...), requestPagePrefix, p.t, p.t)
+				userRows = append(userRows, `(?, ?, ?, ?, ?, CONCAT(?, `+refs[i]+`), 'request', `+refs[i]+`, ?, ?, ?, ?)`)
+				userArgs = append(append(append(userArgs, n.userID), n.content...), requestPagePrefix, n.state, n.reason, p.t, p.t)
 				continue
 			}
 			key := n.col
@@ -338,11 +341,11 @@ func addBatchNotices(sc *script, parts []*batchParts, refs []string) {
 				groups = append(groups, g)
 			}
 			if len(g.rows) == 0 {
-				g.rows = append(g.rows, `SELECT ? AS kind, ? AS title, ? AS body, ? AS data, `+refs[i]+` AS rid, ? AS holder, ? AS t`)
+				g.rows = append(g.rows, `SELECT ? AS kind, ? AS title, ? AS body, ? AS data, `+refs[i]+` AS rid, ? AS ps, ? AS sr, ? AS holder, ? AS t`)
 			} else {
-				g.rows = append(g.rows, `SELECT ?, ?, ?, ?, `+refs[i]+`, ?, ?`)
+				g.rows = append(g.rows, `SELECT ?, ?, ?, ?, `+refs[i]+`, ?, ?, ?, ?`)
 			}
-			g.args = append(append(g.args, n.content...), n.holder, p.t)
+			g.args = append(append(g.args, n.content...), n.state, n.reason, n.holder, p.t)
 		}
 	}
 	if len(userRows) > 0 {
@@ -354,7 +357,7 @@ func addBatchNotices(sc *script, parts []*batchParts, refs []string) {
 			args = append(args, string(r))
 		}
 		sc.add(`INSERT INTO notifications `+notificationColumns+`
-			SELECT DISTINCT ur.user_id, v.kind, v.title, v.body, v.data, CONCAT(?, v.rid), 'request', v.rid, 'pending', v.t, v.t
+			SELECT DISTINCT ur.user_id, v.kind, v.title, v.body, v.data, CONCAT(?, v.rid), 'request', v.rid, v.ps, v.sr, v.t, v.t
 			FROM (`+strings.Join(g.rows, " UNION ALL ")+`) v
 			JOIN user_roles ur ON ur.`+g.col+` = v.holder AND ur.role IN (`+inList(len(g.roles))+`)`, args...)
 	}

@@ -89,13 +89,13 @@ func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
 	return res, nil
 }
 
-const notificationColumns = `(user_id, kind, title, body, data, page, ref_type, ref_id, push_state, next_attempt_at, created_at)`
+const notificationColumns = `(user_id, kind, title, body, data, page, ref_type, ref_id, push_state, skip_reason, next_attempt_at, created_at)`
 
 // addNotices appends the outbox rows of notices: one INSERT … SELECT per
 // notice (staff audiences read user_roles in the same statement). refID is
 // the SQL expression of the request id; cond, when not empty, a condition
 // every insert requires (the change having applied).
-func addNotices(sc *script, notices []model.RequestNotice, refID string, refArgs []any, cond string) error {
+func (s *Store) addNotices(sc *script, notices []model.RequestNotice, refID string, refArgs []any, cond string) error {
 	t := now()
 	for _, n := range notices {
 		data, err := json.Marshal(n.Notification.Data)
@@ -104,11 +104,12 @@ func addNotices(sc *script, notices []model.RequestNotice, refID string, refArgs
 		}
 		// page and ref_id follow the request id expression. (No literal
 		// question mark may appear in a script: the driver counts them.)
-		values := `?, ?, ?, ?, CONCAT(?, ` + refID + `), 'request', ` + refID + `, 'pending', ?, ?`
+		values := `?, ?, ?, ?, CONCAT(?, ` + refID + `), 'request', ` + refID + `, ?, ?, ?, ?`
 		args := []any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128), truncateRunes(n.Notification.Body, 1024), data, requestPagePrefix}
 		args = append(args, refArgs...)
 		args = append(args, refArgs...)
-		args = append(args, t, t)
+		state, reason := s.pushState(n.Notification.Kind)
+		args = append(args, state, reason, t, t)
 		a := n.To
 		switch {
 		case a.UserID != 0:
@@ -203,7 +204,7 @@ func (s *Store) CreateRequest(ctx context.Context, idem *model.Idempotency, r mo
 		}
 		sc.add(`INSERT INTO request_events `+eventColumns+` VALUES `+strings.Join(tuples, ", "), args...)
 	}
-	if err := addNotices(sc, notices, "@jdl_request_id", nil, ""); err != nil {
+	if err := s.addNotices(sc, notices, "@jdl_request_id", nil, ""); err != nil {
 		return r, false, err
 	}
 	if idem != nil {
@@ -274,7 +275,7 @@ func (s *Store) UpdateRequest(ctx context.Context, ch model.RequestChange) (mode
 	ev.At = t
 	sc.add(`INSERT INTO request_events `+eventColumns+` SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE @jdl_applied = 1`,
 		append([]any{ch.Before.ID}, eventArgs(ev)...)...)
-	if err := addNotices(sc, ch.Notices, "?", []any{ch.Before.ID}, "@jdl_applied = 1"); err != nil {
+	if err := s.addNotices(sc, ch.Notices, "?", []any{ch.Before.ID}, "@jdl_applied = 1"); err != nil {
 		return ch.Before, false, err
 	}
 	res, err := s.run(ctx, sc)

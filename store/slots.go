@@ -256,7 +256,7 @@ func (s *Store) CancelSlot(ctx context.Context, id int64, note string, at time.T
 		for _, b := range gone {
 			ns = append(ns, notify(b))
 		}
-		if err := insertNotifications(ctx, tx, ns...); err != nil {
+		if err := s.insertNotifications(ctx, tx, ns...); err != nil {
 			return err
 		}
 		sl.Status, sl.Remaining = model.SlotCancelled, 0
