@@ -95,6 +95,7 @@ func openStore(cfg config.Config) (*store.Store, error) {
 		KeyPrefix:       cfg.Redis.KeyPrefix,
 		Loc:             cfg.Location(),
 		PushKinds:       pushKinds(cfg),
+		SessionCacheTTL: cfg.Security.SessionCacheTTL,
 	})
 }
 
@@ -356,8 +357,9 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 	purgeIdempotency := func(ctx context.Context) {
 		service.RunIdempotencyPurge(ctx, st, time.Duration(cfg.Limits.IdempotencyTTLMinutes)*time.Minute, 10*time.Minute, log)
 	}
+	sessionInvalidation := func(ctx context.Context) { st.RunSessionInvalidation(ctx, log) }
 	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders,
-		requests.RunEscalation, requests.RunMaintenance, requests.RunSubmitBatches, purgeIdempotency}}, nil
+		requests.RunEscalation, requests.RunMaintenance, requests.RunSubmitBatches, purgeIdempotency, sessionInvalidation}}, nil
 }
 
 // notifyTemplates converts the configured subscribe templates.

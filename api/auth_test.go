@@ -309,6 +309,35 @@ func TestWritesRateLimitedPerUser(t *testing.T) {
 	}
 }
 
+// TestConcurrentWritesTakeOneTokenEach: the write limits of concurrent
+// writes are taken in shared round trips, one token per write, so a burst
+// by one user is cut at exactly the limit while another user is not.
+func TestConcurrentWritesTakeOneTokenEach(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{writesPerMinute: 5})
+	tok, _ := h.login("burst_writer")
+	other, _ := h.login("calm_writer")
+	var mu sync.Mutex
+	count := map[int]int{}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := h.do(req{method: "PATCH", path: "/api/v1/me", token: tok, body: map[string]string{"nickname": "n"}})
+			mu.Lock()
+			count[r.Status]++
+			mu.Unlock()
+		}()
+	}
+	if r := h.do(req{method: "PATCH", path: "/api/v1/me", token: other, body: map[string]string{"nickname": "m"}}); r.Status != 200 {
+		t.Fatalf("another user: %d %s", r.Status, r.Body)
+	}
+	wg.Wait()
+	if count[200] != 5 || count[429] != 15 {
+		t.Fatalf("statuses %v, want 5 × 200 and 15 × 429", count)
+	}
+}
+
 // tamper changes the first character of a token to another valid one.
 func tamper(tok string) string {
 	c := byte('A')

@@ -99,8 +99,13 @@ type SecurityConfig struct {
 	PIIKey string `yaml:"pii_key"`
 	// SessionTTL is the idle timeout of a session (sliding); SessionMaxAge caps
 	// its whole life.
-	SessionTTL      time.Duration `yaml:"session_ttl"`
-	SessionMaxAge   time.Duration `yaml:"session_max_age"`
+	SessionTTL    time.Duration `yaml:"session_ttl"`
+	SessionMaxAge time.Duration `yaml:"session_max_age"`
+	// SessionCacheTTL is how long a replica may serve a session it read
+	// from Redis before reading it again (0: off). Logout, revocation and
+	// profile changes reach every replica's cache at once through Redis
+	// Pub/Sub; the TTL bounds the rest.
+	SessionCacheTTL time.Duration `yaml:"session_cache_ttl"`
 	InviteTTL       time.Duration `yaml:"invite_ttl"`
 	BootstrapAdmins []string      `yaml:"bootstrap_admins"`
 }
@@ -155,7 +160,7 @@ func Defaults() Config {
 			HTTPTimeout:      5 * time.Second,
 			MiniProgramState: "formal",
 		},
-		Security: SecurityConfig{SessionTTL: 7 * 24 * time.Hour, SessionMaxAge: 30 * 24 * time.Hour, InviteTTL: 72 * time.Hour},
+		Security: SecurityConfig{SessionTTL: 7 * 24 * time.Hour, SessionMaxAge: 30 * 24 * time.Hour, SessionCacheTTL: 10 * time.Second, InviteTTL: 72 * time.Hour},
 		Limits: LimitsConfig{
 			LoginPerMinuteIP:      30,
 			InvitePerMinuteUser:   5,
@@ -294,6 +299,9 @@ func (c Config) Validate() error {
 	}
 	if c.Security.SessionMaxAge < c.Security.SessionTTL {
 		return bad("security.session_max_age", "must be at least security.session_ttl")
+	}
+	if c.Security.SessionCacheTTL < 0 || c.Security.SessionCacheTTL > time.Minute {
+		return bad("security.session_cache_ttl", "must be between 0 (off) and 1m")
 	}
 	if c.Security.InviteTTL < time.Minute {
 		return bad("security.invite_ttl", "must be at least 1m")

@@ -50,6 +50,7 @@ func TestValidationNamesTheBadKey(t *testing.T) {
 		"JINDALAI_HTTP_SHUTDOWN_TIMEOUT=soon":        "http.shutdown_timeout",
 		"JINDALAI_TIMEZONE=Mars/Olympus":             "timezone",
 		"JINDALAI_HTTP_DEBUG_ADDR=0.0.0.0:6060":      "http.debug_addr",
+		"JINDALAI_SECURITY_SESSION_CACHE_TTL=1h":     "security.session_cache_ttl",
 	}
 	for env, key := range cases {
 		_, err := Load(dev, []string{env})

@@ -73,6 +73,9 @@ type Auth struct {
 	loc    *time.Location
 	log    *slog.Logger
 	admins map[string]bool
+	// writes takes the write-limit tokens of concurrent writes in one round
+	// trip (nil when the limiter cannot batch).
+	writes *group[string, error]
 }
 
 // NewAuth returns the account service. scopes may be nil until stations exist.
@@ -81,7 +84,30 @@ func NewAuth(store AccountStore, scopes ScopeChecker, wx WeChatAuth, limit RateL
 	for _, id := range cfg.BootstrapAdmins {
 		admins[id] = true
 	}
-	return &Auth{store: store, scopes: scopes, wechat: wx, limit: limit, pii: pii, cfg: cfg, loc: loc, log: log, admins: admins}
+	a := &Auth{store: store, scopes: scopes, wechat: wx, limit: limit, pii: pii, cfg: cfg, loc: loc, log: log, admins: admins}
+	if bl, ok := limit.(BatchRateLimiter); ok && cfg.WritesPerMinuteUser > 0 {
+		a.writes = newGroup(256, 1, 0, func(ctx context.Context, users []string) []error {
+			return allowEach(ctx, bl, "write", users, cfg.WritesPerMinuteUser)
+		}, groupError)
+	}
+	return a
+}
+
+// allowEach takes one token of a named limit for each subject in one round
+// trip and returns each one's verdict: nil, too_many_requests or the
+// limiter's error.
+func allowEach(ctx context.Context, bl BatchRateLimiter, name string, subjects []string, perMinute int) []error {
+	out := make([]error, len(subjects))
+	retry, err := bl.AllowMany(ctx, name, subjects, perMinute)
+	for i := range out {
+		switch {
+		case err != nil:
+			out[i] = err
+		case retry[i] > 0:
+			out[i] = model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(retry[i].Seconds())+1)
+		}
+	}
+	return out
 }
 
 // Login exchanges a wx.login code for a session: the user is created on first
@@ -192,11 +218,14 @@ func (a *Auth) checkMaxAge(ctx context.Context, p model.Principal, created time.
 	return nil
 }
 
-// AllowWrite takes one token of the caller's write budget.
-// Errors: too_many_requests, unavailable.
+// AllowWrite takes one token of the caller's write budget; concurrent
+// writes share one Redis round trip. Errors: too_many_requests, unavailable.
 func (a *Auth) AllowWrite(ctx context.Context, p model.Principal) error {
 	if a.cfg.WritesPerMinuteUser <= 0 {
 		return nil
+	}
+	if a.writes != nil {
+		return a.writes.do(ctx, formatID(p.UserID), nil)
 	}
 	return a.allow(ctx, "write", formatID(p.UserID), a.cfg.WritesPerMinuteUser)
 }

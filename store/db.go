@@ -28,6 +28,8 @@ type Store struct {
 	// pushKinds are the notification kinds sent as subscribe messages
 	// (Options.PushKinds); nil: every kind.
 	pushKinds map[string]bool
+	// sessions is the session near cache (sessioncache.go); nil: off.
+	sessions *sessionCache
 }
 
 // Options configures Open.
@@ -47,6 +49,10 @@ type Options struct {
 	// (push_state skipped, skip_reason no_template): the outbox sender never
 	// claims it. Nil: every notification is left to the sender.
 	PushKinds []string
+	// SessionCacheTTL is how long a process may serve a session it read
+	// from Redis without reading it again (sessioncache.go); 0: off. The
+	// cache serves nothing until RunSessionInvalidation has subscribed.
+	SessionCacheTTL time.Duration
 }
 
 // Open connects to MySQL and Redis. It does not wait for them to answer: the
@@ -111,6 +117,9 @@ func Open(opts Options) (*Store, error) {
 		loc = time.UTC
 	}
 	st := &Store{DB: db, Redis: rdb, Keys: NewKeys(opts.KeyPrefix), Loc: loc}
+	if opts.SessionCacheTTL > 0 {
+		st.sessions = newSessionCache(opts.SessionCacheTTL)
+	}
 	if opts.PushKinds != nil {
 		st.pushKinds = make(map[string]bool, len(opts.PushKinds))
 		for _, k := range opts.PushKinds {

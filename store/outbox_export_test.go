@@ -36,3 +36,13 @@ func (s *Store) SetPushKinds(kinds ...string) {
 		s.pushKinds[k] = true
 	}
 }
+
+// SessionCacheLive tells whether the session near cache serves entries.
+func (s *Store) SessionCacheLive() bool {
+	if s.sessions == nil {
+		return false
+	}
+	s.sessions.mu.Lock()
+	defer s.sessions.mu.Unlock()
+	return s.sessions.live
+}

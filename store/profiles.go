@@ -61,6 +61,10 @@ return {s, redis.call('GET', KEYS[2])}`)
 // comes from the session's copy, or MySQL on a miss.
 // Errors: unauthenticated (no such session), not_found, unavailable, internal.
 func (s *Store) TouchSessionProfile(ctx context.Context, tokenHash string, ttl time.Duration) (model.Principal, time.Time, model.User, error) {
+	if e, ok := s.sessions.get(tokenHash, true); ok {
+		return e.p, e.created, *e.user, nil
+	}
+	gen := s.sessions.generation()
 	profKey := s.Keys.SessionProfile(tokenHash)
 	res, err := touchWithProfile.Run(ctx, s.Redis, []string{s.Keys.Session(tokenHash), profKey}, ttl.Milliseconds()).Slice()
 	if errors.Is(err, redis.Nil) {
@@ -78,8 +82,10 @@ func (s *Store) TouchSessionProfile(ctx context.Context, tokenHash string, ttl t
 	if cached != "" && cached != profileTombMark {
 		var c cachedProfile
 		if json.Unmarshal([]byte(cached), &c) == nil && c.ID == p.UserID {
-			return p, created, model.User{ID: c.ID, OpenID: c.OpenID, Nickname: c.Nickname, AvatarURL: c.AvatarURL,
-				PhoneEnc: c.PhoneEnc, CreatedAt: time.UnixMilli(c.CreatedAt).In(s.Loc)}, nil
+			u := model.User{ID: c.ID, OpenID: c.OpenID, Nickname: c.Nickname, AvatarURL: c.AvatarURL,
+				PhoneEnc: c.PhoneEnc, CreatedAt: time.UnixMilli(c.CreatedAt).In(s.Loc)}
+			s.sessions.put(tokenHash, gen, sessionEntry{p: p, created: created, user: &u})
+			return p, created, u, nil
 		}
 	}
 	u, err := s.GetProfile(ctx, p.UserID)
@@ -92,11 +98,13 @@ func (s *Store) TouchSessionProfile(ctx context.Context, tokenHash string, ttl t
 		// A failed SET leaves no copy, which is fine.
 		_ = s.Redis.SetNX(ctx, profKey, enc, profileTTL).Err()
 	}
+	s.sessions.put(tokenHash, gen, sessionEntry{p: p, created: created, user: &u})
 	return p, created, u, nil
 }
 
 // forgetProfiles replaces the profile copy of every session of a user by a
-// tombstone; call it after committing a change to a profile column.
+// tombstone, and drops the user's sessions from every replica's near cache;
+// call it after committing a change to a profile column.
 // Errors: unavailable (the change is committed; the caller's retry forgets
 // again).
 func (s *Store) forgetProfiles(ctx context.Context, userID int64) error {
@@ -104,14 +112,9 @@ func (s *Store) forgetProfiles(ctx context.Context, userID int64) error {
 	if err != nil {
 		return translateRedis(err)
 	}
-	if len(hashes) == 0 {
-		return nil
-	}
-	_, err = s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+	return s.changeSessions(ctx, userID, func(pipe redis.Pipeliner) {
 		for _, h := range hashes {
 			pipe.Set(ctx, s.Keys.SessionProfile(h), profileTombMark, profileTombTTL)
 		}
-		return nil
 	})
-	return translateRedis(err)
 }

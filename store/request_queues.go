@@ -214,9 +214,13 @@ func (s *Store) DropStaleQueueEntries(ctx context.Context, stationID, orgID int6
 }
 
 // DispatchIndexPresent reports whether the rebuild marker exists; false means
-// Redis lost the queues and deadlines. Errors: unavailable.
+// Redis lost the queues and deadlines — and the sessions, which the session
+// near cache then forgets too. Errors: unavailable.
 func (s *Store) DispatchIndexPresent(ctx context.Context) (bool, error) {
 	n, err := s.Redis.Exists(ctx, s.Keys.DispatchIndexMarker()).Result()
+	if err == nil && n == 0 {
+		s.sessions.forgetAll()
+	}
 	return n == 1, translateRedis(err)
 }
 

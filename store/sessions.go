@@ -38,6 +38,10 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash string, p model.Pri
 // TouchSession returns the session of a token hash and slides its TTL.
 // Errors: unauthenticated (no such session), unavailable.
 func (s *Store) TouchSession(ctx context.Context, tokenHash string, ttl time.Duration) (model.Principal, time.Time, error) {
+	if e, ok := s.sessions.get(tokenHash, false); ok {
+		return e.p, e.created, nil
+	}
+	gen := s.sessions.generation()
 	raw, err := s.Redis.GetEx(ctx, s.Keys.Session(tokenHash), ttl).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return model.Principal{}, time.Time{}, errNoSession()
@@ -45,7 +49,11 @@ func (s *Store) TouchSession(ctx context.Context, tokenHash string, ttl time.Dur
 	if err != nil {
 		return model.Principal{}, time.Time{}, translateRedis(err)
 	}
-	return decodeSession(tokenHash, raw)
+	p, created, err := decodeSession(tokenHash, raw)
+	if err == nil {
+		s.sessions.put(tokenHash, gen, sessionEntry{p: p, created: created})
+	}
+	return p, created, err
 }
 
 func errNoSession() error {
@@ -60,20 +68,20 @@ func decodeSession(tokenHash string, raw []byte) (model.Principal, time.Time, er
 	return model.Principal{UserID: rec.UserID, Roles: rec.Roles, TokenHash: tokenHash}, time.Unix(rec.CreatedAt, 0), nil
 }
 
-// DeleteSession removes one session. Errors: unavailable.
+// DeleteSession removes one session, in every replica's near cache too.
+// Errors: unavailable.
 func (s *Store) DeleteSession(ctx context.Context, userID int64, tokenHash string) error {
-	_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+	return s.changeSessions(ctx, userID, func(pipe redis.Pipeliner) {
 		pipe.Del(ctx, s.Keys.Session(tokenHash))
 		pipe.Del(ctx, s.Keys.SessionProfile(tokenHash))
 		pipe.SRem(ctx, s.Keys.UserSessions(userID), tokenHash)
-		return nil
 	})
-	return translateRedis(err)
 }
 
-// RevokeUserSessions deletes every session of a user. It pops the index
-// rather than deleting it, so a session created meanwhile is either revoked
-// too or stays indexed for the next revocation. Errors: unavailable.
+// RevokeUserSessions deletes every session of a user, then drops them from
+// every replica's near cache. It pops the index rather than deleting it, so
+// a session created meanwhile is either revoked too or stays indexed for the
+// next revocation. Errors: unavailable.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID int64) error {
 	key := s.Keys.UserSessions(userID)
 	for {
@@ -82,7 +90,7 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID int64) error {
 			return translateRedis(err)
 		}
 		if len(hashes) == 0 {
-			return nil
+			return s.changeSessions(ctx, userID, func(redis.Pipeliner) {})
 		}
 		keys := make([]string, 0, 2*len(hashes))
 		for _, h := range hashes {

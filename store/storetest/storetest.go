@@ -83,30 +83,46 @@ func KeyPrefix() string { return "t" + randomHex(5) + ":" }
 // prefix; both are removed when the test ends.
 func New(t testing.TB) *store.Store {
 	t.Helper()
+	return Replicas(t, 1, 0)[0]
+}
+
+// Replicas returns n Stores over one fresh, migrated database and one
+// unique Redis key prefix, as n replicas of the API would have, each with a
+// session near cache of sessionCacheTTL (0: off).
+func Replicas(t testing.TB, n int, sessionCacheTTL time.Duration) []*store.Store {
+	t.Helper()
 	dsn, redisAddr := Database(t)
-	st, err := store.Open(store.Options{
-		DSN:             dsn,
-		MaxOpenConns:    64,
-		MaxIdleConns:    64,
-		ConnMaxLifetime: time.Minute,
-		RedisAddr:       redisAddr,
-		RedisPoolSize:   64,
-		KeyPrefix:       KeyPrefix(),
-		Loc:             shanghai(t),
-	})
-	if err != nil {
-		t.Fatal(err)
+	prefix := KeyPrefix()
+	out := make([]*store.Store, n)
+	for i := range out {
+		st, err := store.Open(store.Options{
+			DSN:             dsn,
+			MaxOpenConns:    64,
+			MaxIdleConns:    64,
+			ConnMaxLifetime: time.Minute,
+			RedisAddr:       redisAddr,
+			RedisPoolSize:   64,
+			KeyPrefix:       prefix,
+			Loc:             shanghai(t),
+			SessionCacheTTL: sessionCacheTTL,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if i == 0 {
+				FlushPrefix(t, st)
+			}
+			_ = st.Close()
+		})
+		out[i] = st
 	}
-	t.Cleanup(func() {
-		FlushPrefix(t, st)
-		_ = st.Close()
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := store.Migrate(ctx, st.DB, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := store.Migrate(ctx, out[0].DB, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	return st
+	return out
 }
 
 // FlushPrefix deletes every Redis key of the store's prefix (including the
