@@ -111,10 +111,10 @@ type MatchOutcome struct {
 	Err    error
 }
 
-// MatchMany runs Match for several queries at once, in lockstep: each round
-// of searches of every query still searching goes in one pipelined round
-// trip (GeoProbes), and the queue lengths of all their stations in one more.
-// Each query gets what Match gives it alone (errors as Match's).
+// MatchMany runs Match for several queries at once: the searches run in
+// process (see matchMany) and the queue lengths of all their stations come
+// in one round trip. Each query gets what Match gives it alone (errors as
+// Match's).
 func (s *Stations) MatchMany(ctx context.Context, qs []MatchQuery) []MatchOutcome {
 	out := make([]MatchOutcome, len(qs))
 	var valid []matchQuery
@@ -213,85 +213,81 @@ func (m *matchState) take(probe model.GeoProbe, c *catalogue, radii, maxOrgs int
 	}
 }
 
-// matchMany runs valid queries together (see MatchMany).
+// matchMany runs valid queries together (see MatchMany). The searches run
+// on the in-process copy's grids; the one round trip reads the queue lengths
+// of every station found together with the data version, and a version newer
+// than the copy's reloads it and matches again, once.
 func (s *Stations) matchMany(ctx context.Context, qs []matchQuery) []matchOut {
+	out := make([]matchOut, len(qs))
+	failAll := func(err error) []matchOut {
+		for i := range out {
+			out[i].err = err
+		}
+		return out
+	}
+	c := s.snap.Load()
+	if c == nil {
+		v, err := s.geo.StationsVersion(ctx)
+		if err == nil {
+			c, err = s.ensure(ctx, v)
+		}
+		if err != nil {
+			return failAll(err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		ms := s.search(c, qs)
+		lens, version, err := s.queueLengths(ctx, ms)
+		if err != nil {
+			return failAll(err)
+		}
+		if version != c.version && attempt == 0 {
+			if c, err = s.ensure(ctx, version); err != nil {
+				return failAll(err)
+			}
+			continue
+		}
+		for i, m := range ms {
+			if m.err != nil {
+				out[i].err = m.err
+				continue
+			}
+			out[i].res = model.MatchResult{Stations: s.rank(m.q.p, c, m.found, m.dists, lens), Orgs: m.orgs,
+				Category: c.categories[m.q.category]}
+		}
+		return out
+	}
+}
+
+// search runs every query's widening searches on the copy c.
+func (s *Stations) search(c *catalogue, qs []matchQuery) []*matchState {
 	radii := s.cfg.SearchRadiiM
 	if len(radii) == 0 {
 		radii = []int{30000}
 	}
 	ms := make([]*matchState, len(qs))
 	for i, q := range qs {
-		ms[i] = &matchState{q: q, st: searchStep{count: firstSearchCount},
+		m := &matchState{q: q, st: searchStep{count: firstSearchCount},
 			og: searchStep{count: firstSearchCount, done: s.cfg.MaxOrgs <= 0}, orgs: []model.OrgRef{}}
-	}
-	var c *catalogue
-	restored := false
-	for {
-		var active []*matchState
-		var probes []model.GeoProbeQuery
-		for _, m := range ms {
-			if m.active() {
-				active = append(active, m)
-				probes = append(probes, m.probe(radii))
-			}
-		}
-		if len(active) == 0 {
-			break
-		}
-		fail := func(err error) {
-			for _, m := range active {
-				m.err = err
-			}
-		}
-		res, err := s.geo.GeoProbes(ctx, probes)
-		if err != nil {
-			fail(err)
-			break
-		}
-		if c == nil {
-			if c, err = s.ensure(ctx, res[0].Version); err != nil {
-				fail(err)
-				break
-			}
-			for _, m := range active {
-				if cat, ok := c.categories[m.q.category]; !ok || !cat.Active {
-					m.err = model.InvalidField("category", "未知的服务类别")
-				}
-			}
-		}
-		if !restored && ((!res[0].StationsSet && len(c.stations) > 0) || (!res[0].OrgsSet && c.activeOrgs > 0)) {
-			restored = true
-			if err := s.restoreGeo(ctx, c); err != nil {
-				fail(err)
-				break
-			}
+		ms[i] = m
+		if cat, ok := c.categories[q.category]; !ok || !cat.Active {
+			m.err = model.InvalidField("category", "未知的服务类别")
 			continue
 		}
-		for k, m := range active {
-			if m.err == nil {
-				m.take(res[k], c, len(radii), s.cfg.MaxOrgs)
-			}
+		for m.active() {
+			var probe model.GeoProbe
+			pq := m.probe(radii)
+			probe.Stations, probe.StationsFull = c.stationGrid.within(q.p, pq.Stations.RadiusM, pq.Stations.Count)
+			probe.Orgs, probe.OrgsFull = c.orgGrid.within(q.p, pq.Orgs.RadiusM, pq.Orgs.Count)
+			m.take(probe, c, len(radii), s.cfg.MaxOrgs)
 		}
 	}
-	out := make([]matchOut, len(ms))
-	lens, err := s.queueLengths(ctx, ms)
-	for i, m := range ms {
-		switch {
-		case m.err != nil:
-			out[i].err = m.err
-		case err != nil:
-			out[i].err = err
-		default:
-			out[i].res = model.MatchResult{Stations: s.rank(m.q.p, c, m.found, m.dists, lens), Orgs: m.orgs,
-				Category: c.categories[m.q.category]}
-		}
-	}
-	return out
+	return ms
 }
 
 // queueLengths reads the queue length of every station found by a query
-// without error, in one pipelined round trip.
-func (s *Stations) queueLengths(ctx context.Context, ms []*matchState) (map[int64]int64, error) {
+// without error, with the data version, in one pipelined round trip.
+func (s *Stations) queueLengths(ctx context.Context, ms []*matchState) (map[int64]int64, string, error) {
 	var ids []int64
 	seen := map[int64]bool{}
 	for _, m := range ms {
@@ -305,18 +301,15 @@ func (s *Stations) queueLengths(ctx context.Context, ms []*matchState) (map[int6
 			}
 		}
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	ls, err := s.geo.QueueLengths(ctx, ids)
+	ls, version, err := s.geo.QueueLengths(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	lens := make(map[int64]int64, len(ids))
 	for i, id := range ids {
 		lens[id] = ls[i]
 	}
-	return lens, nil
+	return lens, version, nil
 }
 
 // rank scores the found stations with their queue lengths and appends the

@@ -253,7 +253,10 @@ func TestMatchRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestMatchRestoresLostGeoIndex(t *testing.T) {
+// TestMatchOutlivesLostGeoIndex: the matcher searches its in-process copy,
+// so losing the Redis GEO sets does not change a match; the reconciler puts
+// the sets back (for the public nearby search).
+func TestMatchOutlivesLostGeoIndex(t *testing.T) {
 	c := newCity(t)
 	ctx := context.Background()
 	c.st.Redis.Del(ctx, c.st.Keys.StationGeo(), c.st.Keys.OrgGeo())
@@ -263,6 +266,9 @@ func TestMatchRestoresLostGeoIndex(t *testing.T) {
 	}
 	if got := stationIDs(r); got[0] != c.pointA || len(r.Orgs) != 2 {
 		t.Fatalf("after loss: %v orgs %v", got, r.Orgs)
+	}
+	if err := c.svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if n := c.st.Redis.ZCard(ctx, c.st.Keys.StationGeo()).Val(); n != 6 {
 		t.Fatalf("station GEO set has %d members, want 6", n)
@@ -354,9 +360,9 @@ func TestTreeLookups(t *testing.T) {
 	}
 }
 
-// TestMatchManyMatchesEachAlike: matches run together (one GeoProbes and one
-// queue-length round trip per round) give each query what Match gives it
-// alone, widening searches, refused categories and bad points included.
+// TestMatchManyMatchesEachAlike: matches run together (one queue-length
+// round trip for all) give each query what Match gives it alone, widening
+// searches, refused categories and bad points included.
 func TestMatchManyMatchesEachAlike(t *testing.T) {
 	c := newCity(t)
 	ctx := context.Background()

@@ -28,7 +28,7 @@ type readOut struct {
 }
 
 func newReadGroup(s *Requests) *group[submitRead, readOut] {
-	return newGroup(64, 2, 0, s.readMany, func(err error) readOut { return readOut{allow: groupError(err)} })
+	return newGroup(64, 1, 0, s.readMany, func(err error) readOut { return readOut{allow: groupError(err)} })
 }
 
 // readMany runs the reads of a batch: the rate limits beside the matches.

@@ -39,8 +39,7 @@ type GeoIndex interface {
 	RebuildStationGeo(ctx context.Context, members map[int64]model.Point) error
 	RebuildOrgGeo(ctx context.Context, members map[int64]model.Point) error
 	GeoProbe(ctx context.Context, p model.Point, stations, orgs model.GeoQuery) (model.GeoProbe, error)
-	GeoProbes(ctx context.Context, qs []model.GeoProbeQuery) ([]model.GeoProbe, error)
-	QueueLengths(ctx context.Context, stationIDs []int64) ([]int64, error)
+	QueueLengths(ctx context.Context, stationIDs []int64) ([]int64, string, error)
 }
 
 // MatchConfig holds the matching rules (config dispatch.*).
@@ -111,6 +110,8 @@ type catalogue struct {
 	activeOrgs int
 	categories map[string]model.Category
 	catOrder   []string
+	// stationGrid indexes every station, orgGrid the active organizations.
+	stationGrid, orgGrid *geoGrid
 }
 
 func buildCatalogue(version string, stations []model.Station, orgs []model.Organization, cats []model.Category) *catalogue {
@@ -156,6 +157,18 @@ func buildCatalogue(version string, stations []model.Station, orgs []model.Organ
 	}
 	sort.Slice(c.stationIDs, func(i, j int) bool { return c.stationIDs[i] < c.stationIDs[j] })
 	sort.Slice(c.orgIDs, func(i, j int) bool { return c.orgIDs[i] < c.orgIDs[j] })
+	points := make([]geoPoint, 0, len(stations))
+	for _, st := range stations {
+		points = append(points, geoPoint{id: st.ID, p: model.Point{Lat: st.Lat, Lng: st.Lng}})
+	}
+	c.stationGrid = newGeoGrid(points)
+	points = make([]geoPoint, 0, c.activeOrgs)
+	for _, o := range orgs {
+		if o.Active {
+			points = append(points, geoPoint{id: o.ID, p: model.Point{Lat: o.Lat, Lng: o.Lng}})
+		}
+	}
+	c.orgGrid = newGeoGrid(points)
 	return c
 }
 

@@ -215,25 +215,27 @@ func geoHits(locs []redis.GeoLocation) []model.GeoHit {
 }
 
 // QueueLengths returns the number of requests waiting in each station's
-// dispatch queue (ZCARD of Keys.StationQueue), in one pipelined round trip.
-// Errors: unavailable.
-func (s *Store) QueueLengths(ctx context.Context, stationIDs []int64) ([]int64, error) {
-	if len(stationIDs) == 0 {
-		return nil, nil
-	}
+// dispatch queue (ZCARD of Keys.StationQueue) and the stations version (""
+// when missing), in one pipelined round trip. Errors: unavailable.
+func (s *Store) QueueLengths(ctx context.Context, stationIDs []int64) ([]int64, string, error) {
+	var version *redis.StringCmd
 	cmds := make([]*redis.IntCmd, len(stationIDs))
 	_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		version = pipe.Get(ctx, s.Keys.StationsVersion())
 		for i, id := range stationIDs {
 			cmds[i] = pipe.ZCard(ctx, s.Keys.StationQueue(id))
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, translateRedis(err)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, "", translateRedis(err)
 	}
 	out := make([]int64, len(stationIDs))
 	for i, c := range cmds {
+		if c.Err() != nil {
+			return nil, "", translateRedis(c.Err())
+		}
 		out[i] = c.Val()
 	}
-	return out, nil
+	return out, version.Val(), nil
 }

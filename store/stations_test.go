@@ -150,8 +150,12 @@ func TestGeoProbeRebuildAndQueues(t *testing.T) {
 		t.Fatalf("sizes %d %d %v", ns, no, err)
 	}
 	st.Redis.ZAdd(ctx, st.Keys.StationQueue(2), redisZ(1, "10"), redisZ(2, "11"))
-	lens, err := st.QueueLengths(ctx, []int64{1, 2})
-	if err != nil || lens[0] != 0 || lens[1] != 2 {
-		t.Fatalf("queue lengths %v %v", lens, err)
+	lens, version, err := st.QueueLengths(ctx, []int64{1, 2})
+	if err != nil || lens[0] != 0 || lens[1] != 2 || version != "1" {
+		t.Fatalf("queue lengths %v version %q %v", lens, version, err)
+	}
+	st.Redis.Del(ctx, st.Keys.StationsVersion())
+	if lens, version, err := st.QueueLengths(ctx, nil); err != nil || len(lens) != 0 || version != "" {
+		t.Fatalf("no stations, no version: %v %q %v", lens, version, err)
 	}
 }
