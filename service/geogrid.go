@@ -23,9 +23,12 @@ const geoCellDeg = 0.05
 
 type geoCell struct{ lat, lng int32 }
 
+// geoPoint is an indexed point; a search finds it only within maxM metres
+// (a station's service radius; +Inf for none).
 type geoPoint struct {
-	id int64
-	p  model.Point
+	id   int64
+	p    model.Point
+	maxM float64
 }
 
 func cellOf(p model.Point) geoCell {
@@ -44,36 +47,39 @@ func newGeoGrid(points []geoPoint) *geoGrid {
 // metresPerDegLat is the length of a degree of latitude on the matcher's sphere.
 const metresPerDegLat = earthRadiusM * math.Pi / 180
 
-// within returns up to count points at most radiusM metres from p, nearest
-// first (ties by id), and whether count were found (more may lie within).
-func (g *geoGrid) within(p model.Point, radiusM float64, count int) ([]model.GeoHit, bool) {
-	if count <= 0 || len(g.cells) == 0 {
-		return nil, false
+// nearest returns up to limit points at most radiusM metres from p (and
+// within their own maxM), nearest first, ties by id.
+func (g *geoGrid) nearest(p model.Point, radiusM float64, limit int) []model.GeoHit {
+	if limit <= 0 || len(g.cells) == 0 {
+		return nil
 	}
 	dLat := radiusM / metresPerDegLat
 	// The widest longitude span of the circle is at its pole-most latitude.
 	edge := math.Min(math.Abs(p.Lat)+dLat, 89.9)
-	dLng := radiusM / (metresPerDegLat * math.Cos(edge*math.Pi/180))
-	lo := cellOf(model.Point{Lat: p.Lat - dLat, Lng: p.Lng - math.Min(dLng, 180)})
-	hi := cellOf(model.Point{Lat: p.Lat + dLat, Lng: p.Lng + math.Min(dLng, 180)})
+	dLng := math.Min(radiusM/(metresPerDegLat*math.Cos(edge*math.Pi/180)), 180)
+	lo := cellOf(model.Point{Lat: p.Lat - dLat, Lng: p.Lng - dLng})
+	hi := cellOf(model.Point{Lat: p.Lat + dLat, Lng: p.Lng + dLng})
 	var hits []model.GeoHit
-	visit := func(c geoCell) {
-		for _, pt := range g.cells[c] {
-			if d := distanceM(p, pt.p); d <= radiusM {
+	visit := func(pts []geoPoint) {
+		for _, pt := range pts {
+			if math.Abs(pt.p.Lat-p.Lat) > dLat || math.Abs(pt.p.Lng-p.Lng) > dLng {
+				continue
+			}
+			if d := distanceM(p, pt.p); d <= radiusM && d <= pt.maxM {
 				hits = append(hits, model.GeoHit{ID: pt.id, DistanceM: d})
 			}
 		}
 	}
 	if int(hi.lat-lo.lat+1)*int(hi.lng-lo.lng+1) > len(g.cells) {
-		for c := range g.cells {
+		for c, pts := range g.cells {
 			if c.lat >= lo.lat && c.lat <= hi.lat && c.lng >= lo.lng && c.lng <= hi.lng {
-				visit(c)
+				visit(pts)
 			}
 		}
 	} else {
 		for la := lo.lat; la <= hi.lat; la++ {
 			for ln := lo.lng; ln <= hi.lng; ln++ {
-				visit(geoCell{la, ln})
+				visit(g.cells[geoCell{la, ln}])
 			}
 		}
 	}
@@ -83,8 +89,5 @@ func (g *geoGrid) within(p model.Point, radiusM float64, count int) ([]model.Geo
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	if len(hits) >= count {
-		return hits[:count], true
-	}
-	return hits, false
+	return hits[:min(len(hits), limit)]
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"jindalai/model"
@@ -12,8 +13,8 @@ import (
 
 // TestGeoGridAnswersAsRedisGeoSearch: on 3,000 random points around a city
 // (some stacked on one spot), the grid's radius searches return what Redis
-// GEOSEARCH … ASC COUNT n returns for the same set: the same members, the
-// same distances within Redis's geohash precision, the same "full" flag.
+// GEOSEARCH … ASC COUNT n returns for the same set: the same members (up to
+// ties) at the same distances, within Redis's geohash precision.
 func TestGeoGridAnswersAsRedisGeoSearch(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
@@ -26,7 +27,7 @@ func TestGeoGridAnswersAsRedisGeoSearch(t *testing.T) {
 			p = model.Point{Lat: 42.95, Lng: 129.55}
 		}
 		members[id] = p
-		points = append(points, geoPoint{id: id, p: p})
+		points = append(points, geoPoint{id: id, p: p, maxM: math.Inf(1)})
 	}
 	if err := st.RebuildStationGeo(ctx, members); err != nil {
 		t.Fatal(err)
@@ -42,10 +43,9 @@ func TestGeoGridAnswersAsRedisGeoSearch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, full := g.within(p, q.RadiusM, q.Count)
-		if full != want.StationsFull || len(got) != len(want.Stations) {
-			t.Fatalf("query %d (%v r=%v n=%d): %d hits full=%v, Redis %d full=%v", i, p, q.RadiusM, q.Count,
-				len(got), full, len(want.Stations), want.StationsFull)
+		got := g.nearest(p, q.RadiusM, q.Count)
+		if len(got) != len(want.Stations) {
+			t.Fatalf("query %d (%v r=%v n=%d): %d hits, Redis %d", i, p, q.RadiusM, q.Count, len(got), len(want.Stations))
 		}
 		for k := range got {
 			w := want.Stations[k]
@@ -56,5 +56,35 @@ func TestGeoGridAnswersAsRedisGeoSearch(t *testing.T) {
 				t.Fatalf("query %d hit %d: %d, Redis %d (not a tie)", i, k, got[k].ID, w.ID)
 			}
 		}
+	}
+}
+
+// TestGeoGridKeepsEachPointsOwnRadius: a point is found only within its own
+// maxM (a station's service radius) as well as the search radius; limit
+// keeps the nearest.
+func TestGeoGridKeepsEachPointsOwnRadius(t *testing.T) {
+	at := model.Point{Lat: 42.9, Lng: 129.5}
+	north := func(m float64) model.Point { return model.Point{Lat: at.Lat + m/metresPerDegLat, Lng: at.Lng} }
+	g := newGeoGrid([]geoPoint{
+		{id: 1, p: north(1000), maxM: 500},
+		{id: 2, p: north(1500), maxM: 2000},
+		{id: 3, p: north(200), maxM: 5000},
+		{id: 4, p: north(2500), maxM: math.Inf(1)},
+	})
+	ids := func(hits []model.GeoHit) []int64 {
+		var out []int64
+		for _, h := range hits {
+			out = append(out, h.ID)
+		}
+		return out
+	}
+	if got := ids(g.nearest(at, 3000, 10)); !slices.Equal(got, []int64{3, 2, 4}) {
+		t.Fatalf("3 km: %v", got)
+	}
+	if got := ids(g.nearest(at, 1200, 10)); !slices.Equal(got, []int64{3}) {
+		t.Fatalf("1.2 km: %v", got)
+	}
+	if got := ids(g.nearest(at, 3000, 2)); !slices.Equal(got, []int64{3, 2}) {
+		t.Fatalf("limit 2: %v", got)
 	}
 }

@@ -9,10 +9,8 @@ import (
 )
 
 const (
-	// firstSearchCount is how many members a GEO search asks for at first;
-	// a search that comes back full with nothing usable asks for 4× more.
-	firstSearchCount = 32
-	maxSearchCount   = 2048
+	// maxSearchCount bounds the public nearby search's GEO queries.
+	maxSearchCount = 2048
 	// scoredCandidates is how many nearest usable stations get a load score.
 	scoredCandidates = 16
 	// maxCandidates is how many scored stations a match returns before the
@@ -61,26 +59,6 @@ func RankCandidates(in []RankInput, penaltyM float64) []model.Candidate {
 		out[i] = model.Candidate{Station: r.Station, DistanceM: r.DistanceM, Score: r.score}
 	}
 	return out
-}
-
-// searchStep tracks the widening search of one GEO set.
-type searchStep struct {
-	radius int // index into the radii
-	count  int
-	done   bool
-}
-
-// next moves to a larger count (when the last search was full) or the next
-// radius; it marks the search done when neither is left.
-func (s *searchStep) next(full bool, radii int) {
-	switch {
-	case full && s.count < maxSearchCount:
-		s.count *= 4
-	case s.radius+1 < radii:
-		s.radius++
-	default:
-		s.done = true
-	}
 }
 
 // Match returns the candidate stations for a request at p in a category,
@@ -145,72 +123,13 @@ type matchOut struct {
 	err error
 }
 
-// matchState is one query's progress through the widening searches.
+// matchState is one query's search result.
 type matchState struct {
-	q      matchQuery
-	st, og searchStep
-	found  []*stationInfo
-	dists  []float64
-	orgs   []model.OrgRef
-	err    error
-}
-
-func (m *matchState) active() bool { return m.err == nil && (!m.st.done || !m.og.done) }
-
-// probe is the query's next round of searches.
-func (m *matchState) probe(radii []int) model.GeoProbeQuery {
-	q := model.GeoProbeQuery{P: m.q.p}
-	if !m.st.done {
-		q.Stations = model.GeoQuery{RadiusM: float64(radii[m.st.radius]), Count: m.st.count}
-	}
-	if !m.og.done {
-		q.Orgs = model.GeoQuery{RadiusM: float64(radii[m.og.radius]), Count: m.og.count}
-	}
-	return q
-}
-
-// take reads one probe's hits: usable stations end the station search,
-// enough organizations the organization search; otherwise both widen.
-func (m *matchState) take(probe model.GeoProbe, c *catalogue, radii, maxOrgs int) {
-	category := m.q.category
-	if !m.st.done {
-		for _, h := range probe.Stations {
-			info, ok := c.stations[h.ID]
-			if ok && info.Level != model.LevelCity && !info.Closed && info.serves[category] && h.DistanceM <= float64(info.RadiusM) {
-				m.found = append(m.found, info)
-				m.dists = append(m.dists, h.DistanceM)
-				if len(m.found) == scoredCandidates {
-					break
-				}
-			}
-		}
-		if len(m.found) > 0 {
-			m.st.done = true
-		} else {
-			m.st.next(probe.StationsFull, radii)
-		}
-	}
-	if !m.og.done {
-		m.orgs = m.orgs[:0]
-		for _, h := range probe.Orgs {
-			if o, ok := c.orgs[h.ID]; ok && o.Active && o.serves[category] {
-				m.orgs = append(m.orgs, o.Ref())
-				if len(m.orgs) == maxOrgs {
-					break
-				}
-			}
-		}
-		switch {
-		case len(m.orgs) >= maxOrgs:
-			m.og.done = true
-		case probe.OrgsFull && m.og.count < maxSearchCount:
-			m.og.count *= 4
-		case len(m.orgs) > 0:
-			m.og.done = true
-		default:
-			m.og.next(false, radii)
-		}
-	}
+	q     matchQuery
+	found []*stationInfo
+	dists []float64
+	orgs  []model.OrgRef
+	err   error
 }
 
 // matchMany runs valid queries together (see MatchMany). The searches run
@@ -259,7 +178,10 @@ func (s *Stations) matchMany(ctx context.Context, qs []matchQuery) []matchOut {
 	}
 }
 
-// search runs every query's widening searches on the copy c.
+// search runs every query's widening searches on the copy c: the first
+// radius holding a usable station gives up to scoredCandidates of them,
+// nearest first; the first radius holding an organization of the category
+// gives up to MaxOrgs.
 func (s *Stations) search(c *catalogue, qs []matchQuery) []*matchState {
 	radii := s.cfg.SearchRadiiM
 	if len(radii) == 0 {
@@ -267,19 +189,34 @@ func (s *Stations) search(c *catalogue, qs []matchQuery) []*matchState {
 	}
 	ms := make([]*matchState, len(qs))
 	for i, q := range qs {
-		m := &matchState{q: q, st: searchStep{count: firstSearchCount},
-			og: searchStep{count: firstSearchCount, done: s.cfg.MaxOrgs <= 0}, orgs: []model.OrgRef{}}
+		m := &matchState{q: q, orgs: []model.OrgRef{}}
 		ms[i] = m
 		if cat, ok := c.categories[q.category]; !ok || !cat.Active {
 			m.err = model.InvalidField("category", "未知的服务类别")
 			continue
 		}
-		for m.active() {
-			var probe model.GeoProbe
-			pq := m.probe(radii)
-			probe.Stations, probe.StationsFull = c.stationGrid.within(q.p, pq.Stations.RadiusM, pq.Stations.Count)
-			probe.Orgs, probe.OrgsFull = c.orgGrid.within(q.p, pq.Orgs.RadiusM, pq.Orgs.Count)
-			m.take(probe, c, len(radii), s.cfg.MaxOrgs)
+		if g := c.stationGrids[q.category]; g != nil {
+			for _, r := range radii {
+				hits := g.nearest(q.p, float64(r), scoredCandidates)
+				for _, h := range hits {
+					m.found = append(m.found, c.stations[h.ID])
+					m.dists = append(m.dists, h.DistanceM)
+				}
+				if len(hits) > 0 {
+					break
+				}
+			}
+		}
+		if g := c.orgGrids[q.category]; g != nil && s.cfg.MaxOrgs > 0 {
+			for _, r := range radii {
+				hits := g.nearest(q.p, float64(r), s.cfg.MaxOrgs)
+				for _, h := range hits {
+					m.orgs = append(m.orgs, c.orgs[h.ID].Ref())
+				}
+				if len(hits) > 0 {
+					break
+				}
+			}
 		}
 	}
 	return ms

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -110,8 +111,10 @@ type catalogue struct {
 	activeOrgs int
 	categories map[string]model.Category
 	catOrder   []string
-	// stationGrid indexes every station, orgGrid the active organizations.
-	stationGrid, orgGrid *geoGrid
+	// stationGrids index, by category, the stations that may take a
+	// request of it (open, not the city station, serving it, each with its
+	// service radius); orgGrids the active organizations serving it.
+	stationGrids, orgGrids map[string]*geoGrid
 }
 
 func buildCatalogue(version string, stations []model.Station, orgs []model.Organization, cats []model.Category) *catalogue {
@@ -157,18 +160,32 @@ func buildCatalogue(version string, stations []model.Station, orgs []model.Organ
 	}
 	sort.Slice(c.stationIDs, func(i, j int) bool { return c.stationIDs[i] < c.stationIDs[j] })
 	sort.Slice(c.orgIDs, func(i, j int) bool { return c.orgIDs[i] < c.orgIDs[j] })
-	points := make([]geoPoint, 0, len(stations))
+	byCategory := map[string][]geoPoint{}
 	for _, st := range stations {
-		points = append(points, geoPoint{id: st.ID, p: model.Point{Lat: st.Lat, Lng: st.Lng}})
-	}
-	c.stationGrid = newGeoGrid(points)
-	points = make([]geoPoint, 0, c.activeOrgs)
-	for _, o := range orgs {
-		if o.Active {
-			points = append(points, geoPoint{id: o.ID, p: model.Point{Lat: o.Lat, Lng: o.Lng}})
+		if st.Closed || st.Level == model.LevelCity {
+			continue
+		}
+		for _, code := range st.Categories {
+			byCategory[code] = append(byCategory[code], geoPoint{id: st.ID, p: model.Point{Lat: st.Lat, Lng: st.Lng}, maxM: float64(st.RadiusM)})
 		}
 	}
-	c.orgGrid = newGeoGrid(points)
+	c.stationGrids = make(map[string]*geoGrid, len(byCategory))
+	for code, points := range byCategory {
+		c.stationGrids[code] = newGeoGrid(points)
+	}
+	clear(byCategory)
+	for _, o := range orgs {
+		if !o.Active {
+			continue
+		}
+		for _, code := range o.Categories {
+			byCategory[code] = append(byCategory[code], geoPoint{id: o.ID, p: model.Point{Lat: o.Lat, Lng: o.Lng}, maxM: math.Inf(1)})
+		}
+	}
+	c.orgGrids = make(map[string]*geoGrid, len(byCategory))
+	for code, points := range byCategory {
+		c.orgGrids[code] = newGeoGrid(points)
+	}
 	return c
 }
 
