@@ -43,8 +43,13 @@ func (s *Server) requestIDMiddleware(c *gin.Context) {
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
-// accessLogMiddleware writes one JSON line per request.
+// accessLogMiddleware writes one JSON line per request (when the log level
+// includes info).
 func (s *Server) accessLogMiddleware(c *gin.Context) {
+	if !s.log.Enabled(c.Request.Context(), slog.LevelInfo) {
+		c.Next()
+		return
+	}
 	start := time.Now()
 	c.Next()
 	attrs := []slog.Attr{

@@ -136,7 +136,7 @@ func (s *Store) claimedRows(ctx context.Context, tx *sql.Tx, token string) ([]cl
 		SELECT n.id, n.user_id, COALESCE(u.openid, ''), n.kind, n.title, n.body, n.data, n.page,
 		       n.template_id, n.grant_held, n.attempts, n.created_at
 		FROM notifications n LEFT JOIN users u ON u.id = n.user_id
-		WHERE n.claim_token = ?`, token)
+		WHERE n.push_state = 'sending' AND n.claim_token = ?`, token)
 	if err != nil {
 		return nil, translate(err, "")
 	}
@@ -217,7 +217,7 @@ func (s *Store) FinishNotification(ctx context.Context, id int64, token string, 
 // queue, due at once, keeping the grants they hold and their attempt count
 // (used at shutdown and when a lease runs short). Errors: unavailable, internal.
 func (s *Store) ReleaseNotifications(ctx context.Context, token string) (int64, error) {
-	ids, err := s.outboxIDs(ctx, `SELECT id FROM notifications WHERE claim_token = ?`, token)
+	ids, err := s.outboxIDs(ctx, `SELECT id FROM notifications WHERE push_state = 'sending' AND claim_token = ?`, token)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
