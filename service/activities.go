@@ -24,7 +24,8 @@ type ActivityStore interface {
 	GetActivity(ctx context.Context, id int64) (model.Activity, error)
 	ListActivities(ctx context.Context, f model.ActivityFilter) ([]model.Activity, error)
 	UpdateActivity(ctx context.Context, id int64, edit func(*model.Activity) error,
-		promoted func(model.Activity, model.Claim) model.Notification) (model.Activity, error)
+		promoted func(model.Activity, model.Claim) model.Notification,
+		changed func(before, after model.Activity) func(volunteerID int64) model.Notification) (model.Activity, error)
 	CancelActivity(ctx context.Context, id int64, reason string, check func(model.Activity) error,
 		notify func(a model.Activity, volunteerIDs []int64) []model.Notification) (model.Activity, error)
 
@@ -301,7 +302,7 @@ func (s *Activities) UpdateActivity(ctx context.Context, p model.Principal, id i
 			return model.Activity{}, err
 		}
 	}
-	return s.store.UpdateActivity(ctx, id, edit, s.promotedNote)
+	return s.store.UpdateActivity(ctx, id, edit, s.promotedNote, nil)
 }
 
 func applyPatch(a *model.Activity, patch ActivityPatch, hours *float64) {
