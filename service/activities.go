@@ -265,7 +265,10 @@ func (s *Activities) validateActivity(fe model.FieldErrors, a model.Activity, ho
 }
 
 // UpdateActivity edits an activity (its organizers only). Growing the
-// capacity promotes waitlisted volunteers in the same transaction.
+// capacity promotes waitlisted volunteers in the same transaction. A change
+// of the start or end time or of the place (address or coordinates) gives
+// every volunteer holding a live claim an activity_changed notification in
+// the same transaction; other edits notify nobody.
 // Errors: invalid_argument (the fields), permission_denied, not_found,
 // failed_precondition (cancelled or ended, capacity below the confirmed
 // claims), unavailable, internal.
@@ -302,7 +305,7 @@ func (s *Activities) UpdateActivity(ctx context.Context, p model.Principal, id i
 			return model.Activity{}, err
 		}
 	}
-	return s.store.UpdateActivity(ctx, id, edit, s.promotedNote, nil)
+	return s.store.UpdateActivity(ctx, id, edit, s.promotedNote, s.changedNote)
 }
 
 func applyPatch(a *model.Activity, patch ActivityPatch, hours *float64) {
