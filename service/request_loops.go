@@ -67,15 +67,13 @@ func (s *Requests) Queue(ctx context.Context, p model.Principal, page model.Page
 var errIndexMissing = model.Errorf(model.CodeUnavailable, "dispatch index missing")
 
 func (s *Requests) queueFromRedis(ctx context.Context, station, org int64, after *model.QueueCursor, limit int) (model.List[model.Request], error) {
-	if ok, err := s.store.DispatchIndexPresent(ctx); err != nil {
-		return model.List[model.Request]{}, err
-	} else if !ok {
-		s.requestRebuild()
-		return model.List[model.Request]{}, errIndexMissing
-	}
-	entries, more, err := s.store.QueueEntries(ctx, station, org, after, limit)
+	entries, more, present, err := s.store.QueueEntries(ctx, station, org, after, limit)
 	if err != nil {
 		return model.List[model.Request]{}, err
+	}
+	if !present {
+		s.requestRebuild()
+		return model.List[model.Request]{}, errIndexMissing
 	}
 	ids := make([]int64, len(entries))
 	for i, e := range entries {

@@ -19,6 +19,7 @@ type RequestStore interface {
 	PrepareRequest(nr model.NewRequest) (model.PreparedRequest, error)
 	CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error)
 	GetRequest(ctx context.Context, id int64) (model.Request, error)
+	// GetRequests leaves Candidates empty: list reads never dispatch.
 	GetRequests(ctx context.Context, ids []int64) ([]model.Request, error)
 	ListRequests(ctx context.Context, f model.RequestFilter, afterID int64, limit int) ([]model.Request, error)
 	QueueFromDB(ctx context.Context, f model.QueueFilter, after *model.QueueCursor, limit int) ([]model.Request, error)
@@ -34,7 +35,7 @@ type RequestStore interface {
 	ClaimDueRequests(ctx context.Context, t time.Time, n int) ([]int64, error)
 	SetDeadline(ctx context.Context, id int64, at time.Time) error
 	RestoreDeadlines(ctx context.Context, rs []model.Request) (int64, error)
-	QueueEntries(ctx context.Context, stationID, orgID int64, after *model.QueueCursor, limit int) ([]model.QueueCursor, bool, error)
+	QueueEntries(ctx context.Context, stationID, orgID int64, after *model.QueueCursor, limit int) (entries []model.QueueCursor, more, present bool, err error)
 	DropStaleQueueEntries(ctx context.Context, stationID, orgID int64, stale []model.QueueCursor) error
 	DispatchIndexPresent(ctx context.Context) (bool, error)
 	RebuildDispatchIndex(ctx context.Context) (int, error)

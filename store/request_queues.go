@@ -113,9 +113,10 @@ func (s *Store) RestoreDeadlines(ctx context.Context, rs []model.Request) (int64
 
 // QueueEntries returns up to limit entries of a queue (station queue when
 // orgID is 0, else the organization's) in queue order — score, then id
-// numerically — strictly after the cursor, and whether more follow.
-// Errors: unavailable.
-func (s *Store) QueueEntries(ctx context.Context, stationID, orgID int64, after *model.QueueCursor, limit int) ([]model.QueueCursor, bool, error) {
+// numerically — strictly after the cursor, and whether more follow; present
+// is DispatchIndexPresent, read in the same round trip (when false, the
+// entries are not to be trusted and none are returned). Errors: unavailable.
+func (s *Store) QueueEntries(ctx context.Context, stationID, orgID int64, after *model.QueueCursor, limit int) (entries []model.QueueCursor, more, present bool, err error) {
 	key := s.Keys.StationQueue(stationID)
 	if orgID != 0 {
 		key = s.Keys.OrgQueue(orgID)
@@ -127,10 +128,25 @@ func (s *Store) QueueEntries(ctx context.Context, stationID, orgID int64, after 
 	var got []model.QueueCursor
 	batch := int64(limit + 1)
 	for offset := int64(0); ; offset += batch {
-		zs, err := s.Redis.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: key, Start: min, Stop: "+inf",
-			ByScore: true, Offset: offset, Count: batch}).Result()
-		if err != nil {
-			return nil, false, translateRedis(err)
+		args := redis.ZRangeArgs{Key: key, Start: min, Stop: "+inf", ByScore: true, Offset: offset, Count: batch}
+		var zs []redis.Z
+		if offset == 0 {
+			var marker *redis.IntCmd
+			var page *redis.ZSliceCmd
+			if _, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+				marker = pipe.Exists(ctx, s.Keys.DispatchIndexMarker())
+				page = pipe.ZRangeArgsWithScores(ctx, args)
+				return nil
+			}); err != nil {
+				return nil, false, false, translateRedis(err)
+			}
+			if marker.Val() == 0 {
+				s.sessions.forgetAll()
+				return nil, false, false, nil
+			}
+			zs = page.Val()
+		} else if zs, err = s.Redis.ZRangeArgsWithScores(ctx, args).Result(); err != nil {
+			return nil, false, false, translateRedis(err)
 		}
 		for _, z := range zs {
 			c, ok := entryOf(z)
@@ -148,7 +164,7 @@ func (s *Store) QueueEntries(ctx context.Context, stationID, orgID int64, after 
 			rest, err := s.Redis.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{Key: key, ByScore: true,
 				Start: strconv.FormatFloat(last, 'f', -1, 64), Stop: strconv.FormatFloat(last, 'f', -1, 64)}).Result()
 			if err != nil {
-				return nil, false, translateRedis(err)
+				return nil, false, false, translateRedis(err)
 			}
 			seen := map[int64]bool{}
 			for _, c := range got {
@@ -169,9 +185,9 @@ func (s *Store) QueueEntries(ctx context.Context, stationID, orgID int64, after 
 		return got[i].ID < got[j].ID
 	})
 	if len(got) > limit {
-		return got[:limit], true, nil
+		return got[:limit], true, true, nil
 	}
-	return got, false, nil
+	return got, false, true, nil
 }
 
 func entryOf(z redis.Z) (model.QueueCursor, bool) {

@@ -18,7 +18,12 @@ const requestColumns = `id, resident_id, status, category, category_name, descri
 	candidates, candidate_pos, bounces, must_take, accept_by, worker_id, accepted_at, resolved_at, summary,
 	service_minutes, rating, rating_comment, rated_at, closed_at, version, created_at, updated_at`
 
-// scanRequest reads one row of requestColumns.
+// requestListColumns are requestColumns without the candidates, which only
+// dispatch reads (a request is dispatched from GetRequest or a locked read):
+// lists never show them, and they are the largest JSON of a row.
+var requestListColumns = strings.Replace(requestColumns, "candidates,", "'' AS candidates,", 1)
+
+// scanRequest reads one row of requestColumns (or requestListColumns).
 func (s *Store) scanRequest(row scanner) (model.Request, error) {
 	var r model.Request
 	var images, fields, orgs, candidates []byte
@@ -100,12 +105,13 @@ func (s *Store) GetRequest(ctx context.Context, id int64) (model.Request, error)
 }
 
 // GetRequests returns the requests of ids that exist, in no particular order,
-// in one query. Errors: unavailable, internal.
+// in one query, without their Candidates (see requestListColumns).
+// Errors: unavailable, internal.
 func (s *Store) GetRequests(ctx context.Context, ids []int64) ([]model.Request, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.queryRequests(ctx, `SELECT `+requestColumns+` FROM requests WHERE id IN (`+inList(len(ids))+`)`, idArgs(ids)...)
+	return s.queryRequests(ctx, `SELECT `+requestListColumns+` FROM requests WHERE id IN (`+inList(len(ids))+`)`, idArgs(ids)...)
 }
 
 func (s *Store) queryRequests(ctx context.Context, query string, args ...any) ([]model.Request, error) {
@@ -126,7 +132,8 @@ func (s *Store) queryRequests(ctx context.Context, query string, args ...any) ([
 }
 
 // ListRequests returns the requests matching f, newest first, at most limit
-// after the request id afterID (0: from the newest). Errors: unavailable, internal.
+// after the request id afterID (0: from the newest), without their
+// Candidates. Errors: unavailable, internal.
 func (s *Store) ListRequests(ctx context.Context, f model.RequestFilter, afterID int64, limit int) ([]model.Request, error) {
 	var where []string
 	var args []any
@@ -154,7 +161,7 @@ func (s *Store) ListRequests(ctx context.Context, f model.RequestFilter, afterID
 	if afterID > 0 {
 		where, args = append(where, "id < ?"), append(args, afterID)
 	}
-	q := `SELECT ` + requestColumns + ` FROM requests`
+	q := `SELECT ` + requestListColumns + ` FROM requests`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -163,7 +170,8 @@ func (s *Store) ListRequests(ctx context.Context, f model.RequestFilter, afterID
 }
 
 // QueueFromDB returns open requests (dispatched or reopened) selected by f in
-// queue order (queue_score, id) after the cursor, at most limit. It is the
+// queue order (queue_score, id) after the cursor, at most limit, without
+// their Candidates. It is the
 // source for multi-station queues and the fallback when Redis is down. The
 // order is found on covering indexes (one sorted branch per kind of holder)
 // and only the page's rows are read. Errors: unavailable, internal.
