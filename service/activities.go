@@ -24,7 +24,8 @@ type ActivityStore interface {
 	GetActivity(ctx context.Context, id int64) (model.Activity, error)
 	ListActivities(ctx context.Context, f model.ActivityFilter) ([]model.Activity, error)
 	UpdateActivity(ctx context.Context, id int64, edit func(*model.Activity) error,
-		promoted func(model.Activity, model.Claim) model.Notification) (model.Activity, error)
+		promoted func(model.Activity, model.Claim) model.Notification,
+		changed func(before, after model.Activity) func(volunteerID int64) model.Notification) (model.Activity, error)
 	CancelActivity(ctx context.Context, id int64, reason string, check func(model.Activity) error,
 		notify func(a model.Activity, volunteerIDs []int64) []model.Notification) (model.Activity, error)
 
@@ -264,7 +265,10 @@ func (s *Activities) validateActivity(fe model.FieldErrors, a model.Activity, ho
 }
 
 // UpdateActivity edits an activity (its organizers only). Growing the
-// capacity promotes waitlisted volunteers in the same transaction.
+// capacity promotes waitlisted volunteers in the same transaction. A change
+// of the start or end time or of the place (address or coordinates) gives
+// every volunteer holding a live claim an activity_changed notification in
+// the same transaction; other edits notify nobody.
 // Errors: invalid_argument (the fields), permission_denied, not_found,
 // failed_precondition (cancelled or ended, capacity below the confirmed
 // claims), unavailable, internal.
@@ -301,7 +305,7 @@ func (s *Activities) UpdateActivity(ctx context.Context, p model.Principal, id i
 			return model.Activity{}, err
 		}
 	}
-	return s.store.UpdateActivity(ctx, id, edit, s.promotedNote)
+	return s.store.UpdateActivity(ctx, id, edit, s.promotedNote, s.changedNote)
 }
 
 func applyPatch(a *model.Activity, patch ActivityPatch, hours *float64) {

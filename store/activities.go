@@ -110,16 +110,22 @@ func (s *Store) ListActivities(ctx context.Context, f model.ActivityFilter) ([]m
 // UpdateActivity locks the activity, lets edit change it (edit validates and
 // returns the error to give), and saves it. When the capacity grew, the first
 // waitlisted claims are promoted in the same transaction and promoted gives
-// each one's notification. Errors: edit's; not_found; failed_precondition
-// (capacity below the confirmed claims, or cancelled meanwhile); unavailable; internal.
+// each one's notification. Then changed compares the activity as it was with
+// the activity as saved: when it returns a builder, every volunteer holding a
+// live claim gets the notification it builds, in the same transaction (nil
+// changed or a nil builder: none). Errors: edit's; not_found;
+// failed_precondition (capacity below the confirmed claims, or cancelled
+// meanwhile); unavailable; internal.
 func (s *Store) UpdateActivity(ctx context.Context, id int64, edit func(*model.Activity) error,
-	promoted func(model.Activity, model.Claim) model.Notification) (model.Activity, error) {
+	promoted func(model.Activity, model.Claim) model.Notification,
+	changed func(before, after model.Activity) func(volunteerID int64) model.Notification) (model.Activity, error) {
 	var out model.Activity
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		a, err := s.getActivity(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
+		before := a
 		if err := edit(&a); err != nil {
 			return err
 		}
@@ -141,10 +147,34 @@ func (s *Store) UpdateActivity(ctx context.Context, id int64, edit func(*model.A
 		if err := s.promoteWaitlisted(ctx, tx, id, promoted); err != nil {
 			return err
 		}
-		out, err = s.getActivity(ctx, tx, id, false)
-		return err
+		if out, err = s.getActivity(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return s.notifyClaimants(ctx, tx, before, out, changed)
 	})
 	return out, err
+}
+
+// notifyClaimants inserts the notification changed builds (if any) for each
+// live claimant of the activity, inside tx.
+func (s *Store) notifyClaimants(ctx context.Context, tx *sql.Tx, before, after model.Activity,
+	changed func(before, after model.Activity) func(volunteerID int64) model.Notification) error {
+	if changed == nil {
+		return nil
+	}
+	build := changed(before, after)
+	if build == nil {
+		return nil
+	}
+	ids, err := liveClaimants(ctx, tx, after.ID)
+	if err != nil {
+		return err
+	}
+	notes := make([]model.Notification, 0, len(ids))
+	for _, uid := range ids {
+		notes = append(notes, build(uid))
+	}
+	return s.insertNotifications(ctx, tx, notes...)
 }
 
 // CancelActivity locks the activity, lets check refuse (it returns the error

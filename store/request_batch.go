@@ -353,13 +353,16 @@ func addBatchNotices(sc *script, parts []*batchParts, refs []string) {
 	}
 	for _, g := range groups {
 		args := append([]any{requestPagePrefix}, g.args...)
-		for _, r := range g.roles {
-			args = append(args, string(r))
+		for range 2 {
+			for _, r := range g.roles {
+				args = append(args, string(r))
+			}
 		}
 		sc.add(`INSERT INTO notifications `+notificationColumns+`
-			SELECT DISTINCT ur.user_id, v.kind, v.title, v.body, v.data, CONCAT(?, v.rid), 'request', v.rid, v.ps, v.sr, v.t, v.t
+			SELECT ur.user_id, v.kind, v.title, v.body, v.data, CONCAT(?, v.rid), 'request', v.rid, v.ps, v.sr, v.t, v.t
 			FROM (`+strings.Join(g.rows, " UNION ALL ")+`) v
-			JOIN user_roles ur ON ur.`+g.col+` = v.holder AND ur.role IN (`+inList(len(g.roles))+`)`, args...)
+			JOIN user_roles ur ON ur.`+g.col+` = v.holder AND ur.role IN (`+inList(len(g.roles))+`)
+			WHERE `+firstRoleOnly(g.col, len(g.roles)), args...)
 	}
 }
 

@@ -127,15 +127,28 @@ func (s *Store) addNotices(sc *script, notices []model.RequestNotice, refID stri
 			for _, r := range a.Roles {
 				args = append(args, string(r))
 			}
-			where := col + ` = ? AND role IN (` + inList(len(a.Roles)) + `)`
+			for _, r := range a.Roles {
+				args = append(args, string(r))
+			}
+			where := `ur.` + col + ` = ? AND ur.role IN (` + inList(len(a.Roles)) + `) AND ` + firstRoleOnly(col, len(a.Roles))
 			if cond != "" {
 				where += " AND " + cond
 			}
-			sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT DISTINCT user_id, `+values+
-				` FROM user_roles WHERE `+where, args...)
+			sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT ur.user_id, `+values+
+				` FROM user_roles ur WHERE `+where, args...)
 		}
 	}
 	return nil
+}
+
+// firstRoleOnly is the condition that keeps, of the user_roles rows ur of
+// one user at one holder (col) with n roles, only the first: a staff member
+// holding two of the roles gets one notice. It reads the user's roles by the
+// unique (user_id, …) index, where SELECT DISTINCT would build a temporary
+// table; its n placeholders take the roles again.
+func firstRoleOnly(col string, n int) string {
+	return `NOT EXISTS (SELECT 1 FROM user_roles dup WHERE dup.user_id = ur.user_id AND dup.` + col + ` = ur.` + col +
+		` AND dup.role IN (` + inList(n) + `) AND dup.id < ur.id)`
 }
 
 // eventColumns are the columns of an event row; eventArgs gives the values
