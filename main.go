@@ -357,9 +357,13 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 	purgeIdempotency := func(ctx context.Context) {
 		service.RunIdempotencyPurge(ctx, st, time.Duration(cfg.Limits.IdempotencyTTLMinutes)*time.Minute, 10*time.Minute, log)
 	}
+	notificationRetention := func(ctx context.Context) {
+		service.RunNotificationRetention(ctx, st, time.Duration(cfg.Notify.RetentionDays)*24*time.Hour, 10*time.Minute, log)
+	}
 	sessionInvalidation := func(ctx context.Context) { st.RunSessionInvalidation(ctx, log) }
 	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders,
-		requests.RunEscalation, requests.RunMaintenance, requests.RunSubmitBatches, purgeIdempotency, sessionInvalidation}}, nil
+		requests.RunEscalation, requests.RunMaintenance, requests.RunSubmitBatches, purgeIdempotency, notificationRetention,
+		sessionInvalidation}}, nil
 }
 
 // notifyTemplates converts the configured subscribe templates.

@@ -58,6 +58,10 @@ type NotifyConfig struct {
 	// Lease is how long a sender owns the messages it claimed; a replica that
 	// dies mid-batch leaves them to be claimed again after it.
 	Lease time.Duration `yaml:"lease"`
+	// RetentionDays: notifications whose delivery finished (sent, skipped,
+	// dead) are deleted this many days after they were created, from the
+	// outbox and from the user's messages alike.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 func defaultActivities() ActivitiesConfig {
@@ -73,7 +77,7 @@ func defaultBookings() BookingsConfig {
 
 func defaultNotify() NotifyConfig {
 	return NotifyConfig{Every: time.Second, MaxAttempts: 8, BaseBackoff: 2 * time.Second, MaxBackoff: 10 * time.Minute, BatchSize: 50,
-		Lease: 2 * time.Minute}
+		Lease: 2 * time.Minute, RetentionDays: 180}
 }
 
 // validateFeatures checks the feature sections; it names the first bad key.
@@ -135,6 +139,9 @@ func (c Config) validateFeatures() error {
 	}
 	if c.Notify.Lease < 4*c.WeChat.HTTPTimeout+10*time.Second {
 		return bad("notify.lease", "must be at least 4 × wechat.http_timeout + 10s")
+	}
+	if c.Notify.RetentionDays < 7 {
+		return bad("notify.retention_days", "must be at least 7")
 	}
 	return validateTemplates(c.WeChat.Templates)
 }

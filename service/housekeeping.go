@@ -12,7 +12,13 @@ type IdempotencyPurger interface {
 	PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)
 }
 
-// purgeBatch is the most rows one PurgeIdempotencyKeys call deletes.
+// NotificationPurger deletes at most limit notifications created before a
+// time whose delivery is finished (sent, skipped or dead), oldest first.
+type NotificationPurger interface {
+	PurgeNotifications(ctx context.Context, before time.Time, limit int) (int64, error)
+}
+
+// purgeBatch is the most rows one purge call deletes.
 const purgeBatch = 1000
 
 // RunIdempotencyPurge deletes idempotency keys older than ttl every period
@@ -33,11 +39,45 @@ func RunIdempotencyPurge(ctx context.Context, p IdempotencyPurger, ttl, period t
 	}
 }
 
+// RunNotificationRetention deletes the notifications whose delivery finished
+// and that are older than retention every period until ctx ends, purgeBatch
+// rows a DELETE until a batch comes back short, so no statement holds its
+// locks for long; it logs how many it deleted. Rows still pending or being
+// sent stay whatever their age. Every replica runs it: concurrent DELETEs
+// wait for each other's rows and skip the ones already gone.
+func RunNotificationRetention(ctx context.Context, p NotificationPurger, retention, period time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		before := time.Now().Add(-retention)
+		n, err := purgeBatches(ctx, func(ctx context.Context) (int64, error) {
+			return p.PurgeNotifications(ctx, before, purgeBatch)
+		})
+		if n > 0 {
+			log.Info("notification retention purge", "deleted", n, "created_before", before)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("notification retention purge", "err", err, "deleted", n)
+		}
+	}
+}
+
 // purgeOnce deletes every key older than before and returns how many.
 func purgeOnce(ctx context.Context, p IdempotencyPurger, before time.Time) (int64, error) {
+	return purgeBatches(ctx, func(ctx context.Context) (int64, error) { return p.PurgeIdempotencyKeys(ctx, before) })
+}
+
+// purgeBatches calls purge until a batch deletes fewer than purgeBatch rows,
+// fails or ctx ends, and returns how many rows it deleted in all.
+func purgeBatches(ctx context.Context, purge func(context.Context) (int64, error)) (int64, error) {
 	var total int64
 	for ctx.Err() == nil {
-		n, err := p.PurgeIdempotencyKeys(ctx, before)
+		n, err := purge(ctx)
 		total += n
 		if err != nil || n < purgeBatch {
 			return total, err
