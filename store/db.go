@@ -73,6 +73,13 @@ func Open(opts Options) (*Store, error) {
 	// still take every value as a ? placeholder.
 	cfg.InterpolateParams = true
 	cfg.MultiStatements = true
+	// Times are stored as DATETIME(3): a parameter with more digits than the
+	// column keeps MariaDB from using an index range on it (a purge's
+	// created_at < ? scanned the whole table), and MySQL would round where
+	// MariaDB truncates. Every time parameter goes at millisecond precision.
+	if err := cfg.Apply(mysql.TimeTruncate(time.Millisecond)); err != nil {
+		return nil, fmt.Errorf("store: mysql options: %w", err)
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 3 * time.Second
 	}

@@ -18,7 +18,7 @@ func (s *Store) PurgeNotifications(ctx context.Context, before time.Time, limit 
 	if limit < 1 {
 		return 0, model.Errorf(model.CodeInternal, "purge needs a positive limit")
 	}
-	res, err := s.DB.ExecContext(ctx, purgeNotificationsSQL, purgeCutoff(before), limit)
+	res, err := s.DB.ExecContext(ctx, purgeNotificationsSQL, before.UTC(), limit)
 	if err != nil {
 		return 0, translate(err, "")
 	}
@@ -33,8 +33,3 @@ const purgeNotificationsSQL = `
 	WHERE created_at < ? AND push_state IN ('sent', 'skipped', 'dead')
 	ORDER BY created_at, id LIMIT ?`
 
-// purgeCutoff is before as the DELETE's argument, in milliseconds as stored:
-// the driver writes a time with nanoseconds as a literal with nine
-// fractional digits, which MariaDB cannot turn into a DATETIME range, and
-// the DELETE would walk the whole index instead of a range of it.
-func purgeCutoff(before time.Time) time.Time { return before.UTC().Truncate(time.Millisecond) }

@@ -150,7 +150,7 @@ func TestPurgeNotificationsWaitsForTheSender(t *testing.T) {
 
 // On a table of some size the DELETE reads a range of the retention index in
 // order: no walk of the primary key or the table, no filesort of every old
-// row. It fails if the cutoff is passed with nanoseconds (see purgeCutoff).
+// row. It fails if the store sends times with nanoseconds (see Open).
 func TestPurgeNotificationsUsesTheCreatedAtIndex(t *testing.T) {
 	st := storetest.New(t)
 	// 4,000 rows over 400 days, oldest first as in life (ids grow with
@@ -177,7 +177,7 @@ func TestPurgeNotificationsUsesTheCreatedAtIndex(t *testing.T) {
 	}
 	var id, selectType, table, typ string
 	var possible, key, keyLen, ref, rows, extra *string
-	err := st.DB.QueryRow(`EXPLAIN `+store.PurgeNotificationsSQL, store.PurgeNotificationsCutoff(time.Now().Add(-180*24*time.Hour)), 1000).
+	err := st.DB.QueryRow(`EXPLAIN `+store.PurgeNotificationsSQL, time.Now().Add(-180*24*time.Hour), 1000).
 		Scan(&id, &selectType, &table, &typ, &possible, &key, &keyLen, &ref, &rows, &extra)
 	if err != nil {
 		t.Fatal(err)
