@@ -32,4 +32,3 @@ const purgeNotificationsSQL = `
 	DELETE FROM notifications
 	WHERE created_at < ? AND push_state IN ('sent', 'skipped', 'dead')
 	ORDER BY created_at, id LIMIT ?`
-
