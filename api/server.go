@@ -21,9 +21,6 @@ import (
 //go:embed openapi.yaml
 var openapiYAML []byte
 
-// OpenAPI returns the OpenAPI 3 document of the API.
-func OpenAPI() []byte { return openapiYAML }
-
 // Pinger reports whether a dependency answers.
 type Pinger interface {
 	PingMySQL(ctx context.Context) error

@@ -76,9 +76,6 @@ var (
 	fieldNamePattern    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 )
 
-// ValidCategoryCode reports whether code has the form of a category code.
-func ValidCategoryCode(code string) bool { return categoryCodePattern.MatchString(code) }
-
 // CheckDefinition validates the category's own definition (code, name, area,
 // fields). Errors: invalid_argument naming code, name, area, description or
 // fields[i].

@@ -118,7 +118,6 @@ func newClock() *clock {
 }
 func (c *clock) Now() time.Time          { return time.UnixMilli(c.ms.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
-func (c *clock) Set(t time.Time)         { c.ms.Store(t.UnixMilli()) }
 func discardLog() *slog.Logger           { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 func worker(user, station int64) model.Principal {
 	return model.Principal{UserID: user, Roles: []model.Role{{Role: model.RoleSocialWorker, StationID: station}}}

@@ -30,15 +30,6 @@ func Migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	return nil
 }
 
-// MigrationVersion returns the newest applied migration version.
-func MigrationVersion(ctx context.Context, db *sql.DB) (int64, error) {
-	provider, err := newMigrationProvider(db)
-	if err != nil {
-		return 0, err
-	}
-	return provider.GetDBVersion(ctx)
-}
-
 func newMigrationProvider(db *sql.DB) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrationFS, "migrations")
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -95,8 +94,6 @@ func mustJSON(v any) []byte {
 
 // requestPagePrefix + id is the mini-program page of a request.
 const requestPagePrefix = "pages/request/detail?id="
-
-func requestPage(id int64) string { return requestPagePrefix + strconv.FormatInt(id, 10) }
 
 // GetRequest returns one request (without its timeline).
 // Errors: not_found, unavailable, internal.
