@@ -17,9 +17,9 @@ type requestState struct {
 
 // submit is a resident's need: POST /api/v1/requests with an
 // Idempotency-Key, at a random point of the city for a random category:
-// matching (GEO search and queue lengths in Redis), the request row, its
-// event and outbox message in one transaction, then the station's queue and
-// the deadline set in Redis.
+// matching (in process, then the queue lengths in Redis), the request row,
+// its events, the staff's messages and the idempotency reply in one
+// transaction, then the station's queue and the deadline set in Redis.
 func submit(ctx context.Context, b *bench) (op, plan, error) {
 	tokens, err := b.tokens(ctx, codeResident, min(2000, b.city.Residents))
 	if err != nil {
@@ -76,21 +76,6 @@ func stationWorkers(ctx context.Context, b *bench) (map[int64][]string, []string
 		by[workerStation(b.city, k)] = append(by[workerStation(b.city, k)], t)
 	}
 	return by, tokens, nil
-}
-
-// queueList is a social worker opening their station's dispatch queue:
-// GET /api/v1/queue (ids from the station's Redis queue, rows from MySQL).
-func queueList(ctx context.Context, b *bench) (op, plan, error) {
-	_, tokens, err := stationWorkers(ctx, b)
-	if err != nil {
-		return nil, plan{}, err
-	}
-	p := b.plan()
-	return func(ctx context.Context, w, i int) error {
-		_, err := b.http.expect(ctx, call{method: "GET", path: "/api/v1/queue?limit=20", token: tokens[(i*p.Concurrency+w)%len(tokens)]},
-			http.StatusOK)
-		return err
-	}, p, nil
 }
 
 // accept is a social worker taking a dispatched request of their station:
