@@ -93,28 +93,11 @@ func NewAuth(store AccountStore, scopes ScopeChecker, wx WeChatAuth, limit RateL
 	return a
 }
 
-// allowEach takes one token of a named limit for each subject in one round
-// trip and returns each one's verdict: nil, too_many_requests or the
-// limiter's error.
-func allowEach(ctx context.Context, bl BatchRateLimiter, name string, subjects []string, perMinute int) []error {
-	out := make([]error, len(subjects))
-	retry, err := bl.AllowMany(ctx, name, subjects, perMinute)
-	for i := range out {
-		switch {
-		case err != nil:
-			out[i] = err
-		case retry[i] > 0:
-			out[i] = model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(retry[i].Seconds())+1)
-		}
-	}
-	return out
-}
-
 // Login exchanges a wx.login code for a session: the user is created on first
 // login and bootstrap admins get city_admin. clientIP is rate limited.
 // Errors: invalid_argument (bad code), too_many_requests, unavailable, internal.
 func (a *Auth) Login(ctx context.Context, clientIP, code string) (model.Login, error) {
-	if err := a.allow(ctx, "login", clientIP, a.cfg.LoginPerMinuteIP); err != nil {
+	if err := allowLimit(ctx, a.limit, "login", clientIP, a.cfg.LoginPerMinuteIP); err != nil {
 		return model.Login{}, err
 	}
 	code = strings.TrimSpace(code)
@@ -227,7 +210,7 @@ func (a *Auth) AllowWrite(ctx context.Context, p model.Principal) error {
 	if a.writes != nil {
 		return a.writes.do(ctx, formatID(p.UserID), nil)
 	}
-	return a.allow(ctx, "write", formatID(p.UserID), a.cfg.WritesPerMinuteUser)
+	return allowLimit(ctx, a.limit, "write", formatID(p.UserID), a.cfg.WritesPerMinuteUser)
 }
 
 // Logout ends the caller's session at once. Errors: unavailable.
@@ -318,15 +301,4 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
-}
-
-func (a *Auth) allow(ctx context.Context, name, subject string, perMinute int) error {
-	ok, retry, err := a.limit.Allow(ctx, name, subject, perMinute)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(retry.Seconds())+1)
-	}
-	return nil
 }

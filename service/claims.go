@@ -137,12 +137,8 @@ func (s *Activities) onSite(ctx context.Context, p model.Principal, activityID i
 	case !(*proof.Lng >= -180 && *proof.Lng <= 180):
 		return model.Activity{}, model.Claim{}, "", model.InvalidField("lng", "必须是 -180 到 180 之间的经度")
 	}
-	ok, retry, err := s.limit.Allow(ctx, "checkin", formatID(p.UserID), s.cfg.CheckinPerMinuteUser)
-	if err != nil {
+	if err := allowLimit(ctx, s.limit, "checkin", formatID(p.UserID), s.cfg.CheckinPerMinuteUser); err != nil {
 		return model.Activity{}, model.Claim{}, "", err
-	}
-	if !ok {
-		return model.Activity{}, model.Claim{}, "", model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(retry.Seconds())+1)
 	}
 	a, err := s.store.GetActivity(ctx, activityID)
 	if err != nil {

@@ -87,7 +87,7 @@ func (a *Auth) checkScope(ctx context.Context, field string, id int64, exists fu
 // Errors: invalid_argument (invite_code unknown or expired), conflict (already
 // used), too_many_requests, unavailable, internal.
 func (a *Auth) RedeemInvite(ctx context.Context, p model.Principal, code string) (model.Login, error) {
-	if err := a.allow(ctx, "invite", formatID(p.UserID), a.cfg.InvitePerMinuteUser); err != nil {
+	if err := allowLimit(ctx, a.limit, "invite", formatID(p.UserID), a.cfg.InvitePerMinuteUser); err != nil {
 		return model.Login{}, err
 	}
 	code = strings.ToUpper(strings.TrimSpace(code))

@@ -45,14 +45,8 @@ func (s *Requests) readMany(ctx context.Context, ins []submitRead) []readOut {
 			for i, in := range ins {
 				subjects[i] = formatID(in.user)
 			}
-			retry, err := s.batchLimit.AllowMany(ctx, "submit", subjects, s.cfg.SubmitPerMinuteUser)
-			for i := range out {
-				switch {
-				case err != nil:
-					out[i].allow = err
-				case retry[i] > 0:
-					out[i].allow = model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(retry[i].Seconds())+1)
-				}
+			for i, err := range allowEach(ctx, s.batchLimit, "submit", subjects, s.cfg.SubmitPerMinuteUser) {
+				out[i].allow = err
 			}
 		}()
 	}
@@ -80,7 +74,7 @@ func (s *Requests) readMany(ctx context.Context, ins []submitRead) []readOut {
 func (s *Requests) readSubmit(ctx context.Context, userID int64, q MatchQuery, valid error) (model.MatchResult, error) {
 	limited := s.limit != nil && s.cfg.SubmitPerMinuteUser > 0
 	if s.reads == nil || (limited && s.batchLimit == nil) {
-		if err := s.allow(ctx, "submit", formatID(userID), s.cfg.SubmitPerMinuteUser); err != nil {
+		if err := allowLimit(ctx, s.limit, "submit", formatID(userID), s.cfg.SubmitPerMinuteUser); err != nil {
 			return model.MatchResult{}, err
 		}
 		if valid != nil {

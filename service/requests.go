@@ -418,18 +418,3 @@ func (s *Requests) present(r model.Request, staff bool) model.Request {
 	r.UpdatedAt = r.UpdatedAt.In(s.loc)
 	return r
 }
-
-// allow takes one token from a named per-subject rate limit.
-func (s *Requests) allow(ctx context.Context, name, subject string, perMinute int) error {
-	if s.limit == nil || perMinute <= 0 {
-		return nil
-	}
-	ok, retry, err := s.limit.Allow(ctx, name, subject, perMinute)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(retry.Seconds())+1)
-	}
-	return nil
-}

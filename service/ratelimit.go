@@ -1,0 +1,47 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"jindalai/model"
+)
+
+// allowLimit takes one token of a named per-subject limit allowing
+// perMinute calls a minute; a nil limiter or a perMinute of 0 allows
+// everything. Errors: too_many_requests, the limiter's (unavailable).
+func allowLimit(ctx context.Context, l RateLimiter, name, subject string, perMinute int) error {
+	if l == nil || perMinute <= 0 {
+		return nil
+	}
+	ok, retry, err := l.Allow(ctx, name, subject, perMinute)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return tooManyRequests(retry)
+	}
+	return nil
+}
+
+// allowEach takes one token of a named limit for each subject in one round
+// trip and returns each one's verdict: nil, too_many_requests or the
+// limiter's error.
+func allowEach(ctx context.Context, bl BatchRateLimiter, name string, subjects []string, perMinute int) []error {
+	out := make([]error, len(subjects))
+	retry, err := bl.AllowMany(ctx, name, subjects, perMinute)
+	for i := range out {
+		switch {
+		case err != nil:
+			out[i] = err
+		case retry[i] > 0:
+			out[i] = tooManyRequests(retry[i])
+		}
+	}
+	return out
+}
+
+// tooManyRequests is a limit's refusal, saying when to try again.
+func tooManyRequests(retry time.Duration) error {
+	return model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(retry.Seconds())+1)
+}
