@@ -141,7 +141,6 @@ func (s *Store) QueueEntries(ctx context.Context, stationID, orgID int64, after 
 				return nil, false, false, translateRedis(err)
 			}
 			if marker.Val() == 0 {
-				s.sessions.forgetAll()
 				return nil, false, false, nil
 			}
 			zs = page.Val()

@@ -160,17 +160,20 @@ func (c *sessionCache) forgetAll() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
-	clear(c.entries)
-	clear(c.byUser)
+	c.clearLocked()
 }
 
 // reset empties the cache and sets whether it may serve entries.
 func (c *sessionCache) reset(live bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
 	c.live = live
+	c.clearLocked()
+}
+
+// clearLocked drops every entry and refuses the reads under way; with mu held.
+func (c *sessionCache) clearLocked() {
+	c.gen++
 	clear(c.entries)
 	clear(c.byUser)
 }

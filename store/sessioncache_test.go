@@ -182,3 +182,36 @@ func subscriberIDs(list string) []string {
 	}
 	return ids
 }
+
+// TestSessionCacheForgetsWhenRedisLostItsData: finding the dispatch index
+// marker gone (Redis restarted empty or flushed) empties the cache, since
+// the sessions went with it; while the marker is there, entries stay.
+func TestSessionCacheForgetsWhenRedisLostItsData(t *testing.T) {
+	a, _ := cachedReplicas(t)
+	ctx := context.Background()
+	if _, err := a.RebuildDispatchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	newSession(t, a, 11, "hf1")
+	if !authenticated(a, "hf1") {
+		t.Fatal("first read")
+	}
+	if err := a.Redis.Del(ctx, a.Keys.Session("hf1")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if present, err := a.DispatchIndexPresent(ctx); err != nil || !present {
+		t.Fatalf("marker: %v %v", present, err)
+	}
+	if !authenticated(a, "hf1") {
+		t.Fatal("the cache forgot while Redis kept its data")
+	}
+	if err := a.Redis.Del(ctx, a.Keys.DispatchIndexMarker()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if present, err := a.DispatchIndexPresent(ctx); err != nil || present {
+		t.Fatalf("marker after loss: %v %v", present, err)
+	}
+	if authenticated(a, "hf1") {
+		t.Fatal("served a session Redis lost")
+	}
+}
