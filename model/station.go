@@ -200,16 +200,9 @@ type GeoQuery struct {
 	Count   int
 }
 
-// GeoProbeQuery is one point's searches in a GeoProbes round trip.
-type GeoProbeQuery struct {
-	P        Point
-	Stations GeoQuery
-	Orgs     GeoQuery
-}
-
-// GeoProbe is what one Redis round trip of the matcher reads: the version of
-// the station/organization/catalogue data, whether each GEO set exists, and
-// the nearest members of each set (distance ascending).
+// GeoProbe is what one Redis round trip of the public nearby search reads:
+// the version of the station/organization/catalogue data, whether each GEO
+// set exists, and the nearest members of each set (distance ascending).
 type GeoProbe struct {
 	Version      string
 	StationsSet  bool

@@ -122,73 +122,50 @@ func (s *Store) rebuildGeo(ctx context.Context, key string, members map[int64]mo
 
 // GeoProbe reads, in one pipelined round trip, the stations version, whether
 // both GEO sets exist, and the nearest stations and organizations around p
-// (ascending distance, metres). Errors: unavailable.
-func (s *Store) GeoProbe(ctx context.Context, p model.Point, stations, orgs model.GeoQuery) (model.GeoProbe, error) {
-	out, err := s.GeoProbes(ctx, []model.GeoProbeQuery{{P: p, Stations: stations, Orgs: orgs}})
-	if err != nil {
-		return model.GeoProbe{}, err
-	}
-	return out[0], nil
-}
-
-// GeoProbes is GeoProbe for several points in one pipelined round trip: the
-// version and the existence of the sets are read once, after which come the
-// searches of every point. It returns one probe per query, in order.
+// (ascending distance, metres); a query with Count 0 is skipped.
 // Errors: unavailable.
-func (s *Store) GeoProbes(ctx context.Context, qs []model.GeoProbeQuery) ([]model.GeoProbe, error) {
+func (s *Store) GeoProbe(ctx context.Context, p model.Point, stations, orgs model.GeoQuery) (model.GeoProbe, error) {
 	var version *redis.StringCmd
-	var exists *redis.IntCmd
-	var exOrgs *redis.IntCmd
-	stCmds := make([]*redis.GeoSearchLocationCmd, len(qs))
-	orgCmds := make([]*redis.GeoSearchLocationCmd, len(qs))
+	var exists, exOrgs *redis.IntCmd
+	var stCmd, orgCmd *redis.GeoSearchLocationCmd
 	_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		version = pipe.Get(ctx, s.Keys.StationsVersion())
 		exists = pipe.Exists(ctx, s.Keys.StationGeo())
 		exOrgs = pipe.Exists(ctx, s.Keys.OrgGeo())
-		for i, q := range qs {
-			if q.Stations.Count > 0 {
-				stCmds[i] = pipe.GeoSearchLocation(ctx, s.Keys.StationGeo(), geoQuery(q.P, q.Stations))
-			}
-			if q.Orgs.Count > 0 {
-				orgCmds[i] = pipe.GeoSearchLocation(ctx, s.Keys.OrgGeo(), geoQuery(q.P, q.Orgs))
-			}
+		if stations.Count > 0 {
+			stCmd = pipe.GeoSearchLocation(ctx, s.Keys.StationGeo(), geoQuery(p, stations))
+		}
+		if orgs.Count > 0 {
+			orgCmd = pipe.GeoSearchLocation(ctx, s.Keys.OrgGeo(), geoQuery(p, orgs))
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, translateRedis(err)
+		return model.GeoProbe{}, translateRedis(err)
 	}
 	checks := []redis.Cmder{exists, exOrgs}
-	for i := range qs {
-		if stCmds[i] != nil {
-			checks = append(checks, stCmds[i])
-		}
-		if orgCmds[i] != nil {
-			checks = append(checks, orgCmds[i])
-		}
+	if stCmd != nil {
+		checks = append(checks, stCmd)
+	}
+	if orgCmd != nil {
+		checks = append(checks, orgCmd)
 	}
 	for _, c := range checks {
 		if c.Err() != nil {
-			return nil, translateRedis(c.Err())
+			return model.GeoProbe{}, translateRedis(c.Err())
 		}
 	}
 	if err := version.Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, translateRedis(err)
+		return model.GeoProbe{}, translateRedis(err)
 	}
-	out := make([]model.GeoProbe, len(qs))
-	for i, q := range qs {
-		o := &out[i]
-		o.Version = version.Val()
-		o.StationsSet = exists.Val() > 0
-		o.OrgsSet = exOrgs.Val() > 0
-		if stCmds[i] != nil {
-			o.Stations = geoHits(stCmds[i].Val())
-			o.StationsFull = len(o.Stations) >= q.Stations.Count
-		}
-		if orgCmds[i] != nil {
-			o.Orgs = geoHits(orgCmds[i].Val())
-			o.OrgsFull = len(o.Orgs) >= q.Orgs.Count
-		}
+	out := model.GeoProbe{Version: version.Val(), StationsSet: exists.Val() > 0, OrgsSet: exOrgs.Val() > 0}
+	if stCmd != nil {
+		out.Stations = geoHits(stCmd.Val())
+		out.StationsFull = len(out.Stations) >= stations.Count
+	}
+	if orgCmd != nil {
+		out.Orgs = geoHits(orgCmd.Val())
+		out.OrgsFull = len(out.Orgs) >= orgs.Count
 	}
 	return out, nil
 }
