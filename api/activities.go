@@ -72,10 +72,8 @@ func (s *Server) createActivity(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "activities.create", in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "activities.create", in)
+	if !ok {
 		return
 	}
 	out, err := s.Activities.CreateActivity(c.Request.Context(), p, idem, a)
@@ -98,9 +96,8 @@ type activityPatchBody struct {
 }
 
 func (s *Server) updateActivity(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in activityPatchBody
@@ -123,9 +120,8 @@ func (s *Server) updateActivity(c *gin.Context) {
 }
 
 func (s *Server) cancelActivity(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in reasonBody
@@ -173,9 +169,8 @@ func (s *Server) listActivities(c *gin.Context) {
 }
 
 func (s *Server) getActivity(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	out, err := s.Activities.GetActivity(c.Request.Context(), principal(c), id)
@@ -183,15 +178,12 @@ func (s *Server) getActivity(c *gin.Context) {
 }
 
 func (s *Server) claimActivity(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "activities.claim", id)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "activities.claim", id)
+	if !ok {
 		return
 	}
 	out, err := s.Activities.Claim(c.Request.Context(), p, idem, id)
@@ -199,9 +191,8 @@ func (s *Server) claimActivity(c *gin.Context) {
 }
 
 func (s *Server) cancelClaim(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	out, err := s.Activities.CancelClaim(c.Request.Context(), principal(c), id)
@@ -218,9 +209,8 @@ func (s *Server) checkin(c *gin.Context)  { s.onSite(c, s.Activities.CheckIn) }
 func (s *Server) checkout(c *gin.Context) { s.onSite(c, s.Activities.CheckOut) }
 
 func (s *Server) onSite(c *gin.Context, call func(ctx context.Context, p model.Principal, id int64, proof service.CheckinProof) (model.Claim, error)) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in checkinBody
@@ -232,9 +222,8 @@ func (s *Server) onSite(c *gin.Context, call func(ctx context.Context, p model.P
 }
 
 func (s *Server) checkinCode(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	out, err := s.Activities.CheckinCode(c.Request.Context(), principal(c), id)
@@ -247,9 +236,8 @@ func (s *Server) checkinCode(c *gin.Context) {
 }
 
 func (s *Server) activityClaims(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	page, err := pageOf(c)
@@ -267,14 +255,12 @@ type minutesBody struct {
 }
 
 func (s *Server) setCreditedMinutes(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
-	claimID, err := pathID(c, "claim_id")
-	if err != nil {
-		s.fail(c, err)
+	claimID, ok := s.pathID(c, "claim_id")
+	if !ok {
 		return
 	}
 	var in minutesBody

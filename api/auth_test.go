@@ -346,3 +346,24 @@ func tamper(tok string) string {
 	}
 	return string(c) + tok[1:]
 }
+
+// TestBadPathIDsAreNamed: a path id that is not a positive integer gets 400
+// invalid_argument naming it, on reads, actions and creates alike, before
+// any body or key is looked at.
+func TestBadPathIDsAreNamed(t *testing.T) {
+	h := newHarness(t)
+	tok, _ := h.login("admin")
+	for _, r := range []req{
+		{method: "GET", path: "/api/v1/requests/abc"},
+		{method: "POST", path: "/api/v1/requests/0/accept"},
+		{method: "POST", path: "/api/v1/activities/-3/claims", header: map[string]string{"Idempotency-Key": "k1"}},
+		{method: "PATCH", path: "/api/v1/admin/stations/9x", body: map[string]string{"name": "站"}},
+		{method: "POST", path: "/api/v1/me/messages/99999999999999999999/read"},
+	} {
+		r.token = tok
+		got := h.do(r)
+		if got.Status != http.StatusBadRequest || got.errorCode() != model.CodeInvalid || got.errorFields()["id"] == "" {
+			t.Errorf("%s %s: %d %s", r.method, r.path, got.Status, got.Body)
+		}
+	}
+}

@@ -153,13 +153,27 @@ func pageOf(c *gin.Context) (model.Page, error) {
 	return p, nil
 }
 
-// pathID reads a positive integer path parameter.
-func pathID(c *gin.Context, name string) (int64, error) {
+// pathID reads a positive integer path parameter; when it is not one it
+// has answered 400 naming it and returns false.
+func (s *Server) pathID(c *gin.Context, name string) (int64, bool) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, model.InvalidField(name, "必须是正整数")
+		s.fail(c, model.InvalidField(name, "必须是正整数"))
+		return 0, false
 	}
-	return id, nil
+	return id, true
+}
+
+// callerKey returns the caller and the create's Idempotency-Key (see
+// idempotency); on a bad key it has answered 400 and returns false.
+func (s *Server) callerKey(c *gin.Context, scope string, body any) (model.Principal, *model.Idempotency, bool) {
+	p := principal(c)
+	idem, err := idempotency(c, p.UserID, scope, body)
+	if err != nil {
+		s.fail(c, err)
+		return p, nil, false
+	}
+	return p, idem, true
 }
 
 // queryFloat reads an optional float query parameter; ok is false when absent.

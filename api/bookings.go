@@ -51,10 +51,8 @@ func (s *Server) book(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "bookings.create", in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "bookings.create", in)
+	if !ok {
 		return
 	}
 	out, err := s.Bookings.Book(c.Request.Context(), p, idem, in.SlotID, in.Note)
@@ -76,9 +74,8 @@ func (s *Server) myBookings(c *gin.Context) {
 }
 
 func (s *Server) getBooking(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	out, err := s.Bookings.GetBooking(c.Request.Context(), principal(c), id)
@@ -90,9 +87,8 @@ type reasonBody struct {
 }
 
 func (s *Server) cancelBooking(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in reasonBody
@@ -105,9 +101,8 @@ func (s *Server) cancelBooking(c *gin.Context) {
 
 func (s *Server) markBooking(status model.BookingStatus) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := pathID(c, "id")
-		if err != nil {
-			s.fail(c, err)
+		id, ok := s.pathID(c, "id")
+		if !ok {
 			return
 		}
 		out, err := s.Bookings.MarkBooking(c.Request.Context(), principal(c), id, status)
@@ -151,9 +146,8 @@ func queryBool(c *gin.Context, name string) (bool, error) {
 }
 
 func (s *Server) listSlots(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	page, err := pageOf(c)

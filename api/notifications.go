@@ -32,10 +32,8 @@ func (s *Server) subscribe(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "subscriptions", in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "subscriptions", in)
+	if !ok {
 		return
 	}
 	out, err := s.Notifications.Subscribe(c.Request.Context(), p, in.TemplateIDs, idem)
@@ -71,9 +69,8 @@ func (s *Server) listMessages(c *gin.Context) {
 }
 
 func (s *Server) readMessage(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	out, err := s.Notifications.MarkRead(c.Request.Context(), principal(c), id)

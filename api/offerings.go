@@ -38,10 +38,8 @@ func (s *Server) createOffering(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "services.create", in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "services.create", in)
+	if !ok {
 		return
 	}
 	out, err := s.Bookings.CreateOffering(c.Request.Context(), p, idem, service.OfferingInput{
@@ -62,9 +60,8 @@ type offeringPatchBody struct {
 }
 
 func (s *Server) updateOffering(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in offeringPatchBody
@@ -87,19 +84,16 @@ type slotBody struct {
 }
 
 func (s *Server) createSlot(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in slotBody
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "slots.create:"+c.Param("id"), in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "slots.create:"+c.Param("id"), in)
+	if !ok {
 		return
 	}
 	out, err := s.Bookings.CreateSlot(c.Request.Context(), p, idem, id, service.SlotInput{StartsAt: in.StartsAt, EndsAt: in.EndsAt, Capacity: in.Capacity})
@@ -121,19 +115,16 @@ type patternBody struct {
 }
 
 func (s *Server) createSlotPattern(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in patternBody
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "slots.pattern:"+c.Param("id"), in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "slots.pattern:"+c.Param("id"), in)
+	if !ok {
 		return
 	}
 	pattern := service.SlotPattern{From: in.From, To: in.To, Weekdays: in.Weekdays, Capacity: in.Capacity, SkipDates: in.SkipDates}
@@ -145,9 +136,8 @@ func (s *Server) createSlotPattern(c *gin.Context) {
 }
 
 func (s *Server) deleteSlot(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	if err := s.Bookings.DeleteSlot(c.Request.Context(), principal(c), id); err != nil {
@@ -158,9 +148,8 @@ func (s *Server) deleteSlot(c *gin.Context) {
 }
 
 func (s *Server) cancelSlot(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in reasonBody
@@ -177,19 +166,16 @@ type closedDateBody struct {
 }
 
 func (s *Server) addClosedDate(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in closedDateBody
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "closed_dates.create:"+c.Param("id"), in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "closed_dates.create:"+c.Param("id"), in)
+	if !ok {
 		return
 	}
 	out, err := s.Bookings.AddClosedDate(c.Request.Context(), p, idem, id, in.Date, in.Reason)
@@ -197,9 +183,8 @@ func (s *Server) addClosedDate(c *gin.Context) {
 }
 
 func (s *Server) listClosedDates(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	items, err := s.Bookings.ClosedDates(c.Request.Context(), principal(c), id, c.Query("from"), c.Query("to"))
@@ -211,9 +196,8 @@ func (s *Server) listClosedDates(c *gin.Context) {
 }
 
 func (s *Server) deleteClosedDate(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	if err := s.Bookings.DeleteClosedDate(c.Request.Context(), principal(c), id, c.Param("date")); err != nil {
@@ -224,9 +208,8 @@ func (s *Server) deleteClosedDate(c *gin.Context) {
 }
 
 func (s *Server) stationBookings(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	page, err := pageOf(c)

@@ -47,10 +47,8 @@ func (s *Server) submitRequest(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "requests.create", in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "requests.create", in)
+	if !ok {
 		return
 	}
 	out, err := s.Requests.Submit(c.Request.Context(), p, service.SubmitInput{
@@ -84,9 +82,8 @@ func (s *Server) listRequests(c *gin.Context) {
 }
 
 func (s *Server) getRequest(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	out, err := s.Requests.Get(c.Request.Context(), principal(c), id)
@@ -96,9 +93,8 @@ func (s *Server) getRequest(c *gin.Context) {
 // requestAction binds an optional body into dst (nil: no body expected),
 // reads the path id and replies with what run returns.
 func (s *Server) requestAction(c *gin.Context, dst any, run func(p model.Principal, id int64) (model.Request, error)) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	if dst != nil && !s.bindJSON(c, dst) {
@@ -183,9 +179,8 @@ type noteBody struct {
 }
 
 func (s *Server) addRequestNote(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in noteBody

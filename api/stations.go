@@ -98,9 +98,8 @@ func (s *Server) listStations(c *gin.Context) {
 }
 
 func (s *Server) getStation(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	out, err := s.Stations.Station(c.Request.Context(), id)
@@ -128,9 +127,8 @@ func (s *Server) listOrganizations(c *gin.Context) {
 }
 
 func (s *Server) getOrganization(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	out, err := s.Stations.Organization(c.Request.Context(), id)
@@ -164,10 +162,8 @@ func (s *Server) createStation(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "admin.stations.create", in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "admin.stations.create", in)
+	if !ok {
 		return
 	}
 	out, err := s.Stations.CreateStation(c.Request.Context(), p, idem, in.input())
@@ -175,9 +171,8 @@ func (s *Server) createStation(c *gin.Context) {
 }
 
 func (s *Server) updateStation(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in stationBody
@@ -209,10 +204,8 @@ func (s *Server) createOrganization(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "admin.organizations.create", in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "admin.organizations.create", in)
+	if !ok {
 		return
 	}
 	out, err := s.Stations.CreateOrganization(c.Request.Context(), p, idem, in.input())
@@ -220,9 +213,8 @@ func (s *Server) createOrganization(c *gin.Context) {
 }
 
 func (s *Server) updateOrganization(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	var in orgBody
@@ -257,10 +249,8 @@ func (s *Server) createCategory(c *gin.Context) {
 		s.fail(c, model.InvalidField("code", "必填"))
 		return
 	}
-	p := principal(c)
-	idem, err := idempotency(c, p.UserID, "admin.categories.create", in)
-	if err != nil {
-		s.fail(c, err)
+	p, idem, ok := s.callerKey(c, "admin.categories.create", in)
+	if !ok {
 		return
 	}
 	out, err := s.Stations.CreateCategory(c.Request.Context(), p, idem, in.input(*in.Code))

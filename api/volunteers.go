@@ -59,9 +59,8 @@ func (s *Server) updateMyVolunteer(c *gin.Context) {
 }
 
 func (s *Server) orgMembers(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	page, err := pageOf(c)
@@ -74,9 +73,8 @@ func (s *Server) orgMembers(c *gin.Context) {
 }
 
 func (s *Server) orgHours(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
 	page, err := pageOf(c)
