@@ -195,12 +195,10 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedReques
 	return out, nil
 }
 
-// runBatchScript runs a batch script with its COMMIT in one round trip on
-// one connection. A failed statement stops the script with the transaction
-// open: it is rolled back on the same connection, and a connection that
-// cannot roll back is discarded. Errors wrap model.ErrNotWritten when the
-// server reported the failure (or nothing was sent); a connection lost
-// while the script ran leaves the outcome unknown.
+// runBatchScript runs a batch script as run does (see execScript). Errors
+// wrap model.ErrNotWritten when the server reported the failure (or nothing
+// was sent); a connection lost while the script ran leaves the outcome
+// unknown.
 func (s *Store) runBatchScript(ctx context.Context, sc *script) (mysql.Result, error) {
 	notWritten := func(err error) error {
 		var te *model.Error
@@ -211,38 +209,7 @@ func (s *Store) runBatchScript(ctx context.Context, sc *script) (mysql.Result, e
 		out.Err = errors.Join(model.ErrNotWritten, te.Err)
 		return &out
 	}
-	sc.add("COMMIT")
-	named := make([]driver.NamedValue, len(sc.args))
-	for i, a := range sc.args {
-		v, err := driver.DefaultParameterConverter.ConvertValue(a)
-		if err != nil {
-			return nil, notWritten(model.Wrap(model.CodeInternal, err, ""))
-		}
-		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-	}
-	conn, err := s.DB.Conn(ctx)
-	if err != nil {
-		return nil, notWritten(err)
-	}
-	defer conn.Close()
-	var res mysql.Result
-	var failed error
-	err = conn.Raw(func(dc any) error {
-		ex, ok := dc.(driver.ExecerContext)
-		if !ok {
-			return model.Errorf(model.CodeInternal, "store: driver cannot execute scripts")
-		}
-		r, err := ex.ExecContext(ctx, sc.sb.String(), named)
-		if err == nil {
-			res = r.(mysql.Result)
-			return nil
-		}
-		failed = err
-		if _, rbErr := ex.ExecContext(context.Background(), "ROLLBACK", nil); rbErr != nil {
-			return driver.ErrBadConn
-		}
-		return nil
-	})
+	res, failed, err := s.execScript(ctx, sc)
 	var myErr *mysql.MySQLError
 	switch {
 	case failed != nil && errors.As(failed, &myErr):

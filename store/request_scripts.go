@@ -42,28 +42,42 @@ func (sc *script) add(stmt string, args ...any) int {
 	return sc.n - 1
 }
 
-// run sends the script with COMMIT in one round trip on one connection. When
-// a statement fails, MySQL stops there with the transaction open: it is
-// rolled back on the same connection, and a connection that cannot roll back
-// is discarded, never returned to the pool mid-transaction. It returns the
-// affected rows and insert ids of every statement.
+// run sends the script with COMMIT in one round trip on one connection (see
+// execScript). It returns the affected rows and insert ids of every
+// statement; a failed statement's error is returned as the server gave it.
 func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
+	res, failed, err := s.execScript(ctx, sc)
+	if failed != nil {
+		return nil, failed
+	}
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	return res, nil
+}
+
+// execScript appends COMMIT and sends the script in one round trip on one
+// connection. When a statement fails, MySQL stops there with the transaction
+// open: it is rolled back on the same connection (failed is the statement's
+// error), and a connection that cannot roll back is discarded, never
+// returned to the pool mid-transaction. err reports what kept the script
+// from running or its outcome from being known: an argument the driver
+// cannot take (internal), no connection, the connection lost.
+func (s *Store) execScript(ctx context.Context, sc *script) (res mysql.Result, failed, err error) {
 	sc.add("COMMIT")
 	named := make([]driver.NamedValue, len(sc.args))
 	for i, a := range sc.args {
 		v, err := driver.DefaultParameterConverter.ConvertValue(a)
 		if err != nil {
-			return nil, model.Wrap(model.CodeInternal, err, "")
+			return nil, nil, model.Wrap(model.CodeInternal, err, "")
 		}
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
 	}
 	conn, err := s.DB.Conn(ctx)
 	if err != nil {
-		return nil, translate(err, "")
+		return nil, nil, err
 	}
 	defer conn.Close()
-	var res mysql.Result
-	var scriptErr error
 	err = conn.Raw(func(dc any) error {
 		ex, ok := dc.(driver.ExecerContext)
 		if !ok {
@@ -74,19 +88,16 @@ func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
 			res = r.(mysql.Result)
 			return nil
 		}
-		scriptErr = err
+		failed = err
 		if _, rbErr := ex.ExecContext(context.Background(), "ROLLBACK", nil); rbErr != nil {
 			return driver.ErrBadConn
 		}
 		return nil
 	})
-	if scriptErr != nil {
-		return nil, scriptErr
+	if failed != nil {
+		return nil, failed, nil
 	}
-	if err != nil {
-		return nil, translate(err, "")
-	}
-	return res, nil
+	return res, nil, err
 }
 
 const notificationColumns = `(user_id, kind, title, body, data, page, ref_type, ref_id, push_state, skip_reason, next_attempt_at, created_at)`
