@@ -38,3 +38,13 @@ func DecodeCursor(cursor string) (int64, error) {
 	}
 	return id, nil
 }
+
+// CutPage is the page of a read that fetched up to limit+1 items: the first
+// limit, and when there were more, the cursor of the last one kept (id
+// gives an item's id).
+func CutPage[T any](items []T, limit int, id func(T) int64) List[T] {
+	if len(items) <= limit {
+		return List[T]{Items: items}
+	}
+	return List[T]{Items: items[:limit], NextCursor: EncodeCursor(id(items[limit-1]))}
+}

@@ -299,12 +299,7 @@ func (s *Store) ListUserBookings(ctx context.Context, userID int64, status model
 	if err != nil {
 		return out, err
 	}
-	out.Items = items
-	if len(items) > page.Limit {
-		out.Items = items[:page.Limit]
-		out.NextCursor = model.EncodeCursor(items[page.Limit-1].ID)
-	}
-	return out, nil
+	return model.CutPage(items, page.Limit, func(b model.Booking) int64 { return b.ID }), nil
 }
 
 // ListStationBookings returns a station's bookings of slots starting in
@@ -346,9 +341,5 @@ func (s *Store) ListStationBookings(ctx context.Context, stationID int64, from, 
 	if err := rows.Err(); err != nil {
 		return out, translate(err, "")
 	}
-	if len(out.Items) > page.Limit {
-		out.Items = out.Items[:page.Limit]
-		out.NextCursor = model.EncodeCursor(out.Items[page.Limit-1].ID)
-	}
-	return out, nil
+	return model.CutPage(out.Items, page.Limit, func(x model.Booking) int64 { return x.ID }), nil
 }

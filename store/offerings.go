@@ -100,11 +100,7 @@ func (s *Store) ListOfferings(ctx context.Context, stationID int64, includeInact
 	if err := rows.Err(); err != nil {
 		return out, translate(err, "")
 	}
-	if len(out.Items) > page.Limit {
-		out.Items = out.Items[:page.Limit]
-		out.NextCursor = model.EncodeCursor(out.Items[page.Limit-1].ID)
-	}
-	return out, nil
+	return model.CutPage(out.Items, page.Limit, func(x model.Offering) int64 { return x.ID }), nil
 }
 
 // AddClosedDate marks a day (YYYY-MM-DD) closed at a station, idempotently

@@ -180,11 +180,7 @@ func (s *Store) ListSlots(ctx context.Context, offeringID int64, from, to time.T
 	if err := rows.Err(); err != nil {
 		return out, translate(err, "")
 	}
-	if len(out.Items) > page.Limit {
-		out.Items = out.Items[:page.Limit]
-		out.NextCursor = model.EncodeCursor(out.Items[page.Limit-1].ID)
-	}
-	return out, nil
+	return model.CutPage(out.Items, page.Limit, func(x model.Slot) int64 { return x.ID }), nil
 }
 
 // DeleteSlot removes a slot that has never been booked (cancelled bookings
