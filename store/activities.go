@@ -217,21 +217,7 @@ func (s *Store) CancelActivity(ctx context.Context, id int64, reason string, che
 
 // liveClaimants returns the volunteers holding a live claim of an activity.
 func liveClaimants(ctx context.Context, tx *sql.Tx, activityID int64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `
-		SELECT volunteer_id FROM activity_claims WHERE activity_id = ? AND live = 1 ORDER BY id`, activityID)
-	if err != nil {
-		return nil, translate(err, "")
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, translate(err, "")
-		}
-		ids = append(ids, id)
-	}
-	return ids, translate(rows.Err(), "")
+	return queryIDs(ctx, tx, `SELECT volunteer_id FROM activity_claims WHERE activity_id = ? AND live = 1 ORDER BY id`, activityID)
 }
 
 func (s *Store) scanActivity(row activityScanner) (model.Activity, error) {

@@ -225,24 +225,11 @@ func (s *Store) promoteWaitlisted(ctx context.Context, tx *sql.Tx, activityID in
 	if err != nil || a.Status != model.ActivityPublished || a.Remaining == 0 {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `
+	ids, err := queryIDs(ctx, tx, `
 		SELECT id FROM activity_claims WHERE activity_id = ? AND status = 'waitlisted' AND live = 1
 		ORDER BY id LIMIT ? FOR UPDATE`, activityID, a.Remaining)
 	if err != nil {
-		return translate(err, "")
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return translate(err, "")
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return translate(err, "")
+		return err
 	}
 	var notes []model.Notification
 	for _, id := range ids {

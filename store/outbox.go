@@ -106,14 +106,14 @@ func (s *Store) ClaimNotifications(ctx context.Context, c model.OutboxClaim) (mo
 	for tpl, ids := range reserved {
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE notifications SET template_id = ?, grant_held = 1
-			WHERE id IN (`+outboxIDList(len(ids))+`)`, outboxArgs(tpl, ids)...); err != nil {
+			WHERE id IN (`+inList(len(ids))+`)`, append([]any{tpl}, idArgs(ids)...)...); err != nil {
 			return fail(err)
 		}
 	}
 	for reason, ids := range skip {
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE notifications SET push_state = 'skipped', skip_reason = ?, claim_token = NULL, claimed_until = NULL
-			WHERE id IN (`+outboxIDList(len(ids))+`)`, outboxArgs(reason, ids)...); err != nil {
+			WHERE id IN (`+inList(len(ids))+`)`, append([]any{reason}, idArgs(ids)...)...); err != nil {
 			return fail(err)
 		}
 		out.Skipped[reason] = len(ids)
@@ -217,14 +217,14 @@ func (s *Store) FinishNotification(ctx context.Context, id int64, token string, 
 // queue, due at once, keeping the grants they hold and their attempt count
 // (used at shutdown and when a lease runs short). Errors: unavailable, internal.
 func (s *Store) ReleaseNotifications(ctx context.Context, token string) (int64, error) {
-	ids, err := s.outboxIDs(ctx, `SELECT id FROM notifications WHERE push_state = 'sending' AND claim_token = ?`, token)
+	ids, err := queryIDs(ctx, s.DB, `SELECT id FROM notifications WHERE push_state = 'sending' AND claim_token = ?`, token)
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	args := append([]any{token}, ids...)
+	args := append([]any{token}, idArgs(ids)...)
 	res, err := s.DB.ExecContext(ctx, `
 		UPDATE notifications SET push_state = 'pending', claim_token = NULL, claimed_until = NULL
-		WHERE claim_token = ? AND push_state = 'sending' AND id IN (`+outboxIDList(len(ids))+`)`, args...)
+		WHERE claim_token = ? AND push_state = 'sending' AND id IN (`+inList(len(ids))+`)`, args...)
 	if err != nil {
 		return 0, translate(err, "")
 	}
@@ -241,41 +241,23 @@ func (s *Store) ReleaseNotifications(ctx context.Context, token string) (int64, 
 // locking scan of every 'sending' row would deadlock with the senders
 // recording their outcomes. Errors: unavailable, internal.
 func (s *Store) ReclaimExpiredNotifications(ctx context.Context, at time.Time) (int64, error) {
-	ids, err := s.outboxIDs(ctx, `
+	ids, err := queryIDs(ctx, s.DB, `
 		SELECT id FROM notifications WHERE push_state = 'sending' AND claimed_until <= ? LIMIT 500`, at.UTC())
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	args := append([]any{at.UTC(), at.UTC()}, ids...)
+	args := append([]any{at.UTC(), at.UTC()}, idArgs(ids)...)
 	res, err := s.DB.ExecContext(ctx, `
 		UPDATE notifications
 		SET push_state = 'pending', attempts = attempts + 1, next_attempt_at = ?,
 		    last_error = 'lease expired: the sender stopped during delivery',
 		    claim_token = NULL, claimed_until = NULL
-		WHERE push_state = 'sending' AND claimed_until <= ? AND id IN (`+outboxIDList(len(ids))+`)`, args...)
+		WHERE push_state = 'sending' AND claimed_until <= ? AND id IN (`+inList(len(ids))+`)`, args...)
 	if err != nil {
 		return 0, translate(err, "")
 	}
 	n, err := res.RowsAffected()
 	return n, translate(err, "")
-}
-
-// outboxIDs runs a query selecting notification ids.
-func (s *Store) outboxIDs(ctx context.Context, query string, args ...any) ([]any, error) {
-	rows, err := s.DB.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, translate(err, "")
-	}
-	defer rows.Close()
-	var ids []any
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, translate(err, "")
-		}
-		ids = append(ids, id)
-	}
-	return ids, translate(rows.Err(), "")
 }
 
 // CountPendingNotifications returns how many notifications wait for the
@@ -313,19 +295,4 @@ func decodeNotificationData(raw []byte) map[string]string {
 		return map[string]string{}
 	}
 	return m
-}
-
-// outboxArgs is first followed by ids, as query arguments.
-func outboxArgs(first any, ids []int64) []any {
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, first)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	return args
-}
-
-// outboxIDList is the placeholder list of an IN (...) of n ids.
-func outboxIDList(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

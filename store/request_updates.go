@@ -34,22 +34,9 @@ func (s *Store) OverdueRequests(ctx context.Context, t time.Time, limit int) ([]
 // t, oldest first, at most limit: those due to close by themselves.
 // Errors: unavailable, internal.
 func (s *Store) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]int64, error) {
-	rows, err := s.DB.QueryContext(ctx, `
+	return queryIDs(ctx, s.DB, `
 		SELECT id FROM requests WHERE status = 'resolved' AND resolved_at <= ? ORDER BY resolved_at LIMIT ?`,
 		t.UTC(), limit)
-	if err != nil {
-		return nil, translate(err, "")
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, translate(err, "")
-		}
-		out = append(out, id)
-	}
-	return out, translate(rows.Err(), "")
 }
 
 // OpenRequests returns the queue placement of open requests (dispatched or

@@ -202,23 +202,10 @@ func (s *Store) QueueFromDB(ctx context.Context, f model.QueueFilter, after *mod
 	if len(branches) == 0 {
 		return nil, nil
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM (`+strings.Join(branches, " UNION ALL ")+
+	ids, err := queryIDs(ctx, s.DB, `SELECT id FROM (`+strings.Join(branches, " UNION ALL ")+
 		`) q ORDER BY queue_score, id LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, translate(err, "")
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, translate(err, "")
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, translate(err, "")
+		return nil, err
 	}
 	rs, err := s.GetRequests(ctx, ids)
 	if err != nil {
@@ -282,6 +269,27 @@ func inList(n int) string {
 		return ""
 	}
 	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// queryIDs runs a query selecting one id column, on the pool or in a
+// transaction. Errors: unavailable, internal.
+func queryIDs(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err, "")
+		}
+		ids = append(ids, id)
+	}
+	return ids, translate(rows.Err(), "")
 }
 
 func idArgs(ids []int64) []any {
