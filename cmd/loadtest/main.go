@@ -104,6 +104,8 @@ type bench struct {
 	logins   map[string][]string
 	storm    *stormState
 	requests requestState
+	// queueStation is the station whose queue queue_list reads.
+	queueStation int64
 }
 
 // plan is the default duration-based plan of the run.

@@ -14,14 +14,18 @@ const queueOpen = 1000
 
 // queueList is a social worker opening their station's dispatch queue, the
 // first page of 20: GET /api/v1/queue (ids from the station's Redis queue,
-// rows from MySQL). The station is topped up first to queueOpen open
-// requests, written and queued as submits are.
+// rows from MySQL). The station is the one with workers holding the fewest
+// open requests, topped up to queueOpen, written and queued as submits are.
 func queueList(ctx context.Context, b *bench) (op, plan, error) {
 	by, _, err := stationWorkers(ctx, b)
 	if err != nil {
 		return nil, plan{}, err
 	}
-	station := workerStation(b.city, 0)
+	station, err := quietestStation(ctx, b, by)
+	if err != nil {
+		return nil, plan{}, err
+	}
+	b.queueStation = station
 	tokens := by[station]
 	if err := fillQueue(ctx, b, station, queueOpen); err != nil {
 		return nil, plan{}, err
@@ -34,17 +38,37 @@ func queueList(ctx context.Context, b *bench) (op, plan, error) {
 	}, p, nil
 }
 
-// verifyQueue reports how many open requests the listed queue held.
+// verifyQueue checks that the listed queue held queueOpen open requests.
 func verifyQueue(ctx context.Context, b *bench, _ result) (string, error) {
-	station := workerStation(b.city, 0)
+	station := b.queueStation
 	n, err := b.st.Redis.ZCard(ctx, b.st.Keys.StationQueue(station)).Result()
 	if err != nil {
 		return "", err
 	}
-	if n < queueOpen {
-		return "", fmt.Errorf("station %d queue holds %d requests, want at least %d", station, n, queueOpen)
+	if n != queueOpen {
+		return "", fmt.Errorf("station %d queue holds %d requests, want %d", station, n, queueOpen)
 	}
 	return fmt.Sprintf("station %d queue: %d open requests", station, n), nil
+}
+
+// quietestStation is the station with social workers that holds the fewest
+// open requests (the ones submit left), so that its queue can be topped up
+// to exactly queueOpen.
+func quietestStation(ctx context.Context, b *bench, workers map[int64][]string) (int64, error) {
+	var id int64
+	var open int
+	err := b.st.DB.QueryRowContext(ctx, `
+		SELECT s.id, COUNT(r.id) FROM stations s
+		LEFT JOIN requests r ON r.station_id = s.id AND r.org_id = 0 AND r.status IN ('dispatched', 'reopened')
+		WHERE s.id IN (SELECT station_id FROM user_roles WHERE role = 'social_worker')
+		GROUP BY s.id ORDER BY COUNT(r.id), s.id LIMIT 1`).Scan(&id, &open)
+	if err != nil {
+		return 0, err
+	}
+	if len(workers[id]) == 0 || open > queueOpen {
+		return 0, fmt.Errorf("station %d: %d workers logged in, %d open requests", id, len(workers[id]), open)
+	}
+	return id, nil
 }
 
 // fillQueue adds dispatched requests to a station until it holds n open
