@@ -199,30 +199,26 @@ func (s *Requests) notification(kind, title, body string, r model.Request, t tim
 }
 
 var (
-	stationStaff  = []model.RoleName{model.RoleSocialWorker, model.RoleStationAdmin}
 	stationAdmins = []model.RoleName{model.RoleStationAdmin}
-	stationCrew   = []model.RoleName{model.RoleSocialWorker}
 	orgAdmins     = []model.RoleName{model.RoleOrgAdmin}
 )
 
-// dispatchNotices tell the new holder of r that it waits for them:
-// request_dispatched to the station's workers and admins (or the
-// organization's admins); when escalated, the station's admins get
-// request_escalated (督办) instead.
+// dispatchNotices tell the admins of r's new holder that it waits there:
+// request_dispatched to the station's (or the organization's) admins, or,
+// when escalated, request_escalated (督办) to the station's admins. The
+// social workers learn of it from their queue (GET /queue), which every
+// dispatch updates at once; the admins supervise that it is accepted.
 func (s *Requests) dispatchNotices(r model.Request, escalated bool) []model.RequestNotice {
 	body := fmt.Sprintf("【%s】%s", r.CategoryName, excerpt(r.Description, 60))
 	deadline := "请于 " + r.AcceptBy.In(s.loc).Format("01-02 15:04") + " 前签收"
-	dispatched := s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)
 	if r.OrgID() != 0 {
-		return []model.RequestNotice{{To: model.Audience{OrgID: r.OrgID(), Roles: orgAdmins}, Notification: dispatched}}
+		return []model.RequestNotice{{To: model.Audience{OrgID: r.OrgID(), Roles: orgAdmins},
+			Notification: s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)}}
 	}
-	if !escalated {
-		return []model.RequestNotice{{To: model.Audience{StationID: r.Station.ID, Roles: stationStaff}, Notification: dispatched}}
+	n := s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)
+	if escalated {
+		n = s.notification("request_escalated", "督办：诉求超时未签收，"+deadline,
+			"超过签收时限未被签收，已转至本站："+body, r, r.AcceptBy, "超时未签收，请督促办理")
 	}
-	escalation := s.notification("request_escalated", "督办：诉求超时未签收，"+deadline,
-		"超过签收时限未被签收，已转至本站："+body, r, r.AcceptBy, "超时未签收，请督促办理")
-	return []model.RequestNotice{
-		{To: model.Audience{StationID: r.Station.ID, Roles: stationAdmins}, Notification: escalation},
-		{To: model.Audience{StationID: r.Station.ID, Roles: stationCrew}, Notification: dispatched},
-	}
+	return []model.RequestNotice{{To: model.Audience{StationID: r.Station.ID, Roles: stationAdmins}, Notification: n}}
 }

@@ -203,6 +203,39 @@ func TestSubmitDispatchesToFirstCandidateWithDeadline(t *testing.T) {
 	}
 }
 
+// TestDispatchNotifiesTheStationAdmins: a dispatched request leaves one
+// request_dispatched message for each admin of the receiving station (an
+// admin who also works there gets one) and none for its social workers, who
+// see it in their queue.
+func TestDispatchNotifiesTheStationAdmins(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	grant := func(openid string, roles ...model.Role) int64 {
+		u, err := f.st.UpsertUserByOpenID(ctx, openid, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range roles {
+			if err := f.st.GrantRole(ctx, u.ID, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return u.ID
+	}
+	admin := grant("dev_admin3", model.Role{Role: model.RoleStationAdmin, StationID: 3})
+	both := grant("dev_both3", model.Role{Role: model.RoleSocialWorker, StationID: 3}, model.Role{Role: model.RoleStationAdmin, StationID: 3})
+	crew := grant("dev_crew3", model.Role{Role: model.RoleSocialWorker, StationID: 3})
+	other := grant("dev_admin4", model.Role{Role: model.RoleStationAdmin, StationID: 4})
+	r := f.submit(t, 100, model.UrgencyNormal)
+	for user, want := range map[int64]int{admin: 1, both: 1, crew: 0, other: 0} {
+		var n int
+		if err := f.st.DB.QueryRow(`SELECT COUNT(*) FROM notifications WHERE user_id = ? AND kind = 'request_dispatched' AND ref_id = ?`,
+			user, r.ID).Scan(&n); err != nil || n != want {
+			t.Errorf("user %d: %d request_dispatched messages (%v), want %d", user, n, err, want)
+		}
+	}
+}
+
 // TestEscalationClaimsEachRequestOnce runs the escalation of two service
 // instances (replicas) from eight goroutines at the same due time: every
 // overdue request is escalated exactly once, to its next candidate.
