@@ -35,11 +35,15 @@ type SubmitBatchStats struct {
 	Submits   int64 // submits written by them
 	Fallbacks int64 // batches that failed and fell back to single submits
 	Largest   int64 // the largest batch
+	// WriteTime is the time spent in batch transactions (from the first
+	// statement to the commit's reply), fallbacks included.
+	WriteTime time.Duration
 }
 
 type submitBatcher struct {
 	*group[model.PreparedRequest, createResult]
 	batches, submits, fallbacks, largest atomic.Int64
+	writeNanos                           atomic.Int64
 	// failBatch, set by tests, fails a batch before it is written.
 	failBatch func([]model.PreparedRequest) error
 }
@@ -172,7 +176,9 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 	}
 	var out []model.Request
 	if err == nil {
+		start := time.Now()
 		out, err = s.store.CreateRequests(ctx, write)
+		b.writeNanos.Add(int64(time.Since(start)))
 	}
 	if err != nil && errors.Is(err, model.ErrNotWritten) {
 		b.fallbacks.Add(1)
@@ -247,7 +253,8 @@ func (s *Requests) SubmitBatchStats() SubmitBatchStats {
 		return SubmitBatchStats{}
 	}
 	return SubmitBatchStats{Batches: s.batch.batches.Load(), Submits: s.batch.submits.Load(),
-		Fallbacks: s.batch.fallbacks.Load(), Largest: s.batch.largest.Load()}
+		Fallbacks: s.batch.fallbacks.Load(), Largest: s.batch.largest.Load(),
+		WriteTime: time.Duration(s.batch.writeNanos.Load())}
 }
 
 // BatchRateLimiter is a RateLimiter that also takes one token for each of
