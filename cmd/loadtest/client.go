@@ -35,8 +35,9 @@ func newClient(base string, concurrency int) *client {
 // call is one HTTP exchange.
 type call struct {
 	method, path, token string
-	body                any
-	header              map[string]string
+	// body is sent as JSON; a []byte is sent as it is (encoded ahead).
+	body   any
+	header map[string]string
 }
 
 // reply is the status and body of a finished exchange.
@@ -47,8 +48,12 @@ type reply struct {
 
 func (c *client) do(ctx context.Context, r call) (reply, error) {
 	var body io.Reader
-	if r.body != nil {
-		raw, err := json.Marshal(r.body)
+	switch b := r.body.(type) {
+	case nil:
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
 		if err != nil {
 			return reply{}, err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -18,7 +19,7 @@ type requestState struct {
 // submit is a resident's need: POST /api/v1/requests with an
 // Idempotency-Key, at a random point of the city for a random category:
 // matching (in process, then the queue lengths in Redis), the request row,
-// its events, the staff's messages and the idempotency reply in one
+// its events, the station admins' messages and the idempotency reply in one
 // transaction, then the station's queue and the deadline set in Redis.
 func submit(ctx context.Context, b *bench) (op, plan, error) {
 	tokens, err := b.tokens(ctx, codeResident, min(2000, b.city.Residents))
@@ -26,16 +27,18 @@ func submit(ctx context.Context, b *bench) (op, plan, error) {
 		return nil, plan{}, err
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	bodies := make([]map[string]any, 4096)
+	bodies := make([][]byte, 4096)
 	for i := range bodies {
 		lat, lng := around(rng, 15)
 		urgency := "normal"
 		if i%5 == 0 {
 			urgency = "urgent"
 		}
-		bodies[i] = map[string]any{"category": benchCategories[rng.IntN(len(benchCategories))][0],
+		if bodies[i], err = json.Marshal(map[string]any{"category": benchCategories[rng.IntN(len(benchCategories))][0],
 			"description": "家中老人行动不便，希望社工上门探访", "address": fmt.Sprintf("延吉市基准小区%d号楼", i%300),
-			"lat": lat, "lng": lng, "urgency": urgency}
+			"lat": lat, "lng": lng, "urgency": urgency}); err != nil {
+			return nil, plan{}, err
+		}
 	}
 	var next atomic.Int64
 	return func(ctx context.Context, w, i int) error {

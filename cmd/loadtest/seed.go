@@ -22,6 +22,8 @@ const (
 	codeWorker    = "w"
 	codeVolunteer = "v"
 	codeAdmin     = "admin"
+	// codeStationAdmin logs in the admin of station k + 1 as sa<k>.
+	codeStationAdmin = "sa"
 )
 
 // seedCity fills the fresh bench database with multi-row INSERTs, for the
@@ -33,8 +35,9 @@ func seedCity(ctx context.Context, db *sql.DB, c *city) error {
 	}
 	t0 := time.Now()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	users := c.Residents + c.Workers + c.Volunteers
-	// Users: residents first (ids 1..Residents), then workers, then volunteers.
+	users := c.Residents + c.Workers + c.Volunteers + c.Stations
+	// Users: residents first (ids 1..Residents), then workers, then
+	// volunteers, then one admin per station.
 	if err := insertRows(ctx, db, "users", []string{"openid", "nickname", "avatar_url", "created_at", "updated_at"}, users,
 		func(i int) []any {
 			code, name := userCode(c, i)
@@ -56,7 +59,15 @@ func seedCity(ctx context.Context, db *sql.DB, c *city) error {
 		}); err != nil {
 		return err
 	}
-	c.Seeded = append(c.Seeded, fmt.Sprintf("user_roles=%d", c.Workers+c.Volunteers))
+	// Station admins: admin k runs station k + 1; they get the stations'
+	// request_dispatched messages.
+	if err := insertRows(ctx, db, "user_roles", []string{"user_id", "role", "station_id", "org_id", "created_at"}, c.Stations,
+		func(k int) []any {
+			return []any{c.Residents + c.Workers + c.Volunteers + k + 1, "station_admin", k + 1, 0, now}
+		}); err != nil {
+		return err
+	}
+	c.Seeded = append(c.Seeded, fmt.Sprintf("user_roles=%d", c.Workers+c.Volunteers+c.Stations))
 	for _, step := range featureSeeds {
 		ok := true
 		for _, t := range step.tables {
@@ -93,9 +104,12 @@ func userCode(c *city, i int) (code, name string) {
 	case i < c.Residents+c.Workers:
 		k := i - c.Residents
 		return fmt.Sprintf("%s%d", codeWorker, k), fmt.Sprintf("社工%d", k)
-	default:
+	case i < c.Residents+c.Workers+c.Volunteers:
 		k := i - c.Residents - c.Workers
 		return fmt.Sprintf("%s%d", codeVolunteer, k), fmt.Sprintf("志愿者%d", k)
+	default:
+		k := i - c.Residents - c.Workers - c.Volunteers
+		return fmt.Sprintf("%s%d", codeStationAdmin, k), fmt.Sprintf("站长%d", k)
 	}
 }
 
