@@ -6,21 +6,22 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
+
+	"jindalai/internal/testbed"
 )
 
 // server is a `jindalai serve` child process over its own database and
 // Redis key prefix.
 type server struct {
 	base      string
-	cmd       *exec.Cmd
+	proc      *testbed.Server
 	adminDSN  string
 	database  string
 	redisAddr string
@@ -49,17 +50,29 @@ func startServer(bin, config string) (*server, error) {
 		return nil, err
 	}
 	cfg.DBName = s.database
-	httpAddr, fakeAddr := spareAddr(), spareAddr()
-	s.base = "http://" + httpAddr
-	env := append(os.Environ(),
-		"JINDALAI_MYSQL_DSN="+cfg.FormatDSN(),
-		"JINDALAI_MYSQL_MIGRATE_ON_START=true",
-		"JINDALAI_REDIS_ADDR="+redisAddr,
-		"JINDALAI_REDIS_KEY_PREFIX="+s.prefix,
-		"JINDALAI_HTTP_ADDR="+httpAddr,
-		"JINDALAI_WECHAT_FAKE_ADDR="+fakeAddr,
-		"JINDALAI_LOG_LEVEL=error",
-	)
+	httpAddr, err := spareAddr()
+	if err != nil {
+		s.dropDatabase()
+		return nil, err
+	}
+	fakeAddr, err := spareAddr()
+	if err != nil {
+		s.dropDatabase()
+		return nil, err
+	}
+	vars := map[string]string{
+		"JINDALAI_MYSQL_DSN":              cfg.FormatDSN(),
+		"JINDALAI_MYSQL_MIGRATE_ON_START": "true",
+		"JINDALAI_REDIS_ADDR":             redisAddr,
+		"JINDALAI_REDIS_KEY_PREFIX":       s.prefix,
+		"JINDALAI_HTTP_ADDR":              httpAddr,
+		"JINDALAI_WECHAT_FAKE_ADDR":       fakeAddr,
+		"JINDALAI_LOG_LEVEL":              "error",
+	}
+	env := os.Environ()
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
 	for _, step := range []string{"migrate", "seed"} {
 		cmd := exec.Command(bin, step, "-config", config)
 		cmd.Env = env
@@ -68,40 +81,23 @@ func startServer(bin, config string) (*server, error) {
 			return nil, fmt.Errorf("%s %s: %w\n%s", bin, step, err, out)
 		}
 	}
-	s.cmd = exec.Command(bin, "serve", "-config", config)
-	s.cmd.Env = env
-	s.cmd.Stderr = os.Stderr
-	if err := s.cmd.Start(); err != nil {
+	s.proc, err = testbed.StartServer(testbed.ServerOptions{Bin: bin, Config: config, Env: vars, Log: os.Stderr})
+	if err != nil {
 		s.dropDatabase()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("server not ready after 30s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	s.base = s.proc.URL()
+	if err := s.proc.WaitReady("/readyz", 30*time.Second); err != nil {
+		s.stop()
+		return nil, err
 	}
+	return s, nil
 }
 
-// stop ends the server (SIGINT, then kill) and removes its database and keys.
+// stop ends the server (SIGTERM, then kill) and removes its database and keys.
 func (s *server) stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-done
+	if err := s.proc.Stop(15 * time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, "bookingbench:", err)
 	}
 	s.dropDatabase()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -125,13 +121,13 @@ func (s *server) dropDatabase() {
 	_, _ = db.Exec("DROP DATABASE IF EXISTS " + s.database)
 }
 
-func spareAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// spareAddr returns a loopback host:port that is free right now.
+func spareAddr() (string, error) {
+	port, err := testbed.FreePort()
 	if err != nil {
-		panic(err)
+		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return "127.0.0.1:" + strconv.Itoa(port), nil
 }
 
 func randomHex(n int) string {
