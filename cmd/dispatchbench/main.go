@@ -67,7 +67,6 @@ func main() {
 	open := flag.Int("open", 1000, "open requests in the queue station")
 	conns := flag.Int("conns", 40, "MySQL connection pool size (the config default)")
 	keep := flag.Bool("keep", false, "keep the database and keys afterwards")
-	interpolate := flag.Bool("interpolate", false, "set interpolateParams on the DSN (one round trip per statement)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the submit phase to this file")
 	flag.IntVar(&mysqlPID, "mysql_pid", 0, "pid of the MySQL server, to report its CPU time per operation")
 	flag.IntVar(&redisPID, "redis_pid", 0, "pid of the Redis server, to report its CPU time per operation")
@@ -79,7 +78,7 @@ func main() {
 	flag.DurationVar(&batchCfg.SubmitBatchWindow, "batch_window", 0, "longest a batch waits for submits under way")
 	flag.Parse()
 	profile = *cpuprofile
-	if err := run(*n, *concurrency, *open, *conns, *keep, *interpolate); err != nil {
+	if err := run(*n, *concurrency, *open, *conns, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "dispatchbench:", err)
 		os.Exit(1)
 	}
@@ -95,7 +94,7 @@ type bench struct {
 	parentSt int64
 }
 
-func run(n, concurrency, open, conns int, keep, interpolate bool) error {
+func run(n, concurrency, open, conns int, keep bool) error {
 	dsn, addr := os.Getenv("JINDALAI_TEST_MYSQL_DSN"), os.Getenv("JINDALAI_TEST_REDIS_ADDR")
 	if dsn == "" || addr == "" {
 		return fmt.Errorf("set JINDALAI_TEST_MYSQL_DSN and JINDALAI_TEST_REDIS_ADDR (eval \"$(deploy/stack.sh env)\")")
@@ -117,7 +116,6 @@ func run(n, concurrency, open, conns int, keep, interpolate bool) error {
 		return err
 	}
 	cfg.DBName = dbName
-	cfg.InterpolateParams = interpolate
 	st, err := store.Open(store.Options{DSN: cfg.FormatDSN(), MaxOpenConns: conns, MaxIdleConns: conns,
 		ConnMaxLifetime: 5 * time.Minute, RedisAddr: addr, RedisPoolSize: 64, KeyPrefix: keyPrefix, Loc: time.UTC})
 	if err != nil {
