@@ -28,6 +28,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"jindalai/cmd/internal/benchkit"
 )
 
 func main() {
@@ -183,15 +185,10 @@ func (c *client) steady(tokens []string, ids []int64, n int) result {
 
 func report(what string, lat []time.Duration, ok, conflict, failed int, wall time.Duration) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	q := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
-	}
+	q := func(p float64) float64 { return float64(benchkit.Percentile(lat, p).Microseconds()) / 1000 }
 	rps := float64(len(lat)) / wall.Seconds()
 	fmt.Printf("BENCH name=booking %s requests=%d booked=%d conflict=%d errors=%d wall_s=%.2f rps=%.0f p50_ms=%.1f p90_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
-		what, len(lat), ok, conflict, failed, wall.Seconds(), rps, q(0.50), q(0.90), q(0.99), q(1))
+		what, len(lat), ok, conflict, failed, wall.Seconds(), rps, q(50), q(90), q(99), q(100))
 }
 
 // client calls the API.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -11,9 +10,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 
+	"jindalai/cmd/internal/benchkit"
 	"jindalai/internal/testbed"
 )
 
@@ -37,31 +36,22 @@ func startServer(bin, config string) (*server, error) {
 		return nil, fmt.Errorf(`JINDALAI_TEST_MYSQL_DSN and JINDALAI_TEST_REDIS_ADDR must be set (eval "$(deploy/stack.sh env)"), or pass -base`)
 	}
 	s := &server{adminDSN: adminDSN, redisAddr: redisAddr, database: "jdl_bench_" + randomHex(5), prefix: "bench" + randomHex(4) + ":"}
-	db, err := sql.Open("mysql", adminDSN)
+	dsn, err := benchkit.FreshDatabase(context.Background(), adminDSN, s.database)
 	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE DATABASE " + s.database + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
 		return nil, fmt.Errorf("create database: %w", err)
 	}
-	cfg, err := mysql.ParseDSN(adminDSN)
-	if err != nil {
-		return nil, err
-	}
-	cfg.DBName = s.database
 	httpAddr, err := spareAddr()
 	if err != nil {
-		s.dropDatabase()
+		s.dropDatabase(context.Background())
 		return nil, err
 	}
 	fakeAddr, err := spareAddr()
 	if err != nil {
-		s.dropDatabase()
+		s.dropDatabase(context.Background())
 		return nil, err
 	}
 	vars := map[string]string{
-		"JINDALAI_MYSQL_DSN":              cfg.FormatDSN(),
+		"JINDALAI_MYSQL_DSN":              dsn,
 		"JINDALAI_MYSQL_MIGRATE_ON_START": "true",
 		"JINDALAI_REDIS_ADDR":             redisAddr,
 		"JINDALAI_REDIS_KEY_PREFIX":       s.prefix,
@@ -77,13 +67,13 @@ func startServer(bin, config string) (*server, error) {
 		cmd := exec.Command(bin, step, "-config", config)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
-			s.dropDatabase()
+			s.dropDatabase(context.Background())
 			return nil, fmt.Errorf("%s %s: %w\n%s", bin, step, err, out)
 		}
 	}
 	s.proc, err = testbed.StartServer(testbed.ServerOptions{Bin: bin, Config: config, Env: vars, Log: os.Stderr})
 	if err != nil {
-		s.dropDatabase()
+		s.dropDatabase(context.Background())
 		return nil, err
 	}
 	s.base = s.proc.URL()
@@ -99,26 +89,20 @@ func (s *server) stop() {
 	if err := s.proc.Stop(15 * time.Second); err != nil {
 		fmt.Fprintln(os.Stderr, "bookingbench:", err)
 	}
-	s.dropDatabase()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	s.dropDatabase(ctx)
 	rdb := redis.NewClient(&redis.Options{Addr: s.redisAddr})
 	defer rdb.Close()
-	for _, pattern := range []string{s.prefix + "*", "rate:" + s.prefix + "*"} {
-		iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
+	if err := benchkit.FlushPrefix(ctx, rdb, s.prefix); err != nil {
+		fmt.Fprintln(os.Stderr, "bookingbench: delete keys:", err)
 	}
 }
 
-func (s *server) dropDatabase() {
-	db, err := sql.Open("mysql", s.adminDSN)
-	if err != nil {
-		return
+func (s *server) dropDatabase(ctx context.Context) {
+	if err := benchkit.DropDatabase(ctx, s.adminDSN, s.database); err != nil {
+		fmt.Fprintln(os.Stderr, "bookingbench: drop database:", err)
 	}
-	defer db.Close()
-	_, _ = db.Exec("DROP DATABASE IF EXISTS " + s.database)
 }
 
 // spareAddr returns a loopback host:port that is free right now.

@@ -30,10 +30,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"jindalai/api"
+	"jindalai/cmd/internal/benchkit"
 	"jindalai/model"
 	"jindalai/service"
 	"jindalai/store"
@@ -143,7 +143,7 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("BENCH name=claim_storm mode=%s claims=%d places=%d waitlist=%v mysql_conns=%d settle_ms=%.1f claims_per_s=%.0f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f created=%d conflicts=%d errors=%d %s\n",
 		o.mode, o.claims, o.places, o.waitlist, o.conns, ms(res.settle), float64(o.claims)/res.settle.Seconds(),
-		ms(res.percentile(0.50)), ms(res.percentile(0.99)), ms(res.percentile(1)), res.status[http.StatusCreated],
+		ms(res.percentile(50)), ms(res.percentile(99)), ms(res.percentile(100)), res.status[http.StatusCreated],
 		res.status[http.StatusConflict], res.errors, inv)
 	if !strings.HasSuffix(inv, "invariant=ok") {
 		return errors.New("invariant violated")
@@ -159,22 +159,13 @@ func openPrivateStore(ctx context.Context, o options) (*store.Store, func(), err
 	suffix := make([]byte, 5)
 	_, _ = rand.Read(suffix)
 	name := "jdl_storm_" + hex.EncodeToString(suffix)
-	admin, err := sql.Open("mysql", o.mysqlDSN)
+	dsn, err := benchkit.FreshDatabase(ctx, o.mysqlDSN, name)
 	if err != nil {
-		return nil, nil, err
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
 		return nil, nil, fmt.Errorf("create database: %w", err)
 	}
-	cfg, err := mysql.ParseDSN(o.mysqlDSN)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg.DBName = name
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	st, err := store.Open(store.Options{
-		DSN: cfg.FormatDSN(), MaxOpenConns: o.conns, MaxIdleConns: o.conns, ConnMaxLifetime: 5 * time.Minute,
+		DSN: dsn, MaxOpenConns: o.conns, MaxIdleConns: o.conns, ConnMaxLifetime: 5 * time.Minute,
 		RedisAddr: o.redisAddr, RedisPoolSize: 64, KeyPrefix: name + ":", Loc: loc,
 	})
 	if err != nil {
@@ -183,17 +174,13 @@ func openPrivateStore(ctx context.Context, o options) (*store.Store, func(), err
 	cleanup := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for _, pattern := range []string{name + ":*", "rate:" + name + ":*"} {
-			iter := st.Redis.Scan(ctx, 0, pattern, 500).Iterator()
-			for iter.Next(ctx) {
-				st.Redis.Del(ctx, iter.Val())
-			}
+		if err := benchkit.FlushPrefix(ctx, st.Redis, name+":"); err != nil {
+			fmt.Fprintln(os.Stderr, "claimstorm: delete keys:", err)
 		}
 		_ = st.Close()
 		if !o.keep {
-			if db, err := sql.Open("mysql", o.mysqlDSN); err == nil {
-				_, _ = db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
-				_ = db.Close()
+			if err := benchkit.DropDatabase(ctx, o.mysqlDSN, name); err != nil {
+				fmt.Fprintln(os.Stderr, "claimstorm: drop database:", err)
 			}
 		}
 	}
@@ -335,13 +322,7 @@ type stormResult struct {
 	errors    int
 }
 
-func (r stormResult) percentile(p float64) time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(r.latencies))+0.5) - 1
-	return r.latencies[max(0, min(i, len(r.latencies)-1))]
-}
+func (r stormResult) percentile(p float64) time.Duration { return benchkit.Percentile(r.latencies, p) }
 
 // storm releases every claim at once and waits for all replies.
 func storm(ctx context.Context, vols []volunteer, claim func(context.Context, volunteer) (int, error)) stormResult {

@@ -29,7 +29,6 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -43,8 +42,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
+	"jindalai/cmd/internal/benchkit"
 	"jindalai/model"
 	"jindalai/service"
 	"jindalai/store"
@@ -100,32 +98,22 @@ func run(n, concurrency, open, conns int, keep bool) error {
 		return fmt.Errorf("set JINDALAI_TEST_MYSQL_DSN and JINDALAI_TEST_REDIS_ADDR (eval \"$(deploy/stack.sh env)\")")
 	}
 	ctx := context.Background()
-	admin, err := sql.Open("mysql", dsn)
+	dbDSN, err := benchkit.FreshDatabase(ctx, dsn, dbName)
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
-	for _, q := range []string{"DROP DATABASE IF EXISTS " + dbName,
-		"CREATE DATABASE " + dbName + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"} {
-		if _, err := admin.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return err
-	}
-	cfg.DBName = dbName
-	st, err := store.Open(store.Options{DSN: cfg.FormatDSN(), MaxOpenConns: conns, MaxIdleConns: conns,
+	st, err := store.Open(store.Options{DSN: dbDSN, MaxOpenConns: conns, MaxIdleConns: conns,
 		ConnMaxLifetime: 5 * time.Minute, RedisAddr: addr, RedisPoolSize: 64, KeyPrefix: keyPrefix, Loc: time.UTC})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if !keep {
-		defer cleanup(admin, st)
+		defer cleanup(dsn, st)
 	}
-	flushPrefix(ctx, st)
+	if err := benchkit.FlushPrefix(ctx, st.Redis, keyPrefix); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := store.Migrate(ctx, st.DB, log); err != nil {
 		return err
@@ -379,29 +367,13 @@ func (b *bench) loadCity(ctx context.Context, log *slog.Logger) error {
 	return b.stations.Reconcile(ctx)
 }
 
-func cleanup(admin *sql.DB, st *store.Store) {
+func cleanup(adminDSN string, st *store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	flushPrefix(ctx, st)
-	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+dbName); err != nil {
-		fmt.Fprintln(os.Stderr, "dispatchbench: drop database:", err)
+	if err := benchkit.FlushPrefix(ctx, st.Redis, keyPrefix); err != nil {
+		fmt.Fprintln(os.Stderr, "dispatchbench: delete keys:", err)
 	}
-}
-
-// flushPrefix deletes this tool's keys only (and its rate-limit counters).
-func flushPrefix(ctx context.Context, st *store.Store) {
-	for _, pattern := range []string{keyPrefix + "*", "rate:" + keyPrefix + "*"} {
-		iter := st.Redis.Scan(ctx, 0, pattern, 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 500 {
-				st.Redis.Del(ctx, batch...)
-				batch = batch[:0]
-			}
-		}
-		if len(batch) > 0 {
-			st.Redis.Del(ctx, batch...)
-		}
+	if err := benchkit.DropDatabase(ctx, adminDSN, dbName); err != nil {
+		fmt.Fprintln(os.Stderr, "dispatchbench: drop database:", err)
 	}
 }

@@ -3,16 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
-	"os"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"jindalai/cmd/internal/benchkit"
 	"jindalai/model"
 	"jindalai/service"
 	"jindalai/store"
@@ -49,8 +46,8 @@ func merge(rs []result) result {
 	}
 	out.rate = float64(out.n) / out.elapsed.Seconds()
 	sort.Slice(out.lat, func(i, j int) bool { return out.lat[i] < out.lat[j] })
-	q := func(p float64) time.Duration { return out.lat[min(out.n-1, int(math.Floor(p*float64(out.n))))] }
-	out.p50, out.p90, out.p99, out.worst = q(0.5), q(0.9), q(0.99), out.lat[out.n-1]
+	out.p50, out.p90, out.p99 = benchkit.Percentile(out.lat, 50), benchkit.Percentile(out.lat, 90), benchkit.Percentile(out.lat, 99)
+	out.worst = out.lat[out.n-1]
 	return out
 }
 
@@ -96,8 +93,8 @@ func measure(n, concurrency int, fn func(ctx context.Context, i int) error) (res
 		return result{}, e.(error)
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	q := func(p float64) time.Duration { return lat[min(n-1, int(math.Floor(p*float64(n))))] }
-	return result{n: n, elapsed: elapsed, rate: float64(n) / elapsed.Seconds(), p50: q(0.5), p90: q(0.9), p99: q(0.99), worst: lat[n-1], lat: lat,
+	q := func(p float64) time.Duration { return benchkit.Percentile(lat, p) }
+	return result{n: n, elapsed: elapsed, rate: float64(n) / elapsed.Seconds(), p50: q(50), p90: q(90), p99: q(99), worst: lat[n-1], lat: lat,
 		cpuSelf: after[0] - before[0], cpuMySQL: after[1] - before[1], cpuRedis: after[2] - before[2]}, nil
 }
 
@@ -166,25 +163,5 @@ func cpuNow() [3]time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	self := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return [3]time.Duration{self, procCPU(mysqlPID), procCPU(redisPID)}
-}
-
-// procCPU reads utime+stime of a process from /proc (clock ticks of 10ms).
-func procCPU(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses.
-	rest := string(raw[strings.LastIndexByte(string(raw), ')')+2:])
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	return [3]time.Duration{self, benchkit.ProcCPU(mysqlPID), benchkit.ProcCPU(redisPID)}
 }

@@ -8,11 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"jindalai/cmd/internal/benchkit"
 	"jindalai/store"
 )
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
-const clockTicks = 100
 
 // procs are the processes whose CPU time is accounted per operation: the
 // API server, MariaDB, Redis and this load tool.
@@ -43,31 +41,7 @@ func findProcs(ctx context.Context, st *store.Store, apiPID int) procs {
 type cpuSnap [4]time.Duration
 
 func (p procs) snap() cpuSnap {
-	return cpuSnap{cpuTime(p.api), cpuTime(p.db), cpuTime(p.redis), cpuTime(os.Getpid())}
-}
-
-// cpuTime reads utime+stime of a process (0 when unknown).
-func cpuTime(pid int) time.Duration {
-	if pid <= 0 {
-		return 0
-	}
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) may hold spaces; fields after ")" are fixed.
-	s := string(raw)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / clockTicks
+	return cpuSnap{benchkit.ProcCPU(p.api), benchkit.ProcCPU(p.db), benchkit.ProcCPU(p.redis), benchkit.ProcCPU(os.Getpid())}
 }
 
 // perOp formats the CPU microseconds each process spent per operation.

@@ -22,9 +22,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"gopkg.in/yaml.v3"
 
+	"jindalai/cmd/internal/benchkit"
 	"jindalai/config"
 	"jindalai/internal/testbed"
 	"jindalai/store"
@@ -130,7 +130,7 @@ func runBench(ctx context.Context, o options) error {
 	logf("concurrency %d, warm-up %v + %v measured per scenario; server %s, database %s, Redis prefix %q",
 		o.concurrency, o.warmup, o.duration, o.addr, o.db, o.prefix)
 
-	dsn, err := freshDatabase(ctx, cfg.MySQL.DSN, o.db)
+	dsn, err := benchkit.FreshDatabase(ctx, cfg.MySQL.DSN, o.db)
 	if err != nil {
 		return err
 	}
@@ -143,13 +143,13 @@ func runBench(ctx context.Context, o options) error {
 		return err
 	}
 	defer st.Close()
-	if err := cleanPrefix(ctx, st, o.prefix); err != nil {
+	if err := benchkit.FlushPrefix(ctx, st.Redis, o.prefix); err != nil {
 		return err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := cleanPrefix(cctx, st, o.prefix); err != nil {
+		if err := benchkit.FlushPrefix(cctx, st.Redis, o.prefix); err != nil {
 			logf("cleaning Redis prefix %q: %v", o.prefix, err)
 		}
 	}()
@@ -289,58 +289,6 @@ func portFree(addr string) error {
 		return fmt.Errorf("%s is in use (a server from an earlier run?): %w", addr, err)
 	}
 	return l.Close()
-}
-
-// freshDatabase drops and recreates db on the server of dsn and returns the
-// DSN of db.
-func freshDatabase(ctx context.Context, dsn, db string) (string, error) {
-	mc, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return "", fmt.Errorf("mysql dsn: %w", err)
-	}
-	mc.DBName = ""
-	admin, err := store.Open(store.Options{DSN: mc.FormatDSN(), MaxOpenConns: 1, RedisAddr: "127.0.0.1:1"})
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
-	for _, q := range []string{
-		"DROP DATABASE IF EXISTS " + db,
-		"CREATE DATABASE " + db + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-	} {
-		if _, err := admin.DB.ExecContext(ctx, q); err != nil {
-			return "", fmt.Errorf("%s: %w", q, err)
-		}
-	}
-	mc.DBName = db
-	return mc.FormatDSN(), nil
-}
-
-// cleanPrefix deletes every key of the run's prefix (and the rate limiter's
-// "rate:"-prefixed copies).
-func cleanPrefix(ctx context.Context, st *store.Store, prefix string) error {
-	for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
-		iter := st.Redis.Scan(ctx, 0, pattern, 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 1000 {
-				if err := st.Redis.Unlink(ctx, batch...).Err(); err != nil {
-					return err
-				}
-				batch = batch[:0]
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		if len(batch) > 0 {
-			if err := st.Redis.Unlink(ctx, batch...).Err(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // serverRoutes reads "METHOD /path" of every operation in the server's own

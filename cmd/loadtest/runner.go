@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"jindalai/cmd/internal/benchkit"
 )
 
 // op is one operation of a scenario, run by worker w as its i-th call. It
@@ -127,20 +128,11 @@ func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
 	}
 	res.RPS = float64(res.N) / res.Elapsed.Seconds()
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	res.P50 = percentile(lats, 50)
-	res.P90 = percentile(lats, 90)
-	res.P99 = percentile(lats, 99)
+	res.P50 = benchkit.Percentile(lats, 50)
+	res.P90 = benchkit.Percentile(lats, 90)
+	res.P99 = benchkit.Percentile(lats, 99)
 	res.Max = lats[len(lats)-1]
 	return res
-}
-
-// percentile is the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
-	if rank < 1 {
-		rank = 1
-	}
-	return sorted[rank-1]
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }

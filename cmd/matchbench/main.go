@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -26,9 +25,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 
+	"jindalai/cmd/internal/benchkit"
 	"jindalai/model"
 	"jindalai/service"
 	"jindalai/store"
@@ -64,32 +63,22 @@ func run(nStations, nOrgs, n, concurrency int, spreadKM float64, keep bool) erro
 		return fmt.Errorf("need -stations ≥ 2, -n ≥ 1, -concurrency ≥ 1")
 	}
 	ctx := context.Background()
-	admin, err := sql.Open("mysql", dsn)
+	dbDSN, err := benchkit.FreshDatabase(ctx, dsn, dbName)
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+dbName); err != nil {
-		return err
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
-		return err
-	}
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return err
-	}
-	cfg.DBName = dbName
-	st, err := store.Open(store.Options{DSN: cfg.FormatDSN(), MaxOpenConns: 32, MaxIdleConns: 32, ConnMaxLifetime: time.Minute,
+	st, err := store.Open(store.Options{DSN: dbDSN, MaxOpenConns: 32, MaxIdleConns: 32, ConnMaxLifetime: time.Minute,
 		RedisAddr: addr, RedisPoolSize: 64, KeyPrefix: keyPrefix, Loc: time.UTC})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if !keep {
-		defer cleanup(admin, st)
+		defer cleanup(dsn, st)
 	}
-	flushPrefix(ctx, st.Redis)
+	if err := benchkit.FlushPrefix(ctx, st.Redis, keyPrefix); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := store.Migrate(ctx, st.DB, log); err != nil {
 		return err
@@ -155,12 +144,9 @@ func run(nStations, nOrgs, n, concurrency int, spreadKM float64, keep bool) erro
 		return e.(error)
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	ms := func(q float64) float64 {
-		d := lat[int(math.Min(float64(n-1), math.Floor(q*float64(n))))]
-		return float64(d.Microseconds()) / 1000
-	}
+	ms := func(p float64) float64 { return float64(benchkit.Percentile(lat, p).Microseconds()) / 1000 }
 	fmt.Printf("BENCH name=match stations=%d orgs=%d n=%d concurrency=%d p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f rps=%.0f\n",
-		nStations, nOrgs, n, concurrency, ms(0.50), ms(0.90), ms(0.99), float64(lat[n-1].Microseconds())/1000,
+		nStations, nOrgs, n, concurrency, ms(50), ms(90), ms(99), float64(lat[n-1].Microseconds())/1000,
 		float64(n)/elapsed.Seconds())
 	return nil
 }
@@ -284,27 +270,13 @@ func parallel(n int, fn func(i int) error) error {
 	return nil
 }
 
-func cleanup(admin *sql.DB, st *store.Store) {
+func cleanup(adminDSN string, st *store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	flushPrefix(ctx, st.Redis)
-	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+dbName); err != nil {
+	if err := benchkit.FlushPrefix(ctx, st.Redis, keyPrefix); err != nil {
+		fmt.Fprintln(os.Stderr, "matchbench: delete keys:", err)
+	}
+	if err := benchkit.DropDatabase(ctx, adminDSN, dbName); err != nil {
 		fmt.Fprintln(os.Stderr, "matchbench: drop database:", err)
-	}
-}
-
-// flushPrefix deletes this tool's keys only.
-func flushPrefix(ctx context.Context, rdb *redis.Client) {
-	iter := rdb.Scan(ctx, 0, keyPrefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 500 {
-			rdb.Del(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		rdb.Del(ctx, batch...)
 	}
 }
