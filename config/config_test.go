@@ -83,3 +83,60 @@ func TestRedactedHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryCheckNamesItsKey gives each validation check that the tests above
+// leave out one bad value, and wants the error to start with that key.
+func TestEveryCheckNamesItsKey(t *testing.T) {
+	dev := filepath.Join("..", "deploy", "config.dev.yaml")
+	for env, key := range map[string]string{
+		"JINDALAI_ENV=staging":                         "env",
+		"JINDALAI_HTTP_SHUTDOWN_TIMEOUT=0s":            "http.shutdown_timeout",
+		"JINDALAI_HTTP_REQUEST_TIMEOUT=0s":             "http.request_timeout",
+		"JINDALAI_MYSQL_DSN=":                          "mysql.dsn",
+		"JINDALAI_MYSQL_MAX_OPEN_CONNS=0":              "mysql.max_open_conns",
+		"JINDALAI_REDIS_ADDR=":                         "redis.addr",
+		"JINDALAI_REDIS_KEY_PREFIX=a{b}":               "redis.key_prefix",
+		"JINDALAI_WECHAT_APP_ID=":                      "wechat.app_id",
+		"JINDALAI_WECHAT_APP_SECRET=":                  "wechat.app_secret",
+		"JINDALAI_WECHAT_MINIPROGRAM_STATE=beta":       "wechat.miniprogram_state",
+		"JINDALAI_SECURITY_SESSION_TTL=30s":            "security.session_ttl",
+		"JINDALAI_SECURITY_SESSION_MAX_AGE=1h":         "security.session_max_age",
+		"JINDALAI_SECURITY_INVITE_TTL=30s":             "security.invite_ttl",
+		"JINDALAI_LIMITS_LOGIN_PER_MINUTE_IP=0":        "limits.login_per_minute_ip",
+		"JINDALAI_LIMITS_INVITE_PER_MINUTE_USER=0":     "limits.invite_per_minute_user",
+		"JINDALAI_LIMITS_SUBMIT_PER_MINUTE_USER=0":     "limits.submit_per_minute_user",
+		"JINDALAI_LIMITS_WRITES_PER_MINUTE_USER=0":     "limits.writes_per_minute_user",
+		"JINDALAI_LIMITS_MAX_REQUEST_BODY_BYTES=0":     "limits.max_request_body_bytes",
+		"JINDALAI_LIMITS_IDEMPOTENCY_TTL_MINUTES=0":    "limits.idempotency_ttl_minutes",
+		"JINDALAI_DISPATCH_ACCEPT_BY_NORMAL=0s":        "dispatch.accept_by_normal",
+		"JINDALAI_DISPATCH_MAX_BOUNCES=-1":             "dispatch.max_bounces",
+		"JINDALAI_DISPATCH_SEARCH_RADII_M=":            "dispatch.search_radii_m",
+		"JINDALAI_DISPATCH_ESCALATION_EVERY=0s":        "dispatch.escalation_every",
+		"JINDALAI_LOG_LEVEL=trace":                     "log.level",
+		"JINDALAI_ACTIVITIES_CHECKIN_RADIUS_M=5":       "activities.checkin_radius_m",
+		"JINDALAI_ACTIVITIES_CHECKIN_OPENS_BEFORE=-1s": "activities.checkin_opens_before",
+		"JINDALAI_ACTIVITIES_CODE_ROTATION=5s":         "activities.code_rotation",
+		"JINDALAI_BOOKINGS_CLOSE_BEFORE=-1s":           "bookings.close_before",
+		"JINDALAI_BOOKINGS_NO_SHOW_LIMIT=-1":           "bookings.no_show_limit",
+		"JINDALAI_BOOKINGS_NO_SHOW_WINDOW=0s":          "bookings.no_show_window",
+		"JINDALAI_BOOKINGS_REMINDER_EVERY=10ms":        "bookings.reminder_every",
+		"JINDALAI_NOTIFY_EVERY=0s":                     "notify.every",
+		"JINDALAI_NOTIFY_MAX_ATTEMPTS=0":               "notify.max_attempts",
+		"JINDALAI_NOTIFY_BASE_BACKOFF=0s":              "notify.base_backoff",
+		"JINDALAI_NOTIFY_BATCH_SIZE=0":                 "notify.batch_size",
+	} {
+		_, err := Load(dev, []string{env})
+		if err == nil || !strings.HasPrefix(err.Error(), "config: "+key+":") {
+			t.Errorf("%s: got %v, want an error naming %s", env, err, key)
+		}
+	}
+
+	cfg, err := Load(dev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.WeChat.Templates = map[string]TemplateConfig{"request_accepted": {Fields: map[string]string{"thing1": "title"}}}
+	if err := cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "config: wechat.templates.request_accepted.id:") {
+		t.Errorf("template without id: got %v", err)
+	}
+}
