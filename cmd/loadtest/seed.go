@@ -93,8 +93,13 @@ type featureSeed struct {
 	seed   func(ctx context.Context, db *sql.DB, c *city, now time.Time) (int, error)
 }
 
-// featureSeeds are added as the feature issues land.
-var featureSeeds []featureSeed
+// featureSeeds run in this order, each when its tables exist: the slots'
+// offerings name stations 1..benchOfferings, which the stations step creates.
+var featureSeeds = []featureSeed{
+	{name: "stations", tables: []string{"categories", "stations", "station_categories", "organizations", "organization_categories"},
+		seed: seedStations},
+	{name: "slots", tables: []string{"offerings", "slots", "bookings", "stations"}, seed: seedBookings},
+}
 
 // userCode returns the login code and nickname of the i-th seeded user.
 func userCode(c *city, i int) (code, name string) {

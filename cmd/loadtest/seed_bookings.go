@@ -16,14 +16,6 @@ const (
 	benchSlotCapacity = 50
 )
 
-func init() {
-	featureSeeds = append(featureSeeds, featureSeed{
-		name:   "slots",
-		tables: []string{"offerings", "slots", "bookings", "stations"},
-		seed:   seedBookings,
-	})
-}
-
 // benchSlotCount is how many slots seedBookings creates (ids 1..count).
 func benchSlotCount(c *city) int { return min(benchOfferings, c.Stations) * benchSlotsPerOff }
 

@@ -35,14 +35,6 @@ func stationServes(id int64, k int) bool {
 	return (int(id)+k)%10 < 6
 }
 
-func init() {
-	featureSeeds = append(featureSeeds, featureSeed{
-		name:   "stations",
-		tables: []string{"categories", "stations", "station_categories", "organizations", "organization_categories"},
-		seed:   seedStations,
-	})
-}
-
 // streets is how many level-2 stations the city has.
 func streets(c *city) int { return max(1, min(20, c.Stations/10)) }
 
