@@ -257,8 +257,11 @@ func (c Config) Validate() error {
 	if c.MySQL.DSN == "" {
 		return bad("mysql.dsn", "is required")
 	}
-	if c.MySQL.MaxOpenConns < 1 || c.MySQL.MaxIdleConns < 0 {
+	if c.MySQL.MaxOpenConns < 1 {
 		return bad("mysql.max_open_conns", "must be at least 1")
+	}
+	if c.MySQL.MaxIdleConns < 0 {
+		return bad("mysql.max_idle_conns", "must not be negative")
 	}
 	if c.Redis.Addr == "" {
 		return bad("redis.addr", "is required")
@@ -319,8 +322,11 @@ func (c Config) Validate() error {
 		}
 	}
 	d := c.Dispatch
-	if d.AcceptByUrgent <= 0 || d.AcceptByNormal <= 0 {
-		return bad("dispatch.accept_by_normal", "accept-by durations must be positive")
+	if d.AcceptByUrgent <= 0 {
+		return bad("dispatch.accept_by_urgent", "must be positive")
+	}
+	if d.AcceptByNormal <= 0 {
+		return bad("dispatch.accept_by_normal", "must be positive")
 	}
 	if d.MaxBounces < 0 {
 		return bad("dispatch.max_bounces", "must not be negative")
@@ -333,8 +339,11 @@ func (c Config) Validate() error {
 			return bad("dispatch.search_radii_m", "must be positive and increasing")
 		}
 	}
-	if d.EscalationEvery <= 0 || d.SweepEvery <= 0 {
-		return bad("dispatch.escalation_every", "loop periods must be positive")
+	if d.EscalationEvery <= 0 {
+		return bad("dispatch.escalation_every", "must be positive")
+	}
+	if d.SweepEvery <= 0 {
+		return bad("dispatch.sweep_every", "must be positive")
 	}
 	if d.SubmitBatchMax < 1 || d.SubmitBatchMax > 1000 {
 		return bad("dispatch.submit_batch_max", "must be between 1 (no batching) and 1000")

@@ -113,8 +113,14 @@ func (c Config) validateFeatures() error {
 	if c.Activities.CheckinPerMinuteUser < 1 {
 		return bad("activities.checkin_per_minute_user", "must be at least 1")
 	}
-	if c.Bookings.CloseBefore < 0 || c.Bookings.CancelBefore < 0 || c.Bookings.RemindBefore < 0 {
-		return bad("bookings.close_before", "booking lead times must not be negative")
+	if c.Bookings.CloseBefore < 0 {
+		return bad("bookings.close_before", "must not be negative")
+	}
+	if c.Bookings.CancelBefore < 0 {
+		return bad("bookings.cancel_before", "must not be negative")
+	}
+	if c.Bookings.RemindBefore < 0 {
+		return bad("bookings.remind_before", "must not be negative")
 	}
 	if c.Bookings.NoShowLimit < 0 {
 		return bad("bookings.no_show_limit", "must not be negative")
@@ -131,8 +137,11 @@ func (c Config) validateFeatures() error {
 	if c.Notify.MaxAttempts < 1 {
 		return bad("notify.max_attempts", "must be at least 1")
 	}
-	if c.Notify.BaseBackoff <= 0 || c.Notify.MaxBackoff < c.Notify.BaseBackoff {
-		return bad("notify.base_backoff", "must be positive and at most notify.max_backoff")
+	if c.Notify.BaseBackoff <= 0 {
+		return bad("notify.base_backoff", "must be positive")
+	}
+	if c.Notify.MaxBackoff < c.Notify.BaseBackoff {
+		return bad("notify.max_backoff", "must be at least notify.base_backoff")
 	}
 	if c.Notify.BatchSize < 1 {
 		return bad("notify.batch_size", "must be at least 1")
