@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -104,6 +105,7 @@ type bench struct {
 	logins   map[string][]string
 	storm    *stormState
 	requests requestState
+	booked   atomic.Int64
 	// queueStation is the station whose queue queue_list reads.
 	queueStation int64
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -27,6 +28,28 @@ func booking(ctx context.Context, b *bench) (op, plan, error) {
 		_, err := b.http.expect(ctx, call{method: "POST", path: "/api/v1/bookings", token: tok,
 			body:   map[string]any{"slot_id": slot},
 			header: map[string]string{"Idempotency-Key": "bench-book-" + strconv.Itoa(n)}}, http.StatusCreated)
+		if err == nil {
+			b.booked.Add(1)
+		}
 		return err
 	}, b.plan(), nil
+}
+
+// verifyBooking checks that MySQL holds exactly the bookings the residents
+// were given, and that every slot's taken count is its live bookings.
+func verifyBooking(ctx context.Context, b *bench, r result) (string, error) {
+	var rows, off int64
+	if err := b.st.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE status = 'booked'`).Scan(&rows); err != nil {
+		return "", err
+	}
+	if err := b.st.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM slots s
+		WHERE s.taken <> (SELECT COUNT(*) FROM bookings k WHERE k.slot_id = s.id AND k.status = 'booked')`).Scan(&off); err != nil {
+		return "", err
+	}
+	acked := b.booked.Load()
+	note := fmt.Sprintf("%d booked, %d in MySQL, %d slots whose taken count is off", acked, rows, off)
+	if rows != acked || off != 0 {
+		return note, fmt.Errorf("bookings and MySQL differ: %s", note)
+	}
+	return note, nil
 }

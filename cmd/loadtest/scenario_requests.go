@@ -131,3 +131,18 @@ func accept(ctx context.Context, b *bench) (op, plan, error) {
 		return err
 	}, p, nil
 }
+
+// verifyAccept checks that MySQL holds exactly the acceptances the workers
+// were told of: each 200 is one request accepted, and nothing else was.
+func verifyAccept(ctx context.Context, b *bench, r result) (string, error) {
+	var rows int64
+	if err := b.st.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests WHERE status = 'accepted'`).Scan(&rows); err != nil {
+		return "", err
+	}
+	acked := b.requests.accepted.Load()
+	note := fmt.Sprintf("%d accepted, %d accepted in MySQL", acked, rows)
+	if rows != acked {
+		return note, fmt.Errorf("accepted replies and MySQL rows differ: %s", note)
+	}
+	return note, nil
+}

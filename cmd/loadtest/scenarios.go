@@ -34,8 +34,8 @@ func scenarios() []scenario {
 		{name: "match", baseline: "redis_evalsha", needs: []string{"GET /api/v1/stations"}, prepare: match},
 		{name: "submit", baseline: "mysql_write", needs: []string{"POST /api/v1/requests"}, prepare: submit, verify: verifySubmit},
 		{name: "queue_list", baseline: "redis_get", needs: []string{"GET /api/v1/queue"}, prepare: queueList, verify: verifyQueue},
-		{name: "accept", baseline: "mysql_write", needs: []string{"POST /api/v1/requests/{id}/accept"}, prepare: accept},
-		{name: "booking", baseline: "mysql_write", needs: []string{"POST /api/v1/bookings"}, prepare: booking},
+		{name: "accept", baseline: "mysql_write", needs: []string{"POST /api/v1/requests/{id}/accept"}, prepare: accept, verify: verifyAccept},
+		{name: "booking", baseline: "mysql_write", needs: []string{"POST /api/v1/bookings"}, prepare: booking, verify: verifyBooking},
 		{name: "claim_storm", baseline: "mysql_write", needs: []string{"POST /api/v1/activities", "POST /api/v1/activities/{id}/claims"},
 			prepare: claimStorm, verify: verifyStorm},
 	}

@@ -96,7 +96,7 @@ type featureSeed struct {
 // featureSeeds run in this order, each when its tables exist: the slots'
 // offerings name stations 1..benchOfferings, which the stations step creates.
 var featureSeeds = []featureSeed{
-	{name: "stations", tables: []string{"categories", "stations", "station_categories", "organizations", "organization_categories"},
+	{name: "stations+orgs", tables: []string{"categories", "stations", "station_categories", "organizations", "organization_categories"},
 		seed: seedStations},
 	{name: "slots", tables: []string{"offerings", "slots", "bookings", "stations"}, seed: seedBookings},
 }
