@@ -2,14 +2,11 @@ package config
 
 import (
 	"fmt"
-	"io"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 )
-
-var ioEOF = io.EOF
 
 const envPrefix = "JINDALAI_"
 
