@@ -89,11 +89,15 @@ redis_pid() {
 			return
 		fi
 	fi
-	# redis-server rewrites its argv to "redis-server 127.0.0.1:PORT".
+	# Without the pid file: a redis-server on our port (it rewrites its argv
+	# to "redis-server 127.0.0.1:PORT") working in our folder (--dir).
+	local dir
+	dir="$(readlink -f "$STACK" 2>/dev/null || true)"
 	for p in /proc/[0-9]*; do
 		pid="${p#/proc/}"
 		[[ "$(cat "$p/comm" 2>/dev/null || true)" == redis-server ]] || continue
-		if [[ "$(cmdline "$pid")" == *"127.0.0.1:$REDIS_PORT"* ]] && alive "$pid"; then
+		if [[ "$(cmdline "$pid")" == *"127.0.0.1:$REDIS_PORT"* && "$(readlink "$p/cwd" 2>/dev/null || true)" == "$dir" ]] &&
+			alive "$pid"; then
 			echo "$pid"
 			return 0
 		fi
