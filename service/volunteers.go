@@ -48,7 +48,7 @@ func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, i
 		return model.VolunteerRegistration{}, err
 	}
 	if in.OrgID > 0 {
-		if err := s.checkOwner(ctx, 0, in.OrgID); err != nil {
+		if err := checkScope(ctx, s.dir, 0, in.OrgID); err != nil {
 			return model.VolunteerRegistration{}, err
 		}
 	}
