@@ -175,7 +175,7 @@ func (s *Activities) CreateActivity(ctx context.Context, p model.Principal, idem
 	if err := fe.Err(); err != nil {
 		return model.Activity{}, err
 	}
-	if err := s.checkOwner(ctx, in.StationID, in.OrgID); err != nil {
+	if err := checkScope(ctx, s.dir, in.StationID, in.OrgID); err != nil {
 		return model.Activity{}, err
 	}
 	if err := s.checkCategory(ctx, a.Category); err != nil {
@@ -183,26 +183,6 @@ func (s *Activities) CreateActivity(ctx context.Context, p model.Principal, idem
 	}
 	out, _, err := s.store.CreateActivity(ctx, idem, a)
 	return out, err
-}
-
-// checkOwner says whether the station or organization exists (when the
-// directory is wired).
-func (s *Activities) checkOwner(ctx context.Context, stationID, orgID int64) error {
-	if s.dir == nil {
-		return nil
-	}
-	field, exists, id := "station_id", s.dir.StationExists, stationID
-	if orgID > 0 {
-		field, exists, id = "org_id", s.dir.OrgExists, orgID
-	}
-	ok, err := exists(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return model.InvalidField(field, "不存在")
-	}
-	return nil
 }
 
 // checkCategory accepts a service area (elder_care, ...) or an active

@@ -30,11 +30,14 @@ func TestBoundingBoxHoldsTheCircle(t *testing.T) {
 	const r = 5000.0
 	box := boundingBox(c, r)
 	for deg := 0.0; deg < 360; deg += 7.5 {
-		// A point r metres away in direction deg, by small steps outward.
+		// A point just inside the circle (0.995 r away) in direction deg.
 		rad := deg * math.Pi / 180
-		p := LatLng{c.Lat + r/111195*math.Cos(rad), c.Lng + r/(111195*math.Cos(c.Lat*math.Pi/180))*math.Sin(rad)}
-		if greatCircleM(c, p) <= r*0.999 &&
-			(p.Lat < box.MinLat || p.Lat > box.MaxLat || p.Lng < box.MinLng || p.Lng > box.MaxLng) {
+		step := 0.995 * r / 111195
+		p := LatLng{c.Lat + step*math.Cos(rad), c.Lng + step/math.Cos(c.Lat*math.Pi/180)*math.Sin(rad)}
+		if d := greatCircleM(c, p); d > r {
+			t.Fatalf("test point %v is %.0f m away, outside the circle", p, d)
+		}
+		if p.Lat < box.MinLat || p.Lat > box.MaxLat || p.Lng < box.MinLng || p.Lng > box.MaxLng {
 			t.Fatalf("point %v at %.0f m is outside the box %+v", p, greatCircleM(c, p), box)
 		}
 	}

@@ -130,16 +130,18 @@ func (s *Bookings) CancelBooking(ctx context.Context, p model.Principal, id int6
 // permission_denied (the resident themself), failed_precondition (cancelled;
 // not started), unavailable, internal.
 func (s *Bookings) MarkBooking(ctx context.Context, p model.Principal, id int64, status model.BookingStatus) (model.Booking, error) {
-	b, err := s.GetBooking(ctx, p, id)
+	b, err := s.store.GetBooking(ctx, id)
 	if err != nil {
 		return b, err
 	}
 	ok, err := s.canManage(ctx, p, b.StationID)
-	if err != nil {
+	switch {
+	case err != nil:
 		return model.Booking{}, err
-	}
-	if !ok {
+	case !ok && b.UserID == p.UserID:
 		return model.Booking{}, model.Errorf(model.CodePermissionDenied, "只有站点工作人员可以登记到场情况")
+	case !ok:
+		return model.Booking{}, model.NotFound("预约")
 	}
 	return s.store.MarkBooking(ctx, id, status, p.UserID, s.clock())
 }

@@ -285,7 +285,7 @@ func (s *Activities) ListActivityClaims(ctx context.Context, p model.Principal, 
 			*v = s.presentVolunteer(*v, true)
 		}
 	}
-	return activityPage(items, page.Limit, func(c model.Claim) int64 { return c.ID }), nil
+	return model.CutPage(items, page.Limit, func(c model.Claim) int64 { return c.ID }), nil
 }
 
 // MyClaims lists the caller's claims with their activities, newest first.
@@ -299,18 +299,5 @@ func (s *Activities) MyClaims(ctx context.Context, p model.Principal, page model
 	if err != nil {
 		return model.List[model.Claim]{}, err
 	}
-	return activityPage(items, page.Limit, func(c model.Claim) int64 { return c.ID }), nil
-}
-
-// activityPage cuts a list read with limit+1 items to limit and sets the cursor
-// to the id of the last item kept when there are more.
-func activityPage[T any](items []T, limit int, id func(T) int64) model.List[T] {
-	out := model.List[T]{Items: items}
-	if len(items) > limit {
-		out.Items, out.NextCursor = items[:limit], model.EncodeCursor(id(items[limit-1]))
-	}
-	if out.Items == nil {
-		out.Items = []T{}
-	}
-	return out
+	return model.CutPage(items, page.Limit, func(c model.Claim) int64 { return c.ID }), nil
 }

@@ -33,7 +33,7 @@ func (a *Auth) CreateInvite(ctx context.Context, p model.Principal, r model.Role
 		if !p.IsCityAdmin() && !p.HasStationRole(r.StationID, model.RoleStationAdmin) {
 			return model.Invite{}, model.Errorf(model.CodePermissionDenied, "只能为本站点邀请工作人员")
 		}
-		if err := a.checkScope(ctx, "station_id", r.StationID, a.scopesStation); err != nil {
+		if err := checkScope(ctx, a.scopes, r.StationID, 0); err != nil {
 			return model.Invite{}, err
 		}
 	case model.RoleOrgAdmin:
@@ -46,7 +46,7 @@ func (a *Auth) CreateInvite(ctx context.Context, p model.Principal, r model.Role
 		if !p.IsCityAdmin() {
 			return model.Invite{}, model.Errorf(model.CodePermissionDenied, "只有民政局管理员可以邀请社会组织管理员")
 		}
-		if err := a.checkScope(ctx, "org_id", r.OrgID, a.scopesOrg); err != nil {
+		if err := checkScope(ctx, a.scopes, 0, r.OrgID); err != nil {
 			return model.Invite{}, err
 		}
 	default:
@@ -60,17 +60,16 @@ func (a *Auth) CreateInvite(ctx context.Context, p model.Principal, r model.Role
 	return model.Invite{Code: code, Role: r, ExpiresAt: expires.In(a.loc)}, nil
 }
 
-func (a *Auth) scopesStation(ctx context.Context, id int64) (bool, error) {
-	return a.scopes.StationExists(ctx, id)
-}
-
-func (a *Auth) scopesOrg(ctx context.Context, id int64) (bool, error) {
-	return a.scopes.OrgExists(ctx, id)
-}
-
-func (a *Auth) checkScope(ctx context.Context, field string, id int64, exists func(context.Context, int64) (bool, error)) error {
-	if a.scopes == nil {
+// checkScope requires the station (stationID > 0) or else the organization
+// orgID to exist; a nil checker accepts any. Errors: invalid_argument
+// (station_id or org_id), the checker's.
+func checkScope(ctx context.Context, sc ScopeChecker, stationID, orgID int64) error {
+	if sc == nil {
 		return nil
+	}
+	field, exists, id := "station_id", sc.StationExists, stationID
+	if stationID <= 0 {
+		field, exists, id = "org_id", sc.OrgExists, orgID
 	}
 	ok, err := exists(ctx, id)
 	if err != nil {

@@ -216,11 +216,8 @@ func (n *Notifications) Inbox(ctx context.Context, p model.Principal, page model
 	if err != nil {
 		return model.Inbox{}, err
 	}
-	out := model.Inbox{Items: items}
-	if len(items) > limit {
-		out.Items = items[:limit]
-		out.NextCursor = model.EncodeCursor(out.Items[limit-1].ID)
-	}
+	l := model.CutPage(items, limit, func(m model.Message) int64 { return m.ID })
+	out := model.Inbox{Items: l.Items, NextCursor: l.NextCursor}
 	if out.UnreadCount, err = n.store.CountUnreadMessages(ctx, p.UserID); err != nil {
 		return model.Inbox{}, err
 	}

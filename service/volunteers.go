@@ -48,7 +48,7 @@ func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, i
 		return model.VolunteerRegistration{}, err
 	}
 	if in.OrgID > 0 {
-		if err := s.checkOwner(ctx, 0, in.OrgID); err != nil {
+		if err := checkScope(ctx, s.dir, 0, in.OrgID); err != nil {
 			return model.VolunteerRegistration{}, err
 		}
 	}
@@ -127,7 +127,7 @@ func (s *Activities) OrgMembers(ctx context.Context, p model.Principal, orgID in
 	for i := range items {
 		items[i] = s.presentVolunteer(items[i], true)
 	}
-	return activityPage(items, page.Limit, func(v model.Volunteer) int64 { return v.UserID }), nil
+	return model.CutPage(items, page.Limit, func(v model.Volunteer) int64 { return v.UserID }), nil
 }
 
 // OrgHours lists, per member of an organization, the minutes credited for
@@ -162,7 +162,7 @@ func (s *Activities) OrgHours(ctx context.Context, p model.Principal, orgID int6
 		}
 		items[i].RealName = name
 	}
-	return activityPage(items, page.Limit, func(m model.MemberHours) int64 { return m.UserID }), nil
+	return model.CutPage(items, page.Limit, func(m model.MemberHours) int64 { return m.UserID }), nil
 }
 
 // MyHours returns the caller's total credited minutes and the ledger rows,
@@ -176,7 +176,7 @@ func (s *Activities) MyHours(ctx context.Context, p model.Principal, page model.
 	if err != nil {
 		return model.Hours{}, err
 	}
-	l := activityPage(items, page.Limit, func(e model.HoursEntry) int64 { return e.ID })
+	l := model.CutPage(items, page.Limit, func(e model.HoursEntry) int64 { return e.ID })
 	return model.Hours{TotalMinutes: total, Items: l.Items, NextCursor: l.NextCursor}, nil
 }
 
