@@ -207,8 +207,9 @@ func TestPhoneIsStoredEncryptedAndMasked(t *testing.T) {
 	if len(enc) == 0 || bytes.Contains(enc, []byte("13812345678")) || bytes.Contains(enc, []byte("5678")) || len(index) != 32 {
 		t.Fatalf("phone at rest: enc=%x index=%x", enc, index)
 	}
-	if strings.Contains(string(h.do(req{method: "GET", path: "/api/v1/me", token: tok}).Body), "13812345678") {
-		t.Fatal("/me shows the whole phone number")
+	if r := h.do(req{method: "GET", path: "/api/v1/me", token: tok}); r.Status != 200 ||
+		strings.Contains(string(r.Body), "13812345678") || !strings.Contains(string(r.Body), `"phone":"138****5678"`) {
+		t.Fatalf("/me must show the masked phone only: %d %s", r.Status, r.Body)
 	}
 	if r := h.do(req{method: "POST", path: "/api/v1/auth/wechat/phone", token: tok, body: map[string]string{"code": "nope"}}); r.Status != 400 {
 		t.Fatalf("bad phone code: %d", r.Status)

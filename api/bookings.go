@@ -106,11 +106,7 @@ func (s *Server) markBooking(status model.BookingStatus) gin.HandlerFunc {
 			return
 		}
 		out, err := s.Bookings.MarkBooking(c.Request.Context(), principal(c), id, status)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		c.JSON(http.StatusOK, out)
+		s.respond(c, http.StatusOK, out, err)
 	}
 }
 

@@ -37,20 +37,12 @@ func (s *Server) subscribe(c *gin.Context) {
 		return
 	}
 	out, err := s.Notifications.Subscribe(c.Request.Context(), p, in.TemplateIDs, idem)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, grantsReply{Items: out})
+	s.respond(c, http.StatusOK, grantsReply{Items: out}, err)
 }
 
 func (s *Server) listSubscriptions(c *gin.Context) {
 	out, err := s.Notifications.Subscriptions(c.Request.Context(), principal(c))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, grantsReply{Items: out})
+	s.respond(c, http.StatusOK, grantsReply{Items: out}, err)
 }
 
 func (s *Server) listMessages(c *gin.Context) {
@@ -79,11 +71,7 @@ func (s *Server) readMessage(c *gin.Context) {
 
 func (s *Server) readAllMessages(c *gin.Context) {
 	n, err := s.Notifications.MarkAllRead(c.Request.Context(), principal(c))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"marked": n})
+	s.respond(c, http.StatusOK, gin.H{"marked": n}, err)
 }
 
 // unreadOnlyParam reads ?unread= (true|false, default false).

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,30 +41,13 @@ func testNotifyConfig() service.NotificationsConfig {
 	}
 }
 
-// senderClock is a sender clock that moves only when told, starting a minute
-// ahead of the wall clock so that new notifications are due at once.
-type senderClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newSenderClock() *senderClock { return &senderClock{t: time.Now().Add(time.Minute)} }
-
-func (c *senderClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *senderClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newSenderClock is a clock for a sender, starting a minute ahead of the
+// wall clock so that new notifications are due at once.
+func newSenderClock() *testClock { return &testClock{now: time.Now().Add(time.Minute)} }
 
 // sender returns another notifications service over the harness's store and
 // the fake WeChat, with its own clock and metrics registry.
-func (h *harness) sender(clock *senderClock, tweak func(*service.NotificationsConfig)) (*service.Notifications, *prometheus.Registry) {
+func (h *harness) sender(clock *testClock, tweak func(*service.NotificationsConfig)) (*service.Notifications, *prometheus.Registry) {
 	h.t.Helper()
 	cfg := testNotifyConfig()
 	if clock != nil {

@@ -44,11 +44,7 @@ func (s *Server) createOffering(c *gin.Context) {
 	}
 	out, err := s.Bookings.CreateOffering(c.Request.Context(), p, idem, service.OfferingInput{
 		StationID: in.StationID, Name: in.Name, Category: in.Category, Description: in.Description, DurationMin: in.DurationMin})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 type offeringPatchBody struct {
@@ -70,11 +66,7 @@ func (s *Server) updateOffering(c *gin.Context) {
 	}
 	out, err := s.Bookings.UpdateOffering(c.Request.Context(), principal(c), id, model.OfferingPatch{
 		Name: in.Name, Category: in.Category, Description: in.Description, DurationMin: in.DurationMin, Active: in.Active})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type slotBody struct {
@@ -188,11 +180,7 @@ func (s *Server) listClosedDates(c *gin.Context) {
 		return
 	}
 	items, err := s.Bookings.ClosedDates(c.Request.Context(), principal(c), id, c.Query("from"), c.Query("to"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, model.List[model.ClosedDate]{Items: items})
+	s.respond(c, http.StatusOK, model.List[model.ClosedDate]{Items: items}, err)
 }
 
 func (s *Server) deleteClosedDate(c *gin.Context) {

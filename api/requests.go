@@ -55,11 +55,7 @@ func (s *Server) submitRequest(c *gin.Context) {
 		Category: in.Category, Description: in.Description, Address: in.Address, Lat: in.Lat, Lng: in.Lng,
 		Urgency: in.Urgency, ContactPhone: in.ContactPhone, Images: in.Images, Fields: in.Fields,
 	}, idem)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) listRequests(c *gin.Context) {

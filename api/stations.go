@@ -29,11 +29,7 @@ func (s *Server) stationsRoutes(v1 *gin.RouterGroup) {
 
 func (s *Server) listCategories(c *gin.Context) {
 	items, err := s.Stations.Categories(c.Request.Context(), c.Query("area"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, model.List[model.Category]{Items: items})
+	s.respond(c, http.StatusOK, model.List[model.Category]{Items: items}, err)
 }
 
 // nearQuery reads ?lat=&lng=&radius_m=: both coordinates or neither.
@@ -90,11 +86,7 @@ func (s *Server) listStations(c *gin.Context) {
 	}
 	out, err := s.Stations.Stations(c.Request.Context(), service.StationQuery{
 		Near: near, RadiusM: radius, Category: c.Query("category"), Level: int(level), ParentID: parent, Page: page})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) getStation(c *gin.Context) {
@@ -119,11 +111,7 @@ func (s *Server) listOrganizations(c *gin.Context) {
 	}
 	out, err := s.Stations.Organizations(c.Request.Context(), service.OrgQuery{
 		Near: near, RadiusM: radius, Category: c.Query("category"), Page: page})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) getOrganization(c *gin.Context) {

@@ -26,11 +26,7 @@ func (s *Server) registerVolunteer(c *gin.Context) {
 	}
 	out, err := s.Activities.RegisterVolunteer(c.Request.Context(), principal(c), service.VolunteerInput{
 		RealName: in.RealName, Phone: in.Phone, Skills: in.Skills, OrgID: in.OrgID})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, out)
+	s.respond(c, http.StatusCreated, out, err)
 }
 
 func (s *Server) myVolunteer(c *gin.Context) {
@@ -51,11 +47,7 @@ func (s *Server) updateMyVolunteer(c *gin.Context) {
 	}
 	out, err := s.Activities.UpdateMyVolunteer(c.Request.Context(), principal(c), service.VolunteerPatch{
 		RealName: in.RealName, Phone: in.Phone, Skills: in.Skills})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) orgMembers(c *gin.Context) {
