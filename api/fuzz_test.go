@@ -23,7 +23,7 @@ var hostileSeeds = []string{
 	`[` + strings.Repeat(`[`, 2000) + strings.Repeat(`]`, 2000) + `]`,
 }
 
-// fieldSeeds mutate every top-level field of a valid body into hostile
+// fieldValues mutate every top-level field of a valid body into hostile
 // values of other types and shapes.
 var fieldValues = []string{
 	`null`, `""`, `" "`, `"` + strings.Repeat("长", 5000) + `"`, `"\u0000\u001f"`, `"<script>"`, `"' OR 1=1 --"`,
