@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -129,3 +130,69 @@ func TestUpdateRequestIsConditional(t *testing.T) {
 }
 
 func itoa(id int64) string { b, _ := json.Marshal(id); return string(b) }
+
+// TestRebuildDispatchIndex: a rebuild puts every open request back from
+// MySQL: a dispatched one in its station's (or organization's) queue and the
+// deadline set, a reopened one in its station's queue only; a request no
+// longer open in none. Then the marker is set.
+func TestRebuildDispatchIndex(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	ids := make([]int64, 4)
+	for i := range ids {
+		r := newRequest(100)
+		if i == 0 {
+			r.Urgency = model.UrgencyUrgent
+		}
+		created, _, err := st.CreateRequest(ctx, nil, r, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = created.ID
+	}
+	for i, q := range []string{
+		`UPDATE requests SET org_id = 7, org_name = '老年协会' WHERE id = ?`,
+		`UPDATE requests SET status = 'reopened' WHERE id = ?`,
+		`UPDATE requests SET status = 'accepted' WHERE id = ?`,
+	} {
+		if _, err := st.DB.ExecContext(ctx, q, ids[1+i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := st.RebuildDispatchIndex(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("rebuild: %d %v", n, err)
+	}
+	rs := make([]model.Request, len(ids))
+	for i, id := range ids {
+		if rs[i], err = st.GetRequest(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zset := func(key string) map[string]float64 {
+		zs, err := st.Redis.ZRangeWithScores(ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, z := range zs {
+			out[z.Member.(string)] = z.Score
+		}
+		return out
+	}
+	want := func(key string, got, want map[string]float64) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: %v, want %v", key, got, want)
+		}
+	}
+	id := func(i int) string { return itoa(rs[i].ID) }
+	want("station queue", zset(st.Keys.StationQueue(3)), map[string]float64{
+		id(0): float64(rs[0].QueueScore()), id(2): float64(rs[2].QueueScore())})
+	want("org queue", zset(st.Keys.OrgQueue(7)), map[string]float64{id(1): float64(rs[1].QueueScore())})
+	want("deadlines", zset(st.Keys.DispatchDeadlines()), map[string]float64{
+		id(0): float64(rs[0].AcceptBy.UnixMilli()), id(1): float64(rs[1].AcceptBy.UnixMilli())})
+	if present, err := st.DispatchIndexPresent(ctx); err != nil || !present {
+		t.Fatalf("marker: %v %v", present, err)
+	}
+}
