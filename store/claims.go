@@ -385,12 +385,12 @@ func (s *Store) ListVolunteerClaims(ctx context.Context, volunteerID, beforeID i
 	return out, translate(rows.Err(), "")
 }
 
-func (s *Store) scanClaim(row activityScanner) (model.Claim, error) {
+func (s *Store) scanClaim(row scanner) (model.Claim, error) {
 	return s.scanClaimWith(row)
 }
 
 // scanClaimWith scans claimColumns followed by extra destinations.
-func (s *Store) scanClaimWith(row activityScanner, extra ...any) (model.Claim, error) {
+func (s *Store) scanClaimWith(row scanner, extra ...any) (model.Claim, error) {
 	var c model.Claim
 	var in, out, checkedAt sql.NullTime
 	var checkedBy sql.NullInt64
