@@ -220,7 +220,7 @@ func liveClaimants(ctx context.Context, tx *sql.Tx, activityID int64) ([]int64, 
 	return queryIDs(ctx, tx, `SELECT volunteer_id FROM activity_claims WHERE activity_id = ? AND live = 1 ORDER BY id`, activityID)
 }
 
-func (s *Store) scanActivity(row activityScanner) (model.Activity, error) {
+func (s *Store) scanActivity(row scanner) (model.Activity, error) {
 	var a model.Activity
 	if err := row.Scan(activityDest(&a)...); err != nil {
 		return model.Activity{}, translate(err, "活动")

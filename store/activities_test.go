@@ -312,3 +312,48 @@ func BenchmarkListActivitiesNear(b *testing.B) {
 		}
 	})
 }
+
+// TestListVolunteerClaimsShowsWaitlistPositions: a volunteer's list gives
+// each waitlisted claim its current place in its activity's line, and none
+// to the other claims.
+func TestListVolunteerClaimsShowsWaitlistPositions(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	claim := func(a model.Activity, v int64) {
+		t.Helper()
+		if _, _, err := st.ClaimActivity(ctx, nil, a.ID, v, time.Now(), allow, noNotes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const me = 3
+	a, b, c := newActivity(t, st, 1, true), newActivity(t, st, 1, true), newActivity(t, st, 5, false)
+	claim(a, 1)
+	claim(a, 2)
+	claim(a, me) // second in a's line
+	claim(b, 4)
+	claim(b, me) // first in b's line
+	claim(c, me) // confirmed
+	check := func(want map[int64]string) {
+		t.Helper()
+		list, err := st.ListVolunteerClaims(ctx, me, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[int64]string{}
+		for _, cl := range list {
+			got[cl.ActivityID] = fmt.Sprintf("%s %d", cl.Status, cl.WaitlistPosition)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("claims by activity %v, want %v", got, want)
+		}
+	}
+	check(map[int64]string{a.ID: "waitlisted 2", b.ID: "waitlisted 1", c.ID: "confirmed 0"})
+	noCheck := func(model.Activity, model.Claim) error { return nil }
+	if _, err := st.CancelClaim(ctx, a.ID, 2, noCheck, promotedNote); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CancelClaim(ctx, c.ID, me, noCheck, promotedNote); err != nil {
+		t.Fatal(err)
+	}
+	check(map[int64]string{a.ID: "waitlisted 1", b.ID: "waitlisted 1", c.ID: "cancelled 0"})
+}

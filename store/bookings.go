@@ -18,7 +18,7 @@ type queryer interface {
 }
 
 // scanBooking reads bookingColumns, then the extra columns into extra.
-func (s *Store) scanBooking(row interface{ Scan(...any) error }, extra ...any) (model.Booking, error) {
+func (s *Store) scanBooking(row scanner, extra ...any) (model.Booking, error) {
 	var b model.Booking
 	var cancelledAt, markedAt sql.NullTime
 	dest := []any{&b.ID, &b.SlotID, &b.ServiceID, &b.ServiceName, &b.StationID, &b.UserID, &b.Status, &b.Note,

@@ -292,11 +292,16 @@ func (s *Store) withPosition(ctx context.Context, q activityQueryRower, c model.
 	if c.Status != model.ClaimWaitlisted {
 		return c, nil
 	}
-	err := q.QueryRowContext(ctx, `
-		SELECT COUNT(*) FROM activity_claims
-		WHERE activity_id = ? AND status = 'waitlisted' AND live = 1 AND id <= ?`, c.ActivityID, c.ID).
-		Scan(&c.WaitlistPosition)
+	err := q.QueryRowContext(ctx, `SELECT `+waitlistedUpTo("?", "?"), c.ActivityID, c.ID).Scan(&c.WaitlistPosition)
 	return c, translate(err, "")
+}
+
+// waitlistedUpTo is the SQL expression counting the live waitlisted claims
+// of an activity with an id up to claimID (SQL expressions): the waitlist
+// position of that claim.
+func waitlistedUpTo(activityID, claimID string) string {
+	return `(SELECT COUNT(*) FROM activity_claims w
+		WHERE w.activity_id = ` + activityID + ` AND w.status = 'waitlisted' AND w.live = 1 AND w.id <= ` + claimID + `)`
 }
 
 // ListActivityClaims returns the live claims of an activity with their
@@ -336,10 +341,7 @@ func (s *Store) ListActivityClaims(ctx context.Context, activityID, afterID int6
 	if afterID > 0 && position > 0 {
 		// Positions continue from the previous pages.
 		var before int
-		if err := s.DB.QueryRowContext(ctx, `
-			SELECT COUNT(*) FROM activity_claims
-			WHERE activity_id = ? AND status = 'waitlisted' AND live = 1 AND id <= ?`, activityID, afterID).
-			Scan(&before); err != nil {
+		if err := s.DB.QueryRowContext(ctx, `SELECT `+waitlistedUpTo("?", "?"), activityID, afterID).Scan(&before); err != nil {
 			return nil, translate(err, "")
 		}
 		for i := range out {
@@ -352,49 +354,43 @@ func (s *Store) ListActivityClaims(ctx context.Context, activityID, afterID int6
 }
 
 // ListVolunteerClaims returns a volunteer's claims (cancelled ones too) with
-// their activities, newest first, before beforeID (0: from the newest), at
-// most limit. Errors: unavailable, internal.
+// their activities and waitlist positions, newest first, before beforeID (0:
+// from the newest), at most limit, in one query. Errors: unavailable, internal.
 func (s *Store) ListVolunteerClaims(ctx context.Context, volunteerID, beforeID int64, limit int) ([]model.Claim, error) {
 	if beforeID <= 0 {
 		beforeID = 1<<63 - 1
 	}
 	rows, err := s.DB.QueryContext(ctx, `
-		SELECT `+claimColumns+`, `+prefixColumns("a.", activityColumns)+`
+		SELECT `+claimColumns+`, `+prefixColumns("a.", activityColumns)+`,
+			CASE WHEN c.status = 'waitlisted' THEN `+waitlistedUpTo("c.activity_id", "c.id")+` ELSE 0 END
 		FROM activity_claims c JOIN activities a ON a.id = c.activity_id
 		WHERE c.volunteer_id = ? AND c.id < ? ORDER BY c.id DESC LIMIT ?`, volunteerID, beforeID, limit)
 	if err != nil {
 		return nil, translate(err, "")
 	}
+	defer rows.Close()
 	out := []model.Claim{}
 	for rows.Next() {
 		var a model.Activity
-		c, err := s.scanClaimWith(rows, activityDest(&a)...)
+		var position int
+		c, err := s.scanClaimWith(rows, append(activityDest(&a), &position)...)
 		if err != nil {
-			rows.Close()
 			return nil, err
 		}
 		s.finishActivity(&a)
 		c.Activity = &a
+		c.WaitlistPosition = position
 		out = append(out, c)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, translate(err, "")
-	}
-	for i := range out {
-		if out[i], err = s.withPosition(ctx, s.DB, out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return out, translate(rows.Err(), "")
 }
 
-func (s *Store) scanClaim(row activityScanner) (model.Claim, error) {
+func (s *Store) scanClaim(row scanner) (model.Claim, error) {
 	return s.scanClaimWith(row)
 }
 
 // scanClaimWith scans claimColumns followed by extra destinations.
-func (s *Store) scanClaimWith(row activityScanner, extra ...any) (model.Claim, error) {
+func (s *Store) scanClaimWith(row scanner, extra ...any) (model.Claim, error) {
 	var c model.Claim
 	var in, out, checkedAt sql.NullTime
 	var checkedBy sql.NullInt64

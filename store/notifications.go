@@ -142,9 +142,7 @@ func (s *Store) MarkAllMessagesRead(ctx context.Context, userID int64, at time.T
 	return n, translate(err, "")
 }
 
-type messageScanner interface{ Scan(dest ...any) error }
-
-func (s *Store) scanMessage(row messageScanner) (model.Message, error) {
+func (s *Store) scanMessage(row scanner) (model.Message, error) {
 	var m model.Message
 	var data []byte
 	var readAt sql.NullTime

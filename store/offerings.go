@@ -11,7 +11,7 @@ import (
 
 const offeringColumns = `id, station_id, name, category, description, duration_min, active, created_at`
 
-func (s *Store) scanOffering(row interface{ Scan(...any) error }) (model.Offering, error) {
+func (s *Store) scanOffering(row scanner) (model.Offering, error) {
 	var o model.Offering
 	err := row.Scan(&o.ID, &o.StationID, &o.Name, &o.Category, &o.Description, &o.DurationMin, &o.Active, &o.CreatedAt)
 	o.CreatedAt = o.CreatedAt.In(s.Loc)

@@ -69,7 +69,7 @@ func (l *RateLimiter) AllowMany(ctx context.Context, name string, subjects []str
 		cmds := make([]*redis.Cmd, len(subjects))
 		_, err := l.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for i, subject := range subjects {
-				cmds[i] = eval(pipe, "rate:"+l.keys.RateLimit(name, subject))
+				cmds[i] = eval(pipe, l.keys.RateLimit(name, subject))
 			}
 			return nil
 		})

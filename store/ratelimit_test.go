@@ -28,7 +28,11 @@ func TestRateLimiterAllowMany(t *testing.T) {
 	if ok, after, err := l.Allow(ctx, "submit", "2", 2); ok || err != nil || after <= 0 {
 		t.Fatalf("third token of 2: %v %v %v", ok, after, err)
 	}
-	if ttl, err := st.Redis.TTL(ctx, "rate:"+st.Keys.RateLimit("submit", "1")).Result(); err != nil || ttl <= 0 || ttl > 61*time.Second {
+	key := "rate:" + st.Keys.Prefix() + "rl:submit:1"
+	if got := st.Keys.RateLimit("submit", "1"); got != key {
+		t.Fatalf("counter key %q, want %q", got, key)
+	}
+	if ttl, err := st.Redis.TTL(ctx, key).Result(); err != nil || ttl <= 0 || ttl > 61*time.Second {
 		t.Fatalf("counter ttl %v %v", ttl, err)
 	}
 }

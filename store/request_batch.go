@@ -40,6 +40,31 @@ type noticeParts struct {
 	reason  string
 }
 
+// encodeNotice encodes a notice for the INSERT of its outbox rows: its
+// content, its push state and its audience (an organization's staff when
+// both holders are set). ok is false when the audience names nobody.
+// Errors: internal.
+func (s *Store) encodeNotice(n model.RequestNotice) (np noticeParts, ok bool, err error) {
+	data, err := json.Marshal(n.Notification.Data)
+	if err != nil {
+		return np, false, model.Wrap(model.CodeInternal, err, "")
+	}
+	np.content = driverValues([]any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128),
+		truncateRunes(n.Notification.Body, 1024), string(data)})
+	np.state, np.reason = s.pushState(n.Notification.Kind)
+	switch a := n.To; {
+	case a.UserID != 0:
+		np.userID = a.UserID
+	case len(a.Roles) > 0 && a.OrgID != 0:
+		np.col, np.holder, np.roles = "org_id", a.OrgID, a.Roles
+	case len(a.Roles) > 0 && a.StationID != 0:
+		np.col, np.holder, np.roles = "station_id", a.StationID, a.Roles
+	default:
+		return np, false, nil
+	}
+	return np, true, nil
+}
+
 // PrepareRequest readies nr for CreateRequests: it fixes its creation time
 // and encodes its values (JSON, the idempotent reply), work the submitter
 // does in its own goroutine rather than the batch's leader. Errors: internal.
@@ -58,25 +83,13 @@ func (s *Store) PrepareRequest(nr model.NewRequest) (model.PreparedRequest, erro
 		p.events = append(p.events, driverValues(eventArgs(e)))
 	}
 	for _, n := range nr.Notices {
-		data, err := json.Marshal(n.Notification.Data)
+		np, ok, err := s.encodeNotice(n)
 		if err != nil {
-			return model.PreparedRequest{}, model.Wrap(model.CodeInternal, err, "")
+			return model.PreparedRequest{}, err
 		}
-		np := noticeParts{content: driverValues([]any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128),
-			truncateRunes(n.Notification.Body, 1024), string(data)})}
-		np.state, np.reason = s.pushState(n.Notification.Kind)
-		a := n.To
-		switch {
-		case a.UserID != 0:
-			np.userID = a.UserID
-		case len(a.Roles) > 0 && a.OrgID != 0:
-			np.col, np.holder, np.roles = "org_id", a.OrgID, a.Roles
-		case len(a.Roles) > 0 && a.StationID != 0:
-			np.col, np.holder, np.roles = "station_id", a.StationID, a.Roles
-		default:
-			continue
+		if ok {
+			p.notices = append(p.notices, np)
 		}
-		p.notices = append(p.notices, np)
 	}
 	if idem := nr.Idem; idem != nil {
 		tail, err := idempotentReply(r)

@@ -255,18 +255,8 @@ func (s *Store) RebuildDispatchIndex(ctx context.Context) (int, error) {
 		if len(rs) == 0 {
 			break
 		}
-		if _, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for i := range rs {
-				key, deadline := s.queueOf(&rs[i])
-				member := strconv.FormatInt(rs[i].ID, 10)
-				pipe.ZAdd(ctx, key, redis.Z{Score: float64(rs[i].QueueScore()), Member: member})
-				if deadline {
-					pipe.ZAdd(ctx, s.Keys.DispatchDeadlines(), redis.Z{Score: float64(rs[i].AcceptBy.UnixMilli()), Member: member})
-				}
-			}
-			return nil
-		}); err != nil {
-			return total, translateRedis(err)
+		if err := s.PlaceNewRequests(ctx, rs); err != nil {
+			return total, err
 		}
 		total += len(rs)
 		afterID = rs[len(rs)-1].ID

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql/driver"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -109,45 +108,40 @@ const notificationColumns = `(user_id, kind, title, body, data, page, ref_type, 
 func (s *Store) addNotices(sc *script, notices []model.RequestNotice, refID string, refArgs []any, cond string) error {
 	t := now()
 	for _, n := range notices {
-		data, err := json.Marshal(n.Notification.Data)
+		np, ok, err := s.encodeNotice(n)
 		if err != nil {
-			return model.Wrap(model.CodeInternal, err, "")
+			return err
+		}
+		if !ok {
+			continue
 		}
 		// page and ref_id follow the request id expression. (No literal
 		// question mark may appear in a script: the driver counts them.)
 		values := `?, ?, ?, ?, CONCAT(?, ` + refID + `), 'request', ` + refID + `, ?, ?, ?, ?`
-		args := []any{n.Notification.Kind, truncateRunes(n.Notification.Title, 128), truncateRunes(n.Notification.Body, 1024), data, requestPagePrefix}
+		args := append(append([]any{}, np.content...), requestPagePrefix)
 		args = append(args, refArgs...)
 		args = append(args, refArgs...)
-		state, reason := s.pushState(n.Notification.Kind)
-		args = append(args, state, reason, t, t)
-		a := n.To
-		switch {
-		case a.UserID != 0:
+		args = append(args, np.state, np.reason, t, t)
+		if np.userID != 0 {
 			where := ""
 			if cond != "" {
 				where = " FROM DUAL WHERE " + cond
 			}
-			sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT ?, `+values+where, append([]any{a.UserID}, args...)...)
-		case len(a.Roles) > 0 && (a.StationID != 0 || a.OrgID != 0):
-			col, id := "station_id", a.StationID
-			if a.OrgID != 0 {
-				col, id = "org_id", a.OrgID
-			}
-			args = append(args, id)
-			for _, r := range a.Roles {
-				args = append(args, string(r))
-			}
-			for _, r := range a.Roles {
-				args = append(args, string(r))
-			}
-			where := `ur.` + col + ` = ? AND ur.role IN (` + inList(len(a.Roles)) + `) AND ` + firstRoleOnly(col, len(a.Roles))
-			if cond != "" {
-				where += " AND " + cond
-			}
-			sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT ur.user_id, `+values+
-				` FROM user_roles ur WHERE `+where, args...)
+			sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT ?, `+values+where, append([]any{np.userID}, args...)...)
+			continue
 		}
+		args = append(args, np.holder)
+		for range 2 {
+			for _, r := range np.roles {
+				args = append(args, string(r))
+			}
+		}
+		where := `ur.` + np.col + ` = ? AND ur.role IN (` + inList(len(np.roles)) + `) AND ` + firstRoleOnly(np.col, len(np.roles))
+		if cond != "" {
+			where += " AND " + cond
+		}
+		sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT ur.user_id, `+values+
+			` FROM user_roles ur WHERE `+where, args...)
 	}
 	return nil
 }

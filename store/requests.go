@@ -273,9 +273,7 @@ func inList(n int) string {
 
 // queryIDs runs a query selecting one id column, on the pool or in a
 // transaction. Errors: unavailable, internal.
-func queryIDs(ctx context.Context, q interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]int64, error) {
+func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int64, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, translate(err, "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -62,6 +63,10 @@ func TestCreateRequestScript(t *testing.T) {
 	if err := st.DB.QueryRow(`SELECT page, ref_id FROM notifications WHERE user_id = ? AND kind = 'request_dispatched'`, staff).
 		Scan(&page, &refID); err != nil || refID != r.ID || page != "pages/request/detail?id="+itoa(r.ID) {
 		t.Fatalf("notification: %q %d %v", page, refID, err)
+	}
+	if ms, err := st.ListMessages(ctx, staff, 0, 10, false); err != nil || len(ms) != 1 || ms[0].Title != "新诉求待签收?" ||
+		fmt.Sprint(ms[0].Data) != "map[title:上门探访]" {
+		t.Fatalf("staff messages: %+v (%v)", ms, err)
 	}
 	again, replayed, err := st.CreateRequest(ctx, key(100, "k1", "a"), newRequest(100), events, notices)
 	if err != nil || !replayed || again.ID != r.ID {
@@ -129,3 +134,127 @@ func TestUpdateRequestIsConditional(t *testing.T) {
 }
 
 func itoa(id int64) string { b, _ := json.Marshal(id); return string(b) }
+
+// TestRebuildDispatchIndex: a rebuild puts every open request back from
+// MySQL: a dispatched one in its station's (or organization's) queue and the
+// deadline set, a reopened one in its station's queue only; a request no
+// longer open in none. Then the marker is set.
+func TestRebuildDispatchIndex(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	ids := make([]int64, 4)
+	for i := range ids {
+		r := newRequest(100)
+		if i == 0 {
+			r.Urgency = model.UrgencyUrgent
+		}
+		created, _, err := st.CreateRequest(ctx, nil, r, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = created.ID
+	}
+	for i, q := range []string{
+		`UPDATE requests SET org_id = 7, org_name = '老年协会' WHERE id = ?`,
+		`UPDATE requests SET status = 'reopened' WHERE id = ?`,
+		`UPDATE requests SET status = 'accepted' WHERE id = ?`,
+	} {
+		if _, err := st.DB.ExecContext(ctx, q, ids[1+i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := st.RebuildDispatchIndex(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("rebuild: %d %v", n, err)
+	}
+	rs := make([]model.Request, len(ids))
+	for i, id := range ids {
+		if rs[i], err = st.GetRequest(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zset := func(key string) map[string]float64 {
+		zs, err := st.Redis.ZRangeWithScores(ctx, key, 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, z := range zs {
+			out[z.Member.(string)] = z.Score
+		}
+		return out
+	}
+	want := func(key string, got, want map[string]float64) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: %v, want %v", key, got, want)
+		}
+	}
+	id := func(i int) string { return itoa(rs[i].ID) }
+	want("station queue", zset(st.Keys.StationQueue(3)), map[string]float64{
+		id(0): float64(rs[0].QueueScore()), id(2): float64(rs[2].QueueScore())})
+	want("org queue", zset(st.Keys.OrgQueue(7)), map[string]float64{id(1): float64(rs[1].QueueScore())})
+	want("deadlines", zset(st.Keys.DispatchDeadlines()), map[string]float64{
+		id(0): float64(rs[0].AcceptBy.UnixMilli()), id(1): float64(rs[1].AcceptBy.UnixMilli())})
+	if present, err := st.DispatchIndexPresent(ctx); err != nil || !present {
+		t.Fatalf("marker: %v %v", present, err)
+	}
+}
+
+// TestRequestNoticesReachTheirAudience: a notice to the holders of roles at
+// an organization reaches that organization's holders only (once each,
+// however many of the roles they hold), one to a station's holders that
+// station's only; alone (CreateRequest, UpdateRequest) and in a batch.
+func TestRequestNoticesReachTheirAudience(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	grant := func(openid string, roles ...model.Role) int64 {
+		t.Helper()
+		id := mustUser(t, st, openid)
+		for _, r := range roles {
+			if err := st.GrantRole(ctx, id, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	orgAdmin := grant("dev_org7", model.Role{Role: model.RoleOrgAdmin, OrgID: 7}, model.Role{Role: model.RoleVolunteer, OrgID: 7})
+	otherOrg := grant("dev_org8", model.Role{Role: model.RoleOrgAdmin, OrgID: 8})
+	stationAdmin := grant("dev_st3", model.Role{Role: model.RoleStationAdmin, StationID: 3})
+	otherStation := grant("dev_st4", model.Role{Role: model.RoleStationAdmin, StationID: 4})
+	notices := []model.RequestNotice{
+		{To: model.Audience{OrgID: 7, Roles: []model.RoleName{model.RoleOrgAdmin, model.RoleVolunteer}},
+			Notification: model.Notification{Kind: "request_dispatched", Title: "转给组织"}},
+		{To: model.Audience{StationID: 3, Roles: []model.RoleName{model.RoleStationAdmin}},
+			Notification: model.Notification{Kind: "request_dispatched", Title: "给社工点"}},
+	}
+	check := func(how string, requestID int64, each int) {
+		t.Helper()
+		got := map[int64]int{}
+		for _, u := range []int64{orgAdmin, otherOrg, stationAdmin, otherStation} {
+			got[u] = count(t, st, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ?`, u, requestID)
+		}
+		want := map[int64]int{orgAdmin: each, otherOrg: 0, stationAdmin: each, otherStation: 0}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: notifications by user %v, want %v", how, got, want)
+		}
+	}
+	r, _, err := st.CreateRequest(ctx, nil, newRequest(100), nil, notices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("create", r.ID, 1)
+	next := r
+	next.Bounces++
+	_, applied, err := st.UpdateRequest(ctx, model.RequestChange{Before: r, After: next, Notices: notices,
+		Event: model.RequestEvent{Kind: model.EventTransfer, From: r.Status, To: next.Status, ActorRole: "system"}})
+	if err != nil || !applied {
+		t.Fatalf("update: %v %v", applied, err)
+	}
+	check("update", r.ID, 2)
+	batch, err := st.CreateRequests(ctx, unprepared([]model.NewRequest{{Request: newRequest(101), Notices: notices}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("batch", batch[0].ID, 1)
+}

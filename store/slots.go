@@ -12,7 +12,7 @@ import (
 const slotColumns = `id, offering_id, station_id, starts_at, ends_at, capacity, taken, status`
 
 // scanSlot reads slotColumns, then the extra columns into extra.
-func (s *Store) scanSlot(row interface{ Scan(...any) error }, extra ...any) (model.Slot, error) {
+func (s *Store) scanSlot(row scanner, extra ...any) (model.Slot, error) {
 	var sl model.Slot
 	var taken int
 	dest := []any{&sl.ID, &sl.ServiceID, &sl.StationID, &sl.StartsAt, &sl.EndsAt, &sl.Capacity, &taken, &sl.Status}

@@ -45,11 +45,7 @@ func (s *Store) SubscribeGrants(ctx context.Context, userID int64) (map[string]i
 	return subscribeGrants(ctx, s.DB, userID)
 }
 
-type grantQuerier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func subscribeGrants(ctx context.Context, db grantQuerier, userID int64) (map[string]int, error) {
+func subscribeGrants(ctx context.Context, db queryer, userID int64) (map[string]int, error) {
 	rows, err := db.QueryContext(ctx, `
 		SELECT template_id, remaining FROM subscribe_grants WHERE user_id = ?`, userID)
 	if err != nil {

@@ -118,11 +118,7 @@ func (s *Store) OrgMemberHours(ctx context.Context, orgID int64, from, to time.T
 	return out, translate(rows.Err(), "")
 }
 
-type activityScanner interface {
-	Scan(dest ...any) error
-}
-
-func (s *Store) scanVolunteer(row activityScanner) (model.Volunteer, error) {
+func (s *Store) scanVolunteer(row scanner) (model.Volunteer, error) {
 	var v model.Volunteer
 	var skills []byte
 	if err := row.Scan(&v.UserID, &v.RealNameEnc, &v.PhoneEnc, &v.PhoneIndex, &skills, &v.OrgID, &v.CreatedAt); err != nil {
