@@ -316,9 +316,9 @@ func (s *Store) ListStationBookings(ctx context.Context, stationID int64, from, 
 		WHERE b.station_id = ? AND b.starts_at >= ? AND b.starts_at < ?`
 	args := []any{stationID, from.UTC(), to.UTC()}
 	if after > 0 {
-		var at time.Time
-		if err := s.DB.QueryRowContext(ctx, `SELECT starts_at FROM bookings WHERE id = ? AND station_id = ?`, after, stationID).Scan(&at); err != nil {
-			return out, model.InvalidField("cursor", "无效的游标")
+		at, err := s.cursorStart(ctx, `SELECT starts_at FROM bookings WHERE id = ? AND station_id = ?`, after, stationID)
+		if err != nil {
+			return out, err
 		}
 		q += ` AND (b.starts_at > ? OR (b.starts_at = ? AND b.id > ?))`
 		args = append(args, at, at, after)

@@ -253,3 +253,41 @@ func TestCancelSlotRacingBookings(t *testing.T) {
 		t.Fatalf("won %d; after cancel: taken %d, live %d, cancelled %d, notified %d", won, taken, live, cancelled, notes)
 	}
 }
+
+// A list cursor naming a row that is not in the list is a bad cursor; a
+// failure to read the cursor row is the database's, not the caller's.
+func TestListCursorRowLookup(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	offering, slot := bookingFixture(t, st, 2)
+	user := users(t, st, 1, "cursor")[0]
+	b, err := book(st, slot, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := time.Now(), time.Now().Add(7*24*time.Hour)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	lists := map[string]func(ctx context.Context, cursor int64) error{
+		"slots": func(ctx context.Context, cursor int64) error {
+			_, err := st.ListSlots(ctx, offering, from, to, model.Page{Limit: 10, Cursor: model.EncodeCursor(cursor)})
+			return err
+		},
+		"station bookings": func(ctx context.Context, cursor int64) error {
+			_, err := st.ListStationBookings(ctx, 7, from, to, model.Page{Limit: 10, Cursor: model.EncodeCursor(cursor)})
+			return err
+		},
+	}
+	ids := map[string]int64{"slots": slot, "station bookings": b.ID}
+	for name, list := range lists {
+		if err := list(ctx, ids[name]); err != nil {
+			t.Errorf("%s after its own row: %v", name, err)
+		}
+		if err := list(ctx, ids[name]+1000); !model.IsCode(err, model.CodeInvalid) {
+			t.Errorf("%s after an unknown row: %v, want invalid_argument", name, err)
+		}
+		if err := list(cancelled, ids[name]); !model.IsCode(err, model.CodeUnavailable) {
+			t.Errorf("%s when the cursor row cannot be read: %v, want unavailable", name, err)
+		}
+	}
+}

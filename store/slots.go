@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -156,9 +157,9 @@ func (s *Store) ListSlots(ctx context.Context, offeringID int64, from, to time.T
 	q := `SELECT ` + slotColumns + ` FROM slots WHERE offering_id = ? AND status = 'open' AND starts_at >= ? AND starts_at < ?`
 	args := []any{offeringID, from.UTC(), to.UTC()}
 	if after > 0 {
-		var at time.Time
-		if err := s.DB.QueryRowContext(ctx, `SELECT starts_at FROM slots WHERE id = ? AND offering_id = ?`, after, offeringID).Scan(&at); err != nil {
-			return out, model.InvalidField("cursor", "无效的游标")
+		at, err := s.cursorStart(ctx, `SELECT starts_at FROM slots WHERE id = ? AND offering_id = ?`, after, offeringID)
+		if err != nil {
+			return out, err
 		}
 		q += ` AND (starts_at > ? OR (starts_at = ? AND id > ?))`
 		args = append(args, at, at, after)
@@ -260,4 +261,16 @@ func (s *Store) CancelSlot(ctx context.Context, id int64, note string, at time.T
 		return nil
 	})
 	return out, err
+}
+
+// cursorStart reads the start time of a list's cursor row with q and args:
+// a row that is not there (or not in this list) makes the cursor invalid.
+// Errors: invalid_argument (cursor), unavailable, internal.
+func (s *Store) cursorStart(ctx context.Context, q string, args ...any) (time.Time, error) {
+	var at time.Time
+	err := s.DB.QueryRowContext(ctx, q, args...).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return at, model.InvalidField("cursor", "无效的游标")
+	}
+	return at, translate(err, "")
 }
