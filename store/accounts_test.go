@@ -218,6 +218,16 @@ func TestIdempotentCreateFailureKeepsNothing(t *testing.T) {
 	}
 }
 
+// A key purged between the duplicate insert and the replay's read is a
+// conflict the client may retry, not a missing resource.
+func TestIdempotentReplayOfAPurgedKeyIsAConflict(t *testing.T) {
+	st := storetest.New(t)
+	_, err := store.ReplayIdempotent(context.Background(), st, &model.Idempotency{UserID: 1, Key: "k-gone", Scope: "test"})
+	if !model.IsCode(err, model.CodeConflict) {
+		t.Fatalf("got %v, want conflict", err)
+	}
+}
+
 func TestRateLimiter(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()

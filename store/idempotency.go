@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"jindalai/model"
@@ -69,10 +70,13 @@ func replayIdempotent[T any](ctx context.Context, s *Store, idem *model.Idempote
 	err := s.DB.QueryRowContext(ctx, `
 		SELECT scope, fingerprint, reply FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`,
 		idem.UserID, idem.Key).Scan(&scope, &fingerprint, &reply)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		// Gone between the duplicate insert and this read: only a purge of a
-		// very old key can do that; treat it as a conflict to retry.
-		return result, translate(err, "幂等键")
+		// very old key can do that; a conflict, which the client may retry.
+		return result, model.Errorf(model.CodeConflict, "请求冲突，请重试")
+	}
+	if err != nil {
+		return result, translate(err, "")
 	}
 	if scope != idem.Scope || string(fingerprint) != string(idem.Fingerprint[:]) || reply == nil {
 		return result, &model.Error{Code: model.CodeConflict, Message: "Idempotency-Key 已用于另一个请求",
