@@ -226,11 +226,7 @@ func (s *Requests) placeBatch(ctx context.Context, res []createResult) {
 	defer cancel()
 	if err := s.store.PlaceNewRequests(ctx, rs); err != nil {
 		s.log.Warn("dispatch index update failed; queues will be rebuilt", "requests", len(rs), "err", err)
-		s.needRebuild.Store(true)
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.requestRebuild()
 	}
 }
 

@@ -289,6 +289,8 @@ func (s *Requests) Sweep(ctx context.Context, t time.Time) error {
 	return err
 }
 
+// requestRebuild asks the maintenance loop to rebuild the queues from MySQL
+// now (a Redis update failed after a commit, or the index is gone).
 func (s *Requests) requestRebuild() {
 	s.needRebuild.Store(true)
 	select {

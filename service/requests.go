@@ -296,11 +296,7 @@ func dedupeCandidates(cs []model.Candidate) []model.StationRef {
 func (s *Requests) place(ctx context.Context, before *model.Request, after model.Request) {
 	if err := s.store.PlaceRequest(ctx, before, after); err != nil {
 		s.log.Warn("dispatch index update failed; queues will be rebuilt", "request_id", after.ID, "err", err)
-		s.needRebuild.Store(true)
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.requestRebuild()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -351,4 +352,87 @@ func TestEscalationLoopsRunningTwice(t *testing.T) {
 
 func redisZ(score float64, id int64) redis.Z {
 	return redis.Z{Score: score, Member: strconv.FormatInt(id, 10)}
+}
+
+// failingPlacement is the store with its Redis placements failing while
+// fail is set, as when Redis drops the write that follows a commit.
+type failingPlacement struct {
+	*store.Store
+	fail atomic.Bool
+}
+
+func (s *failingPlacement) PlaceRequest(ctx context.Context, before *model.Request, after model.Request) error {
+	if s.fail.Load() {
+		return model.Errorf(model.CodeUnavailable, "redis write lost")
+	}
+	return s.Store.PlaceRequest(ctx, before, after)
+}
+
+func (s *failingPlacement) PlaceNewRequests(ctx context.Context, rs []model.Request) error {
+	if s.fail.Load() {
+		return model.Errorf(model.CodeUnavailable, "redis write lost")
+	}
+	return s.Store.PlaceNewRequests(ctx, rs)
+}
+
+// TestFailedPlacementIsRebuiltBySweep: a committed submit or action whose
+// Redis update fails still succeeds, and the next sweep rebuilds the queues
+// from MySQL although the index marker is still there.
+func TestFailedPlacementIsRebuiltBySweep(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	flaky := &failingPlacement{Store: f.st}
+	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+	svc := service.NewRequests(flaky, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
+	lat, lng := 42.92, 129.50
+	submit := func() model.Request {
+		t.Helper()
+		r, err := svc.Submit(ctx, resident(100), service.SubmitInput{Category: "home_visit", Description: "需要上门探访",
+			Lat: &lat, Lng: &lng}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	queued := func(station int64) []string {
+		t.Helper()
+		return f.queueIDs(t, f.st.Keys.StationQueue(station))
+	}
+	want := func(station int64, ids ...int64) {
+		t.Helper()
+		var w []string
+		for _, id := range ids {
+			w = append(w, strconv.FormatInt(id, 10))
+		}
+		if got := queued(station); !slices.Equal(got, w) {
+			t.Fatalf("station %d queue %v, want %v", station, got, w)
+		}
+	}
+
+	flaky.fail.Store(true)
+	lost := submit()
+	want(3)
+	if err := svc.Sweep(ctx, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want(3, lost.ID)
+
+	flaky.fail.Store(false)
+	moved := submit()
+	flaky.fail.Store(true)
+	if _, err := svc.Reject(ctx, worker(10, 3), moved.ID, "人手不足"); err != nil {
+		t.Fatal(err)
+	}
+	want(3, lost.ID, moved.ID)
+	want(4)
+	if err := svc.Sweep(ctx, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The rebuild adds what is missing; the stale entry left at station 3
+	// is dropped by the queue's reader.
+	want(4, moved.ID)
+	q, err := svc.Queue(ctx, worker(10, 3), model.Page{Limit: 20})
+	if err != nil || len(q.Items) != 1 || q.Items[0].ID != lost.ID {
+		t.Fatalf("station 3 reads %+v %v, want only %d", q.Items, err, lost.ID)
+	}
 }
