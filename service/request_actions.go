@@ -16,16 +16,9 @@ import (
 // committed state. Returns the request as the caller sees it.
 func (s *Requests) act(ctx context.Context, p model.Principal, id int64, decide func(r model.Request, a access) (model.RequestChange, error)) (model.Request, error) {
 	for attempt := 0; attempt < 8; attempt++ {
-		r, err := s.store.GetRequest(ctx, id)
+		r, a, err := s.load(ctx, p, id)
 		if err != nil {
 			return model.Request{}, err
-		}
-		a, err := s.access(ctx, p, r)
-		if err != nil {
-			return model.Request{}, err
-		}
-		if !a.visible() {
-			return model.Request{}, model.NotFound("诉求")
 		}
 		ch, err := decide(r, a)
 		if err != nil {
@@ -388,16 +381,9 @@ func (s *Requests) AddNote(ctx context.Context, p model.Principal, id int64, tex
 	if err != nil {
 		return model.TimelineEntry{}, err
 	}
-	r, err := s.store.GetRequest(ctx, id)
+	r, a, err := s.load(ctx, p, id)
 	if err != nil {
 		return model.TimelineEntry{}, err
-	}
-	a, err := s.access(ctx, p, r)
-	if err != nil {
-		return model.TimelineEntry{}, err
-	}
-	if !a.visible() {
-		return model.TimelineEntry{}, model.NotFound("诉求")
 	}
 	if !a.staff {
 		return model.TimelineEntry{}, model.Errorf(model.CodePermissionDenied, "只有工作人员可以记录内部备注")

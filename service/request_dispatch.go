@@ -70,6 +70,23 @@ func (s *Requests) access(ctx context.Context, p model.Principal, r model.Reques
 	return a, nil
 }
 
+// load reads request id and the caller's rights on it; a request the
+// caller may not see is not_found, as a missing one.
+func (s *Requests) load(ctx context.Context, p model.Principal, id int64) (model.Request, access, error) {
+	r, err := s.store.GetRequest(ctx, id)
+	if err != nil {
+		return model.Request{}, access{}, err
+	}
+	a, err := s.access(ctx, p, r)
+	if err != nil {
+		return model.Request{}, access{}, err
+	}
+	if !a.visible() {
+		return model.Request{}, access{}, model.NotFound("诉求")
+	}
+	return r, a, nil
+}
+
 // actorRole names the role in which the caller acts on r, for the timeline.
 func (a access) actorRole(p model.Principal, r model.Request) string {
 	switch {
