@@ -347,3 +347,101 @@ func TestRateReopensAndAutoClose(t *testing.T) {
 		t.Fatalf("last event %+v", last)
 	}
 }
+
+// lastEvent is the newest timeline entry of a request, as staff see it.
+func lastEvent(t *testing.T, f *dispatchFixture, id int64) model.TimelineEntry {
+	t.Helper()
+	got, err := f.svc.Get(context.Background(), model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.Timeline[len(got.Timeline)-1]
+}
+
+// TestEscalationFromAnOrganizationAndAtTheTop: an overdue request held by an
+// organization goes back to its station (no bounce counted); one overdue at
+// the city station stays there, which must take it; both get a new deadline
+// and a 督办 for the station's admins.
+func TestEscalationFromAnOrganizationAndAtTheTop(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	admin3, admin1 := stationAdmin(t, f, "dev_admin3", 3), stationAdmin(t, f, "dev_admin1", 1)
+	held := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Transfer(ctx, worker(10, 3), held.ID, service.TransferInput{OrgID: 7, Reason: "协会"}); err != nil {
+		t.Fatal(err)
+	}
+	f.dir.order = []int64{1}
+	top := f.submit(t, 101, model.UrgencyNormal)
+	f.clock.Advance(time.Hour + time.Second)
+	if n, err := f.svc.EscalateDue(ctx, f.clock.Now()); err != nil || n != 2 {
+		t.Fatalf("escalated %d (%v), want 2", n, err)
+	}
+	accepts := f.clock.Now().Add(time.Hour)
+
+	r, _ := f.st.GetRequest(ctx, held.ID)
+	if r.Org != nil || r.Station.ID != 3 || r.Bounces != 0 || r.MustTake || r.Status != model.StatusDispatched || !r.AcceptBy.Equal(accepts) {
+		t.Fatalf("back from the organization: %+v", r)
+	}
+	if e := lastEvent(t, f, held.ID); e.Kind != model.EventEscalate || e.ActorRole != model.ActorSystem ||
+		e.Note != "超过签收时限未签收，从「延吉市老年协会」退回「北山A社区社工点」" {
+		t.Fatalf("event %+v", e)
+	}
+	if q := f.queueIDs(t, f.st.Keys.OrgQueue(7)); len(q) != 0 {
+		t.Fatalf("organization queue: %v", q)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); !slices.Equal(q, []string{strconv.FormatInt(held.ID, 10)}) {
+		t.Fatalf("station 3 queue: %v", q)
+	}
+
+	r, _ = f.st.GetRequest(ctx, top.ID)
+	if r.Station.ID != 1 || r.Bounces != 1 || !r.MustTake || r.Status != model.StatusDispatched || !r.AcceptBy.Equal(accepts) {
+		t.Fatalf("at the top: %+v", r)
+	}
+	if e := lastEvent(t, f, top.ID); e.Kind != model.EventEscalate || e.Note != "超过签收时限未签收，仍由「延吉市社工总站」办理" {
+		t.Fatalf("event %+v", e)
+	}
+	score, err := f.st.Redis.ZScore(ctx, f.st.Keys.DispatchDeadlines(), strconv.FormatInt(top.ID, 10)).Result()
+	if err != nil || int64(score) != accepts.UnixMilli() {
+		t.Fatalf("deadline %v %v, want %d", score, err, accepts.UnixMilli())
+	}
+	for id, admin := range map[int64]int64{held.ID: admin3, top.ID: admin1} {
+		if n := f.count(t, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ? AND kind = 'request_escalated'`, admin, id); n != 1 {
+			t.Fatalf("request %d: %d 督办 for its station's admin, want 1", id, n)
+		}
+	}
+}
+
+// stationAdmin makes a user who administers a station.
+func stationAdmin(t *testing.T, f *dispatchFixture, openid string, station int64) int64 {
+	t.Helper()
+	u, err := f.st.UpsertUserByOpenID(context.Background(), openid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.GrantRole(context.Background(), u.ID, model.Role{Role: model.RoleStationAdmin, StationID: station}); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+// TestEscalationOfAStaleDeadline: a deadline entry older than the request's
+// accept-by time (it was re-dispatched meanwhile) escalates nothing and puts
+// the current deadline back in the set.
+func TestEscalationOfAStaleDeadline(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	r := f.submit(t, 100, model.UrgencyNormal)
+	member := strconv.FormatInt(r.ID, 10)
+	f.st.Redis.ZAdd(ctx, f.st.Keys.DispatchDeadlines(), redisZ(float64(f.clock.Now().UnixMilli()), r.ID))
+	f.clock.Advance(time.Minute)
+	if n, err := f.svc.EscalateDue(ctx, f.clock.Now()); err != nil || n != 0 {
+		t.Fatalf("escalated %d (%v), want 0", n, err)
+	}
+	if f.countEvents(t, r.ID, model.EventEscalate) != 0 {
+		t.Fatal("a stale deadline escalated the request")
+	}
+	score, err := f.st.Redis.ZScore(ctx, f.st.Keys.DispatchDeadlines(), member).Result()
+	if err != nil || int64(score) != r.AcceptBy.UnixMilli() {
+		t.Fatalf("deadline %v %v, want %d", score, err, r.AcceptBy.UnixMilli())
+	}
+}
