@@ -158,12 +158,8 @@ func (s *Requests) Reject(ctx context.Context, p model.Principal, id int64, reas
 				return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "没有可以转交的上级站点，本站须签收办理")
 			}
 		}
-		next = s.redispatch(next, s.now())
-		return model.RequestChange{
-			After:   next,
-			Event:   model.RequestEvent{Kind: model.EventReject, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason},
-			Notices: s.dispatchNotices(next, false),
-		}, nil
+		return s.redispatch(next, s.now(),
+			model.RequestEvent{Kind: model.EventReject, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason}, false), nil
 	})
 }
 
@@ -217,12 +213,8 @@ func (s *Requests) Transfer(ctx context.Context, p model.Principal, id int64, in
 			o := org
 			next.Org = &o
 		}
-		next = s.redispatch(next, s.now())
-		return model.RequestChange{
-			After:   next,
-			Event:   model.RequestEvent{Kind: model.EventTransfer, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason},
-			Notices: s.dispatchNotices(next, false),
-		}, nil
+		return s.redispatch(next, s.now(),
+			model.RequestEvent{Kind: model.EventTransfer, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason}, false), nil
 	})
 }
 

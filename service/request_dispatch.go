@@ -178,11 +178,13 @@ func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Requ
 	return next, true, nil
 }
 
-// redispatch renews the accept-by deadline of a request entering a queue.
-func (s *Requests) redispatch(r model.Request, t time.Time) model.Request {
-	r.Status = model.StatusDispatched
-	r.AcceptBy = t.Add(s.acceptWithin(r.Urgency)).In(s.loc)
-	return r
+// redispatch is the change that puts next in its holder's queue at t: it is
+// dispatched with a new accept-by deadline, e records why, and the new
+// holder's admins are told (a 督办 when escalated, see dispatchNotices).
+func (s *Requests) redispatch(next model.Request, t time.Time, e model.RequestEvent, escalated bool) model.RequestChange {
+	next.Status = model.StatusDispatched
+	next.AcceptBy = t.Add(s.acceptWithin(next.Urgency)).In(s.loc)
+	return model.RequestChange{After: next, Event: e, Notices: s.dispatchNotices(next, escalated)}
 }
 
 // excerpt cuts a description for a notification.

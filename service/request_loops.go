@@ -202,13 +202,9 @@ func (s *Requests) escalate(ctx context.Context, id int64, t time.Time) (bool, e
 			note += "仍由「" + r.Station.Name + "」办理"
 		}
 	}
-	next = s.redispatch(next, t)
-	_, applied, err := s.apply(ctx, r, model.RequestChange{
-		After:   next,
-		DueBy:   t,
-		Event:   model.RequestEvent{Kind: model.EventEscalate, ActorRole: model.ActorSystem, Note: note},
-		Notices: s.dispatchNotices(next, true),
-	})
+	ch := s.redispatch(next, t, model.RequestEvent{Kind: model.EventEscalate, ActorRole: model.ActorSystem, Note: note}, true)
+	ch.DueBy = t
+	_, applied, err := s.apply(ctx, r, ch)
 	return applied, err
 }
 
