@@ -141,22 +141,15 @@ func (s *Requests) Reject(ctx context.Context, p model.Principal, id int64, reas
 		if err := mustHold(a); err != nil {
 			return model.RequestChange{}, err
 		}
-		var next model.Request
-		if r.OrgID() != 0 {
-			next = r
-			next.Org = nil
-		} else {
-			if r.MustTake {
-				return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "该诉求已多次退单，本站须签收办理，不能再退单")
-			}
-			var moved bool
-			var err error
-			if next, moved, err = s.bounce(ctx, r); err != nil {
-				return model.RequestChange{}, err
-			}
-			if !moved {
-				return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "没有可以转交的上级站点，本站须签收办理")
-			}
+		if r.OrgID() == 0 && r.MustTake {
+			return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "该诉求已多次退单，本站须签收办理，不能再退单")
+		}
+		next, moved, err := s.bounce(ctx, r)
+		if err != nil {
+			return model.RequestChange{}, err
+		}
+		if !moved {
+			return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "没有可以转交的上级站点，本站须签收办理")
 		}
 		return s.redispatch(next, s.now(),
 			model.RequestEvent{Kind: model.EventReject, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason}, false), nil

@@ -143,15 +143,20 @@ func (s *Requests) staffScope(ctx context.Context, p model.Principal) (model.Que
 	return f, nil
 }
 
-// bounce decides where a rejected or overdue station-held request goes: the
-// next candidate after the one last used while fewer than MaxBounces bounces
-// have happened, else (or when candidates run out, or the station had to
-// take it) the current station's parent, which must take it. moved is false
-// when there is nowhere to go (the city station must take it itself).
+// bounce decides where a rejected or overdue request goes: one held by an
+// organization back to its station (not counted as a bounce); one held by a
+// station to the next candidate after the one last used while fewer than
+// MaxBounces bounces have happened, else (or when candidates run out, or the
+// station had to take it) to the current station's parent, which must take
+// it. moved is false when there is nowhere to go (the city station must take
+// it itself).
 func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Request, moved bool, err error) {
 	next = r
-	next.Bounces++
 	next.Org = nil
+	if r.OrgID() != 0 {
+		return next, true, nil
+	}
+	next.Bounces++
 	if !r.MustTake && next.Bounces < s.cfg.MaxBounces {
 		for i := r.CandidatePos + 1; i < len(r.Candidates); i++ {
 			if r.Candidates[i].ID != r.Station.ID {

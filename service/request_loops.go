@@ -185,22 +185,18 @@ func (s *Requests) escalate(ctx context.Context, id int64, t time.Time) (bool, e
 		// its current deadline is in the set.
 		return false, s.store.SetDeadline(ctx, id, r.AcceptBy)
 	}
-	var next model.Request
+	next, moved, err := s.bounce(ctx, r)
+	if err != nil {
+		return false, err
+	}
 	note := "超过签收时限未签收，"
-	if r.OrgID() != 0 {
-		next = r
+	switch {
+	case r.OrgID() != 0:
 		note += "从「" + r.Org.Name + "」退回「" + r.Station.Name + "」"
-		next.Org = nil
-	} else {
-		var moved bool
-		if next, moved, err = s.bounce(ctx, r); err != nil {
-			return false, err
-		}
-		if moved {
-			note += "从「" + r.Station.Name + "」转至「" + next.Station.Name + "」"
-		} else {
-			note += "仍由「" + r.Station.Name + "」办理"
-		}
+	case moved:
+		note += "从「" + r.Station.Name + "」转至「" + next.Station.Name + "」"
+	default:
+		note += "仍由「" + r.Station.Name + "」办理"
 	}
 	ch := s.redispatch(next, t, model.RequestEvent{Kind: model.EventEscalate, ActorRole: model.ActorSystem, Note: note}, true)
 	ch.DueBy = t
