@@ -445,3 +445,106 @@ func TestEscalationOfAStaleDeadline(t *testing.T) {
 		t.Fatalf("deadline %v %v, want %d", score, err, r.AcceptBy.UnixMilli())
 	}
 }
+
+// TestActionRefusals: each action refuses a caller without the right, a
+// request in the wrong state and bad input with the code its doc promises,
+// and changes nothing.
+func TestActionRefusals(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	owner, stranger := resident(100), resident(101)
+	w, colleague := worker(10, 3), worker(11, 3)
+	admin2 := model.Principal{UserID: 40, Roles: []model.Role{{Role: model.RoleStationAdmin, StationID: 2}}}
+	orgAdmin := model.Principal{UserID: 30, Roles: []model.Role{{Role: model.RoleOrgAdmin, OrgID: 7}}}
+	mins := 30
+	bad := -1
+
+	open := f.submit(t, 100, model.UrgencyNormal)
+	held := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Transfer(ctx, w, held.ID, service.TransferInput{OrgID: 7, Reason: "协会"}); err != nil {
+		t.Fatal(err)
+	}
+	taken := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Accept(ctx, w, taken.ID); err != nil {
+		t.Fatal(err)
+	}
+	busy := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Accept(ctx, w, busy.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Start(ctx, w, busy.ID); err != nil {
+		t.Fatal(err)
+	}
+	events := f.count(t, `SELECT COUNT(*) FROM request_events`)
+
+	for _, tc := range []struct {
+		name string
+		do   func() error
+		want model.Code
+	}{
+		{"reject by an admin above, not the holder", func() error { _, err := f.svc.Reject(ctx, admin2, open.ID, "不要"); return err }, model.CodePermissionDenied},
+		{"reject accepted work", func() error { _, err := f.svc.Reject(ctx, w, taken.ID, "不要"); return err }, model.CodeFailedPrecondition},
+		{"transfer by the holding organization", func() error {
+			_, err := f.svc.Transfer(ctx, orgAdmin, held.ID, service.TransferInput{StationID: 5, Reason: "转"})
+			return err
+		}, model.CodePermissionDenied},
+		{"transfer to the station holding it", func() error {
+			_, err := f.svc.Transfer(ctx, w, open.ID, service.TransferInput{StationID: 3, Reason: "转"})
+			return err
+		}, model.CodeInvalid},
+		{"transfer accepted work", func() error {
+			_, err := f.svc.Transfer(ctx, w, taken.ID, service.TransferInput{StationID: 5, Reason: "转"})
+			return err
+		}, model.CodeFailedPrecondition},
+		{"transfer to a missing organization", func() error {
+			_, err := f.svc.Transfer(ctx, w, open.ID, service.TransferInput{OrgID: 99, Reason: "转"})
+			return err
+		}, model.CodeInvalid},
+		{"start by the resident", func() error { _, err := f.svc.Start(ctx, owner, taken.ID); return err }, model.CodePermissionDenied},
+		{"start by a colleague", func() error { _, err := f.svc.Start(ctx, colleague, taken.ID); return err }, model.CodePermissionDenied},
+		{"start before acceptance", func() error { _, err := f.svc.Start(ctx, w, open.ID); return err }, model.CodeFailedPrecondition},
+		{"resolve without a summary", func() error {
+			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: " ", ServiceMinutes: &mins})
+			return err
+		}, model.CodeInvalid},
+		{"resolve without minutes", func() error {
+			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办"})
+			return err
+		}, model.CodeInvalid},
+		{"resolve with negative minutes", func() error {
+			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &bad})
+			return err
+		}, model.CodeInvalid},
+		{"resolve by the resident", func() error {
+			_, err := f.svc.Resolve(ctx, owner, busy.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
+			return err
+		}, model.CodePermissionDenied},
+		{"resolve by a colleague", func() error {
+			_, err := f.svc.Resolve(ctx, colleague, busy.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
+			return err
+		}, model.CodePermissionDenied},
+		{"resolve before it is in progress", func() error {
+			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
+			return err
+		}, model.CodeFailedPrecondition},
+		{"cancel by staff", func() error { _, err := f.svc.Cancel(ctx, w, open.ID, ""); return err }, model.CodePermissionDenied},
+		{"cancel with a control character", func() error { _, err := f.svc.Cancel(ctx, owner, open.ID, "a\x00b"); return err }, model.CodeInvalid},
+		{"rate with score 0", func() error { _, err := f.svc.Rate(ctx, owner, taken.ID, service.RateInput{Score: 0}); return err }, model.CodeInvalid},
+		{"rate with a control character", func() error {
+			_, err := f.svc.Rate(ctx, owner, taken.ID, service.RateInput{Score: 5, Comment: "a\x07"})
+			return err
+		}, model.CodeInvalid},
+		{"rate by staff", func() error { _, err := f.svc.Rate(ctx, w, taken.ID, service.RateInput{Score: 5}); return err }, model.CodePermissionDenied},
+		{"note by the resident", func() error { _, err := f.svc.AddNote(ctx, owner, open.ID, "备注"); return err }, model.CodePermissionDenied},
+		{"note on someone else's request", func() error { _, err := f.svc.AddNote(ctx, stranger, open.ID, "备注"); return err }, model.CodeNotFound},
+		{"empty note", func() error { _, err := f.svc.AddNote(ctx, w, open.ID, ""); return err }, model.CodeInvalid},
+		{"note on a missing request", func() error { _, err := f.svc.AddNote(ctx, w, 99999, "备注"); return err }, model.CodeNotFound},
+	} {
+		if err := tc.do(); !model.IsCode(err, tc.want) {
+			t.Errorf("%s: got %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM request_events`); n != events {
+		t.Fatalf("refused actions wrote %d events", n-events)
+	}
+}
