@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -434,5 +435,77 @@ func TestFailedPlacementIsRebuiltBySweep(t *testing.T) {
 	q, err := svc.Queue(ctx, worker(10, 3), model.Page{Limit: 20})
 	if err != nil || len(q.Items) != 1 || q.Items[0].ID != lost.ID {
 		t.Fatalf("station 3 reads %+v %v, want only %d", q.Items, err, lost.ID)
+	}
+}
+
+// TestSubmitRefusals: a field its category does not define, an unknown
+// category and a match with no station are refused, and nothing is written.
+func TestSubmitRefusals(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	in := func(category string, fields map[string]any) service.SubmitInput {
+		lat, lng := 42.92, 129.50
+		return service.SubmitInput{Category: category, Description: "需要帮助", Lat: &lat, Lng: &lng, Fields: fields}
+	}
+	_, err := f.svc.Submit(ctx, resident(100), in("home_visit", map[string]any{"floor": 3}), nil)
+	var e *model.Error
+	if !errors.As(err, &e) || e.Code != model.CodeInvalid || e.Fields["fields.floor"] == "" {
+		t.Fatalf("undefined field: %v", err)
+	}
+	_, err = f.svc.Submit(ctx, resident(100), in("no_such_service", nil), nil)
+	if !errors.As(err, &e) || e.Code != model.CodeInvalid || e.Fields["category"] == "" {
+		t.Fatalf("unknown category: %v", err)
+	}
+	f.dir.order = nil
+	if _, err = f.svc.Submit(ctx, resident(100), in("home_visit", nil), nil); !model.IsCode(err, model.CodeUnavailable) {
+		t.Fatalf("no station: %v", err)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 0 {
+		t.Fatalf("%d requests written", n)
+	}
+}
+
+// singleLimiter is a RateLimiter that checks one subject at a time (not a
+// BatchRateLimiter).
+type singleLimiter struct{ l service.RateLimiter }
+
+func (s singleLimiter) Allow(ctx context.Context, name, subject string, perMinute int) (bool, time.Duration, error) {
+	return s.l.Allow(ctx, name, subject, perMinute)
+}
+
+// TestSubmitOneByOne: with batching off (SubmitBatchMax 1), and with a
+// limiter that cannot check many subjects at once, a submit is still rate
+// limited, stored, queued and replayed for its Idempotency-Key.
+func TestSubmitOneByOne(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		batch int
+	}{{"batching off", 1}, {"batching on", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newDispatch(t, func(c *service.RequestsConfig) { c.SubmitBatchMax, c.SubmitPerMinuteUser = tc.batch, 2 })
+			pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+			svc := service.NewRequests(f.st, f.dir, singleLimiter{f.st.NewRateLimiter()}, pii, f.cfg, f.st.Loc, discardLog())
+			ctx := context.Background()
+			first, err := svc.Submit(ctx, resident(100), needInput("一个一个来"), idemKey(100, "k", "body"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := svc.Submit(ctx, resident(100), needInput("一个一个来"), idemKey(100, "k", "body"))
+			if err != nil || again.ID != first.ID {
+				t.Fatalf("replay: %d %v, want %d", again.ID, err, first.ID)
+			}
+			if _, err := svc.Submit(ctx, resident(100), needInput("第三次"), nil); !model.IsCode(err, model.CodeTooManyRequests) {
+				t.Fatalf("third submit in a minute: %v", err)
+			}
+			if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 1 {
+				t.Fatalf("rows: %d", n)
+			}
+			if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); !slices.Equal(q, []string{strconv.FormatInt(first.ID, 10)}) {
+				t.Fatalf("queue: %v", q)
+			}
+			if st := svc.SubmitBatchStats(); st != (service.SubmitBatchStats{}) {
+				t.Fatalf("batch stats %+v", st)
+			}
+		})
 	}
 }
