@@ -4,11 +4,13 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"jindalai/model"
 	"jindalai/service"
+	"jindalai/store"
 	"jindalai/store/storetest"
 )
 
@@ -546,5 +548,36 @@ func TestActionRefusals(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT COUNT(*) FROM request_events`); n != events {
 		t.Fatalf("refused actions wrote %d events", n-events)
+	}
+}
+
+// racingStore loses every conditional update, as when other changes keep
+// winning the race for the row.
+type racingStore struct {
+	*store.Store
+	updates atomic.Int64
+}
+
+func (s *racingStore) UpdateRequest(ctx context.Context, ch model.RequestChange) (model.Request, bool, error) {
+	s.updates.Add(1)
+	return ch.Before, false, nil
+}
+
+// TestActRereadsALostRaceThenGivesUp: an action whose conditional update
+// loses reads the row and decides again; after eight lost races it answers
+// unavailable, having changed nothing.
+func TestActRereadsALostRaceThenGivesUp(t *testing.T) {
+	f := newDispatch(t, nil)
+	r := f.submit(t, 100, model.UrgencyNormal)
+	racing := &racingStore{Store: f.st}
+	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+	svc := service.NewRequests(racing, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
+	_, err := svc.Accept(context.Background(), worker(10, 3), r.ID)
+	mustCode(t, err, model.CodeUnavailable)
+	if n := racing.updates.Load(); n != 8 {
+		t.Fatalf("%d attempts, want 8", n)
+	}
+	if got, _ := f.st.GetRequest(context.Background(), r.ID); got.Status != model.StatusDispatched {
+		t.Fatalf("status %s", got.Status)
 	}
 }
