@@ -16,16 +16,9 @@ import (
 // committed state. Returns the request as the caller sees it.
 func (s *Requests) act(ctx context.Context, p model.Principal, id int64, decide func(r model.Request, a access) (model.RequestChange, error)) (model.Request, error) {
 	for attempt := 0; attempt < 8; attempt++ {
-		r, err := s.store.GetRequest(ctx, id)
+		r, a, err := s.load(ctx, p, id)
 		if err != nil {
 			return model.Request{}, err
-		}
-		a, err := s.access(ctx, p, r)
-		if err != nil {
-			return model.Request{}, err
-		}
-		if !a.visible() {
-			return model.Request{}, model.NotFound("诉求")
 		}
 		ch, err := decide(r, a)
 		if err != nil {
@@ -148,29 +141,18 @@ func (s *Requests) Reject(ctx context.Context, p model.Principal, id int64, reas
 		if err := mustHold(a); err != nil {
 			return model.RequestChange{}, err
 		}
-		var next model.Request
-		if r.OrgID() != 0 {
-			next = r
-			next.Org = nil
-		} else {
-			if r.MustTake {
-				return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "该诉求已多次退单，本站须签收办理，不能再退单")
-			}
-			var moved bool
-			var err error
-			if next, moved, err = s.bounce(ctx, r); err != nil {
-				return model.RequestChange{}, err
-			}
-			if !moved {
-				return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "没有可以转交的上级站点，本站须签收办理")
-			}
+		if r.OrgID() == 0 && r.MustTake {
+			return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "该诉求已多次退单，本站须签收办理，不能再退单")
 		}
-		next = s.redispatch(next, s.now())
-		return model.RequestChange{
-			After:   next,
-			Event:   model.RequestEvent{Kind: model.EventReject, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason},
-			Notices: s.dispatchNotices(next, false),
-		}, nil
+		next, moved, err := s.bounce(ctx, r)
+		if err != nil {
+			return model.RequestChange{}, err
+		}
+		if !moved {
+			return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "没有可以转交的上级站点，本站须签收办理")
+		}
+		return s.redispatch(next, s.now(),
+			model.RequestEvent{Kind: model.EventReject, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason}, false), nil
 	})
 }
 
@@ -224,12 +206,8 @@ func (s *Requests) Transfer(ctx context.Context, p model.Principal, id int64, in
 			o := org
 			next.Org = &o
 		}
-		next = s.redispatch(next, s.now())
-		return model.RequestChange{
-			After:   next,
-			Event:   model.RequestEvent{Kind: model.EventTransfer, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason},
-			Notices: s.dispatchNotices(next, false),
-		}, nil
+		return s.redispatch(next, s.now(),
+			model.RequestEvent{Kind: model.EventTransfer, ActorID: p.UserID, ActorRole: a.actorRole(p, r), Note: reason}, false), nil
 	})
 }
 
@@ -388,16 +366,9 @@ func (s *Requests) AddNote(ctx context.Context, p model.Principal, id int64, tex
 	if err != nil {
 		return model.TimelineEntry{}, err
 	}
-	r, err := s.store.GetRequest(ctx, id)
+	r, a, err := s.load(ctx, p, id)
 	if err != nil {
 		return model.TimelineEntry{}, err
-	}
-	a, err := s.access(ctx, p, r)
-	if err != nil {
-		return model.TimelineEntry{}, err
-	}
-	if !a.visible() {
-		return model.TimelineEntry{}, model.NotFound("诉求")
 	}
 	if !a.staff {
 		return model.TimelineEntry{}, model.Errorf(model.CodePermissionDenied, "只有工作人员可以记录内部备注")

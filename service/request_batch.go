@@ -26,9 +26,6 @@ import (
 // context ends first gets unavailable at once (see group). Batches are per
 // process: replicas meet only in MySQL.
 
-// batchTimeout bounds a batch's work and its queue placement.
-const batchTimeout = 15 * time.Second
-
 // SubmitBatchStats counts the submit batches since the service started.
 type SubmitBatchStats struct {
 	Batches   int64 // batch transactions committed (two or more submits)
@@ -137,8 +134,6 @@ func (s *Requests) createAlone(ctx context.Context, nr model.NewRequest) (model.
 
 // runBatch writes a batch in one transaction and places it in one pipeline.
 func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model.PreparedRequest) []createResult {
-	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
-	defer cancel()
 	res := make([]createResult, len(batch))
 	type idemKey struct {
 		user int64
@@ -221,16 +216,12 @@ func (s *Requests) placeBatch(ctx context.Context, res []createResult) {
 		return
 	}
 	// The rows are committed: they are queued even if every caller has
-	// gone meanwhile.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+	// gone meanwhile, or the batch used up its time.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxBatch)
 	defer cancel()
 	if err := s.store.PlaceNewRequests(ctx, rs); err != nil {
 		s.log.Warn("dispatch index update failed; queues will be rebuilt", "requests", len(rs), "err", err)
-		s.needRebuild.Store(true)
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.requestRebuild()
 	}
 }
 

@@ -70,6 +70,23 @@ func (s *Requests) access(ctx context.Context, p model.Principal, r model.Reques
 	return a, nil
 }
 
+// load reads request id and the caller's rights on it; a request the
+// caller may not see is not_found, as a missing one.
+func (s *Requests) load(ctx context.Context, p model.Principal, id int64) (model.Request, access, error) {
+	r, err := s.store.GetRequest(ctx, id)
+	if err != nil {
+		return model.Request{}, access{}, err
+	}
+	a, err := s.access(ctx, p, r)
+	if err != nil {
+		return model.Request{}, access{}, err
+	}
+	if !a.visible() {
+		return model.Request{}, access{}, model.NotFound("诉求")
+	}
+	return r, a, nil
+}
+
 // actorRole names the role in which the caller acts on r, for the timeline.
 func (a access) actorRole(p model.Principal, r model.Request) string {
 	switch {
@@ -126,15 +143,20 @@ func (s *Requests) staffScope(ctx context.Context, p model.Principal) (model.Que
 	return f, nil
 }
 
-// bounce decides where a rejected or overdue station-held request goes: the
-// next candidate after the one last used while fewer than MaxBounces bounces
-// have happened, else (or when candidates run out, or the station had to
-// take it) the current station's parent, which must take it. moved is false
-// when there is nowhere to go (the city station must take it itself).
+// bounce decides where a rejected or overdue request goes: one held by an
+// organization back to its station (not counted as a bounce); one held by a
+// station to the next candidate after the one last used while fewer than
+// MaxBounces bounces have happened, else (or when candidates run out, or the
+// station had to take it) to the current station's parent, which must take
+// it. moved is false when there is nowhere to go (the city station must take
+// it itself).
 func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Request, moved bool, err error) {
 	next = r
-	next.Bounces++
 	next.Org = nil
+	if r.OrgID() != 0 {
+		return next, true, nil
+	}
+	next.Bounces++
 	if !r.MustTake && next.Bounces < s.cfg.MaxBounces {
 		for i := r.CandidatePos + 1; i < len(r.Candidates); i++ {
 			if r.Candidates[i].ID != r.Station.ID {
@@ -161,11 +183,13 @@ func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Requ
 	return next, true, nil
 }
 
-// redispatch renews the accept-by deadline of a request entering a queue.
-func (s *Requests) redispatch(r model.Request, t time.Time) model.Request {
-	r.Status = model.StatusDispatched
-	r.AcceptBy = t.Add(s.acceptWithin(r.Urgency)).In(s.loc)
-	return r
+// redispatch is the change that puts next in its holder's queue at t: it is
+// dispatched with a new accept-by deadline, e records why, and the new
+// holder's admins are told (a 督办 when escalated, see dispatchNotices).
+func (s *Requests) redispatch(next model.Request, t time.Time, e model.RequestEvent, escalated bool) model.RequestChange {
+	next.Status = model.StatusDispatched
+	next.AcceptBy = t.Add(s.acceptWithin(next.Urgency)).In(s.loc)
+	return model.RequestChange{After: next, Event: e, Notices: s.dispatchNotices(next, escalated)}
 }
 
 // excerpt cuts a description for a notification.

@@ -185,30 +185,22 @@ func (s *Requests) escalate(ctx context.Context, id int64, t time.Time) (bool, e
 		// its current deadline is in the set.
 		return false, s.store.SetDeadline(ctx, id, r.AcceptBy)
 	}
-	var next model.Request
-	note := "超过签收时限未签收，"
-	if r.OrgID() != 0 {
-		next = r
-		note += "从「" + r.Org.Name + "」退回「" + r.Station.Name + "」"
-		next.Org = nil
-	} else {
-		var moved bool
-		if next, moved, err = s.bounce(ctx, r); err != nil {
-			return false, err
-		}
-		if moved {
-			note += "从「" + r.Station.Name + "」转至「" + next.Station.Name + "」"
-		} else {
-			note += "仍由「" + r.Station.Name + "」办理"
-		}
+	next, moved, err := s.bounce(ctx, r)
+	if err != nil {
+		return false, err
 	}
-	next = s.redispatch(next, t)
-	_, applied, err := s.apply(ctx, r, model.RequestChange{
-		After:   next,
-		DueBy:   t,
-		Event:   model.RequestEvent{Kind: model.EventEscalate, ActorRole: model.ActorSystem, Note: note},
-		Notices: s.dispatchNotices(next, true),
-	})
+	note := "超过签收时限未签收，"
+	switch {
+	case r.OrgID() != 0:
+		note += "从「" + r.Org.Name + "」退回「" + r.Station.Name + "」"
+	case moved:
+		note += "从「" + r.Station.Name + "」转至「" + next.Station.Name + "」"
+	default:
+		note += "仍由「" + r.Station.Name + "」办理"
+	}
+	ch := s.redispatch(next, t, model.RequestEvent{Kind: model.EventEscalate, ActorRole: model.ActorSystem, Note: note}, true)
+	ch.DueBy = t
+	_, applied, err := s.apply(ctx, r, ch)
 	return applied, err
 }
 
@@ -289,6 +281,8 @@ func (s *Requests) Sweep(ctx context.Context, t time.Time) error {
 	return err
 }
 
+// requestRebuild asks the maintenance loop to rebuild the queues from MySQL
+// now (a Redis update failed after a commit, or the index is gone).
 func (s *Requests) requestRebuild() {
 	s.needRebuild.Store(true)
 	select {

@@ -33,8 +33,6 @@ func newReadGroup(s *Requests) *group[submitRead, readOut] {
 
 // readMany runs the reads of a batch: the rate limits beside the matches.
 func (s *Requests) readMany(ctx context.Context, ins []submitRead) []readOut {
-	ctx, cancel := context.WithTimeout(ctx, batchTimeout)
-	defer cancel()
 	out := make([]readOut, len(ins))
 	var wg sync.WaitGroup
 	if s.batchLimit != nil {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"jindalai/model"
 	"jindalai/service"
+	"jindalai/store"
 	"jindalai/store/storetest"
 )
 
@@ -345,5 +347,237 @@ func TestRateReopensAndAutoClose(t *testing.T) {
 	last := got.Timeline[len(got.Timeline)-1]
 	if last.Kind != model.EventClose || last.ActorRole != model.ActorSystem || last.From != model.StatusResolved {
 		t.Fatalf("last event %+v", last)
+	}
+}
+
+// lastEvent is the newest timeline entry of a request, as staff see it.
+func lastEvent(t *testing.T, f *dispatchFixture, id int64) model.TimelineEntry {
+	t.Helper()
+	got, err := f.svc.Get(context.Background(), model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.Timeline[len(got.Timeline)-1]
+}
+
+// TestEscalationFromAnOrganizationAndAtTheTop: an overdue request held by an
+// organization goes back to its station (no bounce counted); one overdue at
+// the city station stays there, which must take it; both get a new deadline
+// and a 督办 for the station's admins.
+func TestEscalationFromAnOrganizationAndAtTheTop(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	admin3, admin1 := stationAdmin(t, f, "dev_admin3", 3), stationAdmin(t, f, "dev_admin1", 1)
+	held := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Transfer(ctx, worker(10, 3), held.ID, service.TransferInput{OrgID: 7, Reason: "协会"}); err != nil {
+		t.Fatal(err)
+	}
+	f.dir.order = []int64{1}
+	top := f.submit(t, 101, model.UrgencyNormal)
+	f.clock.Advance(time.Hour + time.Second)
+	if n, err := f.svc.EscalateDue(ctx, f.clock.Now()); err != nil || n != 2 {
+		t.Fatalf("escalated %d (%v), want 2", n, err)
+	}
+	accepts := f.clock.Now().Add(time.Hour)
+
+	r, _ := f.st.GetRequest(ctx, held.ID)
+	if r.Org != nil || r.Station.ID != 3 || r.Bounces != 0 || r.MustTake || r.Status != model.StatusDispatched || !r.AcceptBy.Equal(accepts) {
+		t.Fatalf("back from the organization: %+v", r)
+	}
+	if e := lastEvent(t, f, held.ID); e.Kind != model.EventEscalate || e.ActorRole != model.ActorSystem ||
+		e.Note != "超过签收时限未签收，从「延吉市老年协会」退回「北山A社区社工点」" {
+		t.Fatalf("event %+v", e)
+	}
+	if q := f.queueIDs(t, f.st.Keys.OrgQueue(7)); len(q) != 0 {
+		t.Fatalf("organization queue: %v", q)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); !slices.Equal(q, []string{strconv.FormatInt(held.ID, 10)}) {
+		t.Fatalf("station 3 queue: %v", q)
+	}
+
+	r, _ = f.st.GetRequest(ctx, top.ID)
+	if r.Station.ID != 1 || r.Bounces != 1 || !r.MustTake || r.Status != model.StatusDispatched || !r.AcceptBy.Equal(accepts) {
+		t.Fatalf("at the top: %+v", r)
+	}
+	if e := lastEvent(t, f, top.ID); e.Kind != model.EventEscalate || e.Note != "超过签收时限未签收，仍由「延吉市社工总站」办理" {
+		t.Fatalf("event %+v", e)
+	}
+	score, err := f.st.Redis.ZScore(ctx, f.st.Keys.DispatchDeadlines(), strconv.FormatInt(top.ID, 10)).Result()
+	if err != nil || int64(score) != accepts.UnixMilli() {
+		t.Fatalf("deadline %v %v, want %d", score, err, accepts.UnixMilli())
+	}
+	for id, admin := range map[int64]int64{held.ID: admin3, top.ID: admin1} {
+		if n := f.count(t, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ? AND kind = 'request_escalated'`, admin, id); n != 1 {
+			t.Fatalf("request %d: %d 督办 for its station's admin, want 1", id, n)
+		}
+	}
+}
+
+// stationAdmin makes a user who administers a station.
+func stationAdmin(t *testing.T, f *dispatchFixture, openid string, station int64) int64 {
+	t.Helper()
+	u, err := f.st.UpsertUserByOpenID(context.Background(), openid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.GrantRole(context.Background(), u.ID, model.Role{Role: model.RoleStationAdmin, StationID: station}); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+// TestEscalationOfAStaleDeadline: a deadline entry older than the request's
+// accept-by time (it was re-dispatched meanwhile) escalates nothing and puts
+// the current deadline back in the set.
+func TestEscalationOfAStaleDeadline(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	r := f.submit(t, 100, model.UrgencyNormal)
+	member := strconv.FormatInt(r.ID, 10)
+	f.st.Redis.ZAdd(ctx, f.st.Keys.DispatchDeadlines(), redisZ(float64(f.clock.Now().UnixMilli()), r.ID))
+	f.clock.Advance(time.Minute)
+	if n, err := f.svc.EscalateDue(ctx, f.clock.Now()); err != nil || n != 0 {
+		t.Fatalf("escalated %d (%v), want 0", n, err)
+	}
+	if f.countEvents(t, r.ID, model.EventEscalate) != 0 {
+		t.Fatal("a stale deadline escalated the request")
+	}
+	score, err := f.st.Redis.ZScore(ctx, f.st.Keys.DispatchDeadlines(), member).Result()
+	if err != nil || int64(score) != r.AcceptBy.UnixMilli() {
+		t.Fatalf("deadline %v %v, want %d", score, err, r.AcceptBy.UnixMilli())
+	}
+}
+
+// TestActionRefusals: each action refuses a caller without the right, a
+// request in the wrong state and bad input with the code its doc promises,
+// and changes nothing.
+func TestActionRefusals(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	owner, stranger := resident(100), resident(101)
+	w, colleague := worker(10, 3), worker(11, 3)
+	admin2 := model.Principal{UserID: 40, Roles: []model.Role{{Role: model.RoleStationAdmin, StationID: 2}}}
+	orgAdmin := model.Principal{UserID: 30, Roles: []model.Role{{Role: model.RoleOrgAdmin, OrgID: 7}}}
+	mins := 30
+	bad := -1
+
+	open := f.submit(t, 100, model.UrgencyNormal)
+	held := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Transfer(ctx, w, held.ID, service.TransferInput{OrgID: 7, Reason: "协会"}); err != nil {
+		t.Fatal(err)
+	}
+	taken := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Accept(ctx, w, taken.ID); err != nil {
+		t.Fatal(err)
+	}
+	busy := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Accept(ctx, w, busy.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Start(ctx, w, busy.ID); err != nil {
+		t.Fatal(err)
+	}
+	events := f.count(t, `SELECT COUNT(*) FROM request_events`)
+
+	for _, tc := range []struct {
+		name string
+		do   func() error
+		want model.Code
+	}{
+		{"reject by an admin above, not the holder", func() error { _, err := f.svc.Reject(ctx, admin2, open.ID, "不要"); return err }, model.CodePermissionDenied},
+		{"reject accepted work", func() error { _, err := f.svc.Reject(ctx, w, taken.ID, "不要"); return err }, model.CodeFailedPrecondition},
+		{"transfer by the holding organization", func() error {
+			_, err := f.svc.Transfer(ctx, orgAdmin, held.ID, service.TransferInput{StationID: 5, Reason: "转"})
+			return err
+		}, model.CodePermissionDenied},
+		{"transfer to the station holding it", func() error {
+			_, err := f.svc.Transfer(ctx, w, open.ID, service.TransferInput{StationID: 3, Reason: "转"})
+			return err
+		}, model.CodeInvalid},
+		{"transfer accepted work", func() error {
+			_, err := f.svc.Transfer(ctx, w, taken.ID, service.TransferInput{StationID: 5, Reason: "转"})
+			return err
+		}, model.CodeFailedPrecondition},
+		{"transfer to a missing organization", func() error {
+			_, err := f.svc.Transfer(ctx, w, open.ID, service.TransferInput{OrgID: 99, Reason: "转"})
+			return err
+		}, model.CodeInvalid},
+		{"start by the resident", func() error { _, err := f.svc.Start(ctx, owner, taken.ID); return err }, model.CodePermissionDenied},
+		{"start by a colleague", func() error { _, err := f.svc.Start(ctx, colleague, taken.ID); return err }, model.CodePermissionDenied},
+		{"start before acceptance", func() error { _, err := f.svc.Start(ctx, w, open.ID); return err }, model.CodeFailedPrecondition},
+		{"resolve without a summary", func() error {
+			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: " ", ServiceMinutes: &mins})
+			return err
+		}, model.CodeInvalid},
+		{"resolve without minutes", func() error {
+			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办"})
+			return err
+		}, model.CodeInvalid},
+		{"resolve with negative minutes", func() error {
+			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &bad})
+			return err
+		}, model.CodeInvalid},
+		{"resolve by the resident", func() error {
+			_, err := f.svc.Resolve(ctx, owner, busy.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
+			return err
+		}, model.CodePermissionDenied},
+		{"resolve by a colleague", func() error {
+			_, err := f.svc.Resolve(ctx, colleague, busy.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
+			return err
+		}, model.CodePermissionDenied},
+		{"resolve before it is in progress", func() error {
+			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
+			return err
+		}, model.CodeFailedPrecondition},
+		{"cancel by staff", func() error { _, err := f.svc.Cancel(ctx, w, open.ID, ""); return err }, model.CodePermissionDenied},
+		{"cancel with a control character", func() error { _, err := f.svc.Cancel(ctx, owner, open.ID, "a\x00b"); return err }, model.CodeInvalid},
+		{"rate with score 0", func() error { _, err := f.svc.Rate(ctx, owner, taken.ID, service.RateInput{Score: 0}); return err }, model.CodeInvalid},
+		{"rate with a control character", func() error {
+			_, err := f.svc.Rate(ctx, owner, taken.ID, service.RateInput{Score: 5, Comment: "a\x07"})
+			return err
+		}, model.CodeInvalid},
+		{"rate by staff", func() error { _, err := f.svc.Rate(ctx, w, taken.ID, service.RateInput{Score: 5}); return err }, model.CodePermissionDenied},
+		{"note by the resident", func() error { _, err := f.svc.AddNote(ctx, owner, open.ID, "备注"); return err }, model.CodePermissionDenied},
+		{"note on someone else's request", func() error { _, err := f.svc.AddNote(ctx, stranger, open.ID, "备注"); return err }, model.CodeNotFound},
+		{"empty note", func() error { _, err := f.svc.AddNote(ctx, w, open.ID, ""); return err }, model.CodeInvalid},
+		{"note on a missing request", func() error { _, err := f.svc.AddNote(ctx, w, 99999, "备注"); return err }, model.CodeNotFound},
+	} {
+		if err := tc.do(); !model.IsCode(err, tc.want) {
+			t.Errorf("%s: got %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM request_events`); n != events {
+		t.Fatalf("refused actions wrote %d events", n-events)
+	}
+}
+
+// racingStore loses every conditional update, as when other changes keep
+// winning the race for the row.
+type racingStore struct {
+	*store.Store
+	updates atomic.Int64
+}
+
+func (s *racingStore) UpdateRequest(ctx context.Context, ch model.RequestChange) (model.Request, bool, error) {
+	s.updates.Add(1)
+	return ch.Before, false, nil
+}
+
+// TestActRereadsALostRaceThenGivesUp: an action whose conditional update
+// loses reads the row and decides again; after eight lost races it answers
+// unavailable, having changed nothing.
+func TestActRereadsALostRaceThenGivesUp(t *testing.T) {
+	f := newDispatch(t, nil)
+	r := f.submit(t, 100, model.UrgencyNormal)
+	racing := &racingStore{Store: f.st}
+	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+	svc := service.NewRequests(racing, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
+	_, err := svc.Accept(context.Background(), worker(10, 3), r.ID)
+	mustCode(t, err, model.CodeUnavailable)
+	if n := racing.updates.Load(); n != 8 {
+		t.Fatalf("%d attempts, want 8", n)
+	}
+	if got, _ := f.st.GetRequest(context.Background(), r.ID); got.Status != model.StatusDispatched {
+		t.Fatalf("status %s", got.Status)
 	}
 }

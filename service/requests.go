@@ -296,11 +296,7 @@ func dedupeCandidates(cs []model.Candidate) []model.StationRef {
 func (s *Requests) place(ctx context.Context, before *model.Request, after model.Request) {
 	if err := s.store.PlaceRequest(ctx, before, after); err != nil {
 		s.log.Warn("dispatch index update failed; queues will be rebuilt", "request_id", after.ID, "err", err)
-		s.needRebuild.Store(true)
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.requestRebuild()
 	}
 }
 
@@ -308,16 +304,9 @@ func (s *Requests) place(ctx context.Context, before *model.Request, after model
 // resident (without internal notes, phone masked) or staff in scope.
 // Errors: not_found (also for someone else's request), unavailable, internal.
 func (s *Requests) Get(ctx context.Context, p model.Principal, id int64) (model.Request, error) {
-	r, err := s.store.GetRequest(ctx, id)
+	r, a, err := s.load(ctx, p, id)
 	if err != nil {
 		return model.Request{}, err
-	}
-	a, err := s.access(ctx, p, r)
-	if err != nil {
-		return model.Request{}, err
-	}
-	if !a.visible() {
-		return model.Request{}, model.NotFound("诉求")
 	}
 	events, err := s.store.RequestTimeline(ctx, id, a.staff)
 	if err != nil {

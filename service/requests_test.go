@@ -2,8 +2,10 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -351,4 +353,159 @@ func TestEscalationLoopsRunningTwice(t *testing.T) {
 
 func redisZ(score float64, id int64) redis.Z {
 	return redis.Z{Score: score, Member: strconv.FormatInt(id, 10)}
+}
+
+// failingPlacement is the store with its Redis placements failing while
+// fail is set, as when Redis drops the write that follows a commit.
+type failingPlacement struct {
+	*store.Store
+	fail atomic.Bool
+}
+
+func (s *failingPlacement) PlaceRequest(ctx context.Context, before *model.Request, after model.Request) error {
+	if s.fail.Load() {
+		return model.Errorf(model.CodeUnavailable, "redis write lost")
+	}
+	return s.Store.PlaceRequest(ctx, before, after)
+}
+
+func (s *failingPlacement) PlaceNewRequests(ctx context.Context, rs []model.Request) error {
+	if s.fail.Load() {
+		return model.Errorf(model.CodeUnavailable, "redis write lost")
+	}
+	return s.Store.PlaceNewRequests(ctx, rs)
+}
+
+// TestFailedPlacementIsRebuiltBySweep: a committed submit or action whose
+// Redis update fails still succeeds, and the next sweep rebuilds the queues
+// from MySQL although the index marker is still there.
+func TestFailedPlacementIsRebuiltBySweep(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	flaky := &failingPlacement{Store: f.st}
+	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+	svc := service.NewRequests(flaky, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
+	lat, lng := 42.92, 129.50
+	submit := func() model.Request {
+		t.Helper()
+		r, err := svc.Submit(ctx, resident(100), service.SubmitInput{Category: "home_visit", Description: "需要上门探访",
+			Lat: &lat, Lng: &lng}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	queued := func(station int64) []string {
+		t.Helper()
+		return f.queueIDs(t, f.st.Keys.StationQueue(station))
+	}
+	want := func(station int64, ids ...int64) {
+		t.Helper()
+		var w []string
+		for _, id := range ids {
+			w = append(w, strconv.FormatInt(id, 10))
+		}
+		if got := queued(station); !slices.Equal(got, w) {
+			t.Fatalf("station %d queue %v, want %v", station, got, w)
+		}
+	}
+
+	flaky.fail.Store(true)
+	lost := submit()
+	want(3)
+	if err := svc.Sweep(ctx, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want(3, lost.ID)
+
+	flaky.fail.Store(false)
+	moved := submit()
+	flaky.fail.Store(true)
+	if _, err := svc.Reject(ctx, worker(10, 3), moved.ID, "人手不足"); err != nil {
+		t.Fatal(err)
+	}
+	want(3, lost.ID, moved.ID)
+	want(4)
+	if err := svc.Sweep(ctx, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The rebuild adds what is missing; the stale entry left at station 3
+	// is dropped by the queue's reader.
+	want(4, moved.ID)
+	q, err := svc.Queue(ctx, worker(10, 3), model.Page{Limit: 20})
+	if err != nil || len(q.Items) != 1 || q.Items[0].ID != lost.ID {
+		t.Fatalf("station 3 reads %+v %v, want only %d", q.Items, err, lost.ID)
+	}
+}
+
+// TestSubmitRefusals: a field its category does not define, an unknown
+// category and a match with no station are refused, and nothing is written.
+func TestSubmitRefusals(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	in := func(category string, fields map[string]any) service.SubmitInput {
+		lat, lng := 42.92, 129.50
+		return service.SubmitInput{Category: category, Description: "需要帮助", Lat: &lat, Lng: &lng, Fields: fields}
+	}
+	_, err := f.svc.Submit(ctx, resident(100), in("home_visit", map[string]any{"floor": 3}), nil)
+	var e *model.Error
+	if !errors.As(err, &e) || e.Code != model.CodeInvalid || e.Fields["fields.floor"] == "" {
+		t.Fatalf("undefined field: %v", err)
+	}
+	_, err = f.svc.Submit(ctx, resident(100), in("no_such_service", nil), nil)
+	if !errors.As(err, &e) || e.Code != model.CodeInvalid || e.Fields["category"] == "" {
+		t.Fatalf("unknown category: %v", err)
+	}
+	f.dir.order = nil
+	if _, err = f.svc.Submit(ctx, resident(100), in("home_visit", nil), nil); !model.IsCode(err, model.CodeUnavailable) {
+		t.Fatalf("no station: %v", err)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 0 {
+		t.Fatalf("%d requests written", n)
+	}
+}
+
+// singleLimiter is a RateLimiter that checks one subject at a time (not a
+// BatchRateLimiter).
+type singleLimiter struct{ l service.RateLimiter }
+
+func (s singleLimiter) Allow(ctx context.Context, name, subject string, perMinute int) (bool, time.Duration, error) {
+	return s.l.Allow(ctx, name, subject, perMinute)
+}
+
+// TestSubmitOneByOne: with batching off (SubmitBatchMax 1), and with a
+// limiter that cannot check many subjects at once, a submit is still rate
+// limited, stored, queued and replayed for its Idempotency-Key.
+func TestSubmitOneByOne(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		batch int
+	}{{"batching off", 1}, {"batching on", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newDispatch(t, func(c *service.RequestsConfig) { c.SubmitBatchMax, c.SubmitPerMinuteUser = tc.batch, 2 })
+			pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
+			svc := service.NewRequests(f.st, f.dir, singleLimiter{f.st.NewRateLimiter()}, pii, f.cfg, f.st.Loc, discardLog())
+			ctx := context.Background()
+			first, err := svc.Submit(ctx, resident(100), needInput("一个一个来"), idemKey(100, "k", "body"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := svc.Submit(ctx, resident(100), needInput("一个一个来"), idemKey(100, "k", "body"))
+			if err != nil || again.ID != first.ID {
+				t.Fatalf("replay: %d %v, want %d", again.ID, err, first.ID)
+			}
+			if _, err := svc.Submit(ctx, resident(100), needInput("第三次"), nil); !model.IsCode(err, model.CodeTooManyRequests) {
+				t.Fatalf("third submit in a minute: %v", err)
+			}
+			if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 1 {
+				t.Fatalf("rows: %d", n)
+			}
+			if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); !slices.Equal(q, []string{strconv.FormatInt(first.ID, 10)}) {
+				t.Fatalf("queue: %v", q)
+			}
+			if st := svc.SubmitBatchStats(); st != (service.SubmitBatchStats{}) {
+				t.Fatalf("batch stats %+v", st)
+			}
+		})
+	}
 }

@@ -59,7 +59,8 @@ type MatchConfig struct {
 // Stations serves the station tree, organizations, the service catalogue and
 // the matcher. It keeps an in-process copy of all three, reloaded from MySQL
 // whenever the version key in Redis changes (every admin change bumps it), so
-// a match costs one GEO round trip and one pipelined ZCARD round trip.
+// a match searches the copy's grids in process and costs one pipelined round
+// trip (the queue lengths of the stations found, with the version).
 type Stations struct {
 	store StationStore
 	geo   GeoIndex
