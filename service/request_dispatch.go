@@ -235,14 +235,13 @@ var (
 func (s *Requests) dispatchNotices(r model.Request, escalated bool) []model.RequestNotice {
 	body := fmt.Sprintf("【%s】%s", r.CategoryName, excerpt(r.Description, 60))
 	deadline := "请于 " + r.AcceptBy.In(s.loc).Format("01-02 15:04") + " 前签收"
+	to := model.Audience{StationID: r.Station.ID, Roles: stationAdmins}
 	if r.OrgID() != 0 {
-		return []model.RequestNotice{{To: model.Audience{OrgID: r.OrgID(), Roles: orgAdmins},
-			Notification: s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)}}
+		to = model.Audience{OrgID: r.OrgID(), Roles: orgAdmins}
+	} else if escalated {
+		return []model.RequestNotice{{To: to, Notification: s.notification("request_escalated", "督办：诉求超时未签收，"+deadline,
+			"超过签收时限未被签收，已转至本站："+body, r, r.AcceptBy, "超时未签收，请督促办理")}}
 	}
-	n := s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)
-	if escalated {
-		n = s.notification("request_escalated", "督办：诉求超时未签收，"+deadline,
-			"超过签收时限未被签收，已转至本站："+body, r, r.AcceptBy, "超时未签收，请督促办理")
-	}
-	return []model.RequestNotice{{To: model.Audience{StationID: r.Station.ID, Roles: stationAdmins}, Notification: n}}
+	return []model.RequestNotice{{To: to,
+		Notification: s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)}}
 }
