@@ -23,10 +23,8 @@ func (k Keys) UserSessions(userID int64) string {
 }
 
 // RateLimit is the counter of a named limit for one subject (an IP or a user).
-// It starts with "rate:" before the prefix, where go-redis/redis_rate (which
-// the limiter replaced) kept its counters.
 func (k Keys) RateLimit(name, subject string) string {
-	return "rate:" + k.prefix + "rl:" + name + ":" + subject
+	return k.prefix + "rl:" + name + ":" + subject
 }
 
 // WeChat is a key of the WeChat SDK's cache (access tokens).

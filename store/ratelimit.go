@@ -11,10 +11,10 @@ import (
 )
 
 // RateLimiter counts requests per subject in Redis with the generic cell rate
-// algorithm (GCRA), so a limit holds across every API replica. Its counters
-// are those of github.com/go-redis/redis_rate (same keys, same stored value),
-// which this replaces so that many subjects can be checked in one pipelined
-// round trip.
+// algorithm (GCRA), so a limit holds across every API replica. It replaces
+// github.com/go-redis/redis_rate (same algorithm and stored value) so that
+// many subjects can be checked in one pipelined round trip; its counters are
+// Keys.RateLimit, under the store's prefix like every other key.
 type RateLimiter struct {
 	rdb  *redis.Client
 	keys Keys

@@ -28,7 +28,7 @@ func TestRateLimiterAllowMany(t *testing.T) {
 	if ok, after, err := l.Allow(ctx, "submit", "2", 2); ok || err != nil || after <= 0 {
 		t.Fatalf("third token of 2: %v %v %v", ok, after, err)
 	}
-	key := "rate:" + st.Keys.Prefix() + "rl:submit:1"
+	key := st.Keys.Prefix() + "rl:submit:1"
 	if got := st.Keys.RateLimit("submit", "1"); got != key {
 		t.Fatalf("counter key %q, want %q", got, key)
 	}

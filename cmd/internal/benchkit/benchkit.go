@@ -62,29 +62,25 @@ func adminExec(ctx context.Context, mc *mysql.Config, q string) error {
 	return nil
 }
 
-// FlushPrefix deletes every Redis key of prefix and of the rate limiter's
-// "rate:"+prefix copies, leaving everyone else's keys alone.
+// FlushPrefix deletes every Redis key of prefix (every key the store writes
+// is under it), leaving everyone else's keys alone.
 func FlushPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
-	for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
-		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 1000 {
-				if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-					return err
-				}
-				batch = batch[:0]
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		if len(batch) > 0 {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
 			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
 				return err
 			}
+			batch = batch[:0]
 		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return rdb.Unlink(ctx, batch...).Err()
 	}
 	return nil
 }

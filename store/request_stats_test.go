@@ -1,0 +1,175 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"jindalai/store"
+	"jindalai/store/storetest"
+)
+
+// insertStatRequest inserts a request held by station, created at created,
+// with one event per kind given, an hour apart after created.
+func insertStatRequest(t *testing.T, st *store.Store, station int64, created time.Time, kinds ...string) int64 {
+	t.Helper()
+	res, err := st.DB.Exec(`INSERT INTO requests (resident_id, status, category, category_name, description, lat, lng,
+			urgency, images, fields, station_id, station_name, station_level, organizations, candidates, accept_by,
+			queue_score, created_at, updated_at)
+		VALUES (1, 'dispatched', 'repair', '维修', '水管漏水', 41.8, 123.4, 'normal', '[]', '{}', ?, '测试站', 3, '[]', '[]',
+			?, 0, ?, ?)`, station, created, created, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, kind := range kinds {
+		if _, err := st.DB.Exec(`INSERT INTO request_events (request_id, kind, actor_role, created_at)
+			VALUES (?, ?, 'station_worker', ?)`, id, kind, created.Add(time.Duration(i+1)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
+}
+
+// RequestStatRows reads requests created in [from, to) of the stations
+// asked, with their first acceptance and whether they were resolved.
+func TestRequestStatRowsWindowAndStations(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	from := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 0, 7)
+	insertStatRequest(t, st, 1, from.Add(-time.Millisecond), "accept")
+	insertStatRequest(t, st, 1, from, "accept", "note", "accept", "resolve")
+	insertStatRequest(t, st, 2, to.Add(-time.Millisecond))
+	insertStatRequest(t, st, 3, from.Add(time.Hour), "accept")
+	insertStatRequest(t, st, 1, to, "accept")
+
+	rows, err := st.RequestStatRows(ctx, from, to, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		accept := "-"
+		if r.FirstAccept != nil {
+			accept = r.FirstAccept.Sub(r.CreatedAt).String()
+		}
+		got = append(got, fmt.Sprintf("%d@%s/%s/%v", r.Station.ID, r.CreatedAt.UTC().Format("01-02T15:04:05.000"), accept, r.Resolved))
+	}
+	sort.Strings(got) // the query has no order
+	want := "[1@05-01T00:00:00.000/1h0m0s/true 2@05-07T23:59:59.999/-/false 3@05-01T01:00:00.000/1h0m0s/false]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("rows %v, want %s", got, want)
+	}
+	if rows, err := st.RequestStatRows(ctx, from, to, []int64{2, 3}); err != nil || len(rows) != 2 {
+		t.Fatalf("stations 2 and 3: %d rows (%v), want 2", len(rows), err)
+	}
+	if rows, err := st.RequestStatRows(ctx, from, to, []int64{}); err != nil || len(rows) != 0 {
+		t.Fatalf("no station: %d rows (%v), want none", len(rows), err)
+	}
+}
+
+// explain returns the rows of EXPLAIN q as column → value (NULL as
+// "NULL"), whatever columns the server reports.
+func explain(t *testing.T, st *store.Store, q string, args ...any) []map[string]string {
+	t.Helper()
+	rows, err := st.DB.Query("EXPLAIN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := map[string]string{}
+		for i, c := range cols {
+			row[c] = "NULL"
+			if vals[i].Valid {
+				row[c] = vals[i].String
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// On a table of some size the statistics of the last 30 days read a range
+// of the created_at index, and those of a station subtree one range per
+// station of the (station_id, created_at) index: no full scan of requests
+// (or of the events its subqueries read).
+func TestRequestStatsUseTheCreatedAtIndexes(t *testing.T) {
+	st := storetest.New(t)
+	// 4,000 requests over 400 days at 40 stations, oldest first as in life,
+	// each with a submit event and every other one accepted. Digits are
+	// cross-joined: no sequence engine or recursion limit needed.
+	if _, err := st.DB.Exec(`INSERT INTO requests (resident_id, status, category, category_name, description, lat, lng,
+			urgency, images, fields, station_id, station_name, station_level, organizations, candidates, accept_by,
+			queue_score, created_at, updated_at)
+		SELECT n % 97 + 1, CASE WHEN n % 2 = 0 THEN 'accepted' ELSE 'dispatched' END, 'repair', '维修', '水管漏水',
+		       41.8, 123.4, 'normal', '[]', '{}', n % 40 + 1, '测试站', 3, '[]', '[]',
+		       UTC_TIMESTAMP(3) - INTERVAL n * 144 MINUTE, 0,
+		       UTC_TIMESTAMP(3) - INTERVAL n * 144 MINUTE, UTC_TIMESTAMP(3) - INTERVAL n * 144 MINUTE
+		FROM (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS n
+		      FROM (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL
+		            SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) a,
+		           (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL
+		            SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) b,
+		           (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL
+		            SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) c,
+		           (SELECT 0 d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) e) seq
+		ORDER BY n DESC`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB.Exec(`INSERT INTO request_events (request_id, kind, actor_role, created_at)
+		SELECT id, 'submit', 'resident', created_at FROM requests
+		UNION ALL SELECT id, 'accept', 'station_worker', created_at + INTERVAL 1 HOUR FROM requests WHERE status = 'accepted'
+		ORDER BY 4`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB.Exec(`ANALYZE TABLE requests, request_events`); err != nil {
+		t.Fatal(err)
+	}
+	to := time.Now()
+	from := to.AddDate(0, 0, -30)
+	for _, c := range []struct {
+		name    string
+		indexed string
+		args    []any
+	}{
+		{"city", "ix_requests_created", []any{from, to}},
+		{"subtree", "ix_requests_station_created", []any{from, to, 3, 17, 29}},
+	} {
+		plan := explain(t, st, store.RequestStatsSQL(len(c.args)-2), c.args...)
+		for _, row := range plan {
+			if row["type"] == "ALL" {
+				t.Errorf("%s: full scan of %s: %v", c.name, row["table"], row)
+			}
+			if row["table"] == "r" && (row["type"] != "range" || row["key"] != c.indexed) {
+				t.Errorf("%s: requests read by %s on %s, want a range of %s", c.name, row["type"], row["key"], c.indexed)
+			}
+		}
+		if len(plan) == 0 || plan[0]["table"] != "r" {
+			t.Errorf("%s: plan %v does not start with requests", c.name, plan)
+		}
+	}
+}
