@@ -54,21 +54,24 @@ func classOf(status int) (class, bool) {
 // The callers, in the order of a row: anonymous; a resident (who owns the
 // fixture booking and message); a volunteer (who owns the fixture claim); a
 // social worker of another station (公园); the station admin of the
-// fixtures' station (北山); a city admin.
-var matrixCallers = [...]string{"anonymous", "resident", "volunteer", "worker of another station", "station admin", "city admin"}
+// fixtures' station (北山); a city admin; the organization admin of 老年协会
+// (the organization the matrix's /organizations/:id paths name), which
+// organizes none of the fixtures and holds none of the fixture requests.
+var matrixCallers = [...]string{"anonymous", "resident", "volunteer", "worker of another station", "station admin", "city admin",
+	"org admin"}
 
 // matrixRow is one route's expectations, in matrixCallers order. body is
 // sent to POST/PUT/PATCH routes (default {}): a valid body where validation
 // would otherwise answer 400 before the scope check. before runs before each
 // call (fresh fixtures for routes that delete or end them).
 type matrixRow struct {
-	want   [6]class
+	want   [7]class
 	body   func(w *matrixWorld) any
 	before func(w *matrixWorld, ids *matrixIDs)
 }
 
-func row(anon, resident, volunteer, otherWorker, stationAdmin, cityAdmin class) matrixRow {
-	return matrixRow{want: [6]class{anon, resident, volunteer, otherWorker, stationAdmin, cityAdmin}}
+func row(anon, resident, volunteer, otherWorker, stationAdmin, cityAdmin, orgAdmin class) matrixRow {
+	return matrixRow{want: [7]class{anon, resident, volunteer, otherWorker, stationAdmin, cityAdmin, orgAdmin}}
 }
 
 // sending returns the row with a body for its calls.
@@ -84,26 +87,32 @@ func (r matrixRow) freshly(before func(w *matrixWorld, ids *matrixIDs)) matrixRo
 }
 
 var (
-	public    = row(ok, ok, ok, ok, ok, ok)
-	anyUser   = row(unauth, ok, ok, ok, ok, ok)
-	cityOnly  = row(unauth, denied, denied, denied, denied, ok)
-	orgAdmins = row(unauth, denied, denied, denied, denied, ok)
+	public   = row(ok, ok, ok, ok, ok, ok, ok)
+	anyUser  = row(unauth, ok, ok, ok, ok, ok, ok)
+	cityOnly = row(unauth, denied, denied, denied, denied, ok, denied)
+	// orgAdmins: an organization's members and hours, for its own admins.
+	orgAdmins = row(unauth, denied, denied, denied, denied, ok, ok)
 	// stationStaff: staff routes on an object of 北山 (the station, its
 	// offerings, slots and activities, all public): its admin and the city
-	// admin pass, a worker of another station is refused (403: the object is
-	// public, so saying it exists reveals nothing).
-	stationStaff = row(unauth, denied, denied, denied, ok, ok)
-	// organizers: creating an activity or an offering (social workers,
-	// station and org admins; the station is in the body).
-	organizers = row(unauth, denied, denied, ok, ok, ok)
+	// admin pass, a worker of another station or an org admin is refused
+	// (403: the object is public, so saying it exists reveals nothing).
+	stationStaff = row(unauth, denied, denied, denied, ok, ok, denied)
+	// organizers: creating an activity (social workers, station and org
+	// admins; the station or organization is in the body).
+	organizers = row(unauth, denied, denied, ok, ok, ok, ok)
+	// offeringCreators: creating a bookable offering of a station (its
+	// social workers and admins; the station is in the body): an
+	// organization has no offerings.
+	offeringCreators = row(unauth, denied, denied, ok, ok, ok, denied)
 	// requestStaff: the dispatch queue and task lists of social workers and
 	// station or organization admins.
-	requestStaff = row(unauth, denied, denied, ok, ok, ok)
+	requestStaff = row(unauth, denied, denied, ok, ok, ok, ok)
 	// requestTask: a staff action on the fixture request: its station's
-	// staff pass, a worker of another station does not see it.
-	requestTask = row(unauth, denied, denied, hidden, ok, ok)
+	// staff pass; a worker of another station, or an org admin whose
+	// organization does not hold it, does not see it.
+	requestTask = row(unauth, denied, denied, hidden, ok, ok, hidden)
 	// volunteerOnly: what only the volunteer with the fixture claim may do.
-	volunteerOnly = row(unauth, hidden, ok, hidden, hidden, hidden)
+	volunteerOnly = row(unauth, hidden, ok, hidden, hidden, hidden, hidden)
 )
 
 var authzMatrix = map[string]matrixRow{
@@ -118,7 +127,7 @@ var authzMatrix = map[string]matrixRow{
 	"GET /api/v1/me":                 anyUser,
 	"PATCH /api/v1/me":               anyUser,
 	"POST /api/v1/me/roles":          anyUser,
-	"POST /api/v1/admin/invites":     row(unauth, denied, denied, denied, ok, ok),
+	"POST /api/v1/admin/invites":     row(unauth, denied, denied, denied, ok, ok, denied),
 
 	"GET /api/v1/categories":                  public,
 	"GET /api/v1/stations":                    public,
@@ -138,7 +147,7 @@ var authzMatrix = map[string]matrixRow{
 	"GET /api/v1/admin/stations/:id/closed-dates":          stationStaff,
 	"POST /api/v1/admin/stations/:id/closed-dates":         stationStaff.sending(map[string]any{"date": "2031-02-03", "reason": "盘点"}),
 	"DELETE /api/v1/admin/stations/:id/closed-dates/:date": stationStaff.freshly((*matrixWorld).freshClosedDate),
-	"POST /api/v1/admin/services":                          organizers,
+	"POST /api/v1/admin/services":                          offeringCreators,
 	"PATCH /api/v1/admin/services/:id":                     stationStaff.sending(map[string]any{"name": "心理咨询（周二）"}),
 	"POST /api/v1/admin/services/:id/slots":                {want: stationStaff.want, body: (*matrixWorld).slotBody},
 	"POST /api/v1/admin/services/:id/slots/pattern": stationStaff.sending(map[string]any{"from": "2031-03-03", "to": "2031-03-09",
@@ -150,13 +159,13 @@ var authzMatrix = map[string]matrixRow{
 	"GET /api/v1/services/:id/slots":    anyUser,
 	"POST /api/v1/bookings":             anyUser,
 	"GET /api/v1/bookings":              anyUser,
-	"GET /api/v1/bookings/:id":          row(unauth, ok, hidden, hidden, ok, ok),
-	"POST /api/v1/bookings/:id/cancel":  row(unauth, ok, hidden, hidden, ok, ok),
-	"POST /api/v1/bookings/:id/attend":  row(unauth, denied, denied, hidden, ok, ok),
-	"POST /api/v1/bookings/:id/no-show": row(unauth, denied, denied, hidden, ok, ok),
+	"GET /api/v1/bookings/:id":          row(unauth, ok, hidden, hidden, ok, ok, hidden),
+	"POST /api/v1/bookings/:id/cancel":  row(unauth, ok, hidden, hidden, ok, ok, hidden),
+	"POST /api/v1/bookings/:id/attend":  row(unauth, denied, denied, hidden, ok, ok, denied),
+	"POST /api/v1/bookings/:id/no-show": row(unauth, denied, denied, hidden, ok, ok, denied),
 	"GET /api/v1/me/messages":           anyUser,
 	"POST /api/v1/me/messages/read-all": anyUser,
-	"POST /api/v1/me/messages/:id/read": row(unauth, ok, hidden, hidden, hidden, hidden),
+	"POST /api/v1/me/messages/:id/read": row(unauth, ok, hidden, hidden, hidden, hidden, hidden),
 	"GET /api/v1/me/subscriptions":      anyUser,
 	"POST /api/v1/me/subscriptions":     anyUser,
 	"POST /api/v1/volunteers":           anyUser,
@@ -174,19 +183,19 @@ var authzMatrix = map[string]matrixRow{
 	"GET /api/v1/activities/:id/claims":                   stationStaff,
 	"PUT /api/v1/activities/:id/claims/:claim_id/minutes": stationStaff.sending(map[string]any{"minutes": 90, "reason": "提前到场"}),
 	// Claiming needs the volunteer role itself: a city admin is not one.
-	"POST /api/v1/activities/:id/claims":        row(unauth, denied, ok, denied, denied, denied),
+	"POST /api/v1/activities/:id/claims":        row(unauth, denied, ok, denied, denied, denied, denied),
 	"POST /api/v1/activities/:id/claims/cancel": volunteerOnly.freshly((*matrixWorld).freshClaim),
-	"POST /api/v1/activities/:id/checkin":       row(unauth, denied, ok, denied, denied, hidden).sending(at(placeLat, placeLng)),
-	"POST /api/v1/activities/:id/checkout":      row(unauth, denied, ok, denied, denied, hidden).sending(at(placeLat, placeLng)),
+	"POST /api/v1/activities/:id/checkin":       row(unauth, denied, ok, denied, denied, hidden, denied).sending(at(placeLat, placeLng)),
+	"POST /api/v1/activities/:id/checkout":      row(unauth, denied, ok, denied, denied, hidden, denied).sending(at(placeLat, placeLng)),
 
 	// The fixture request is the resident's, dispatched to 北山: private, so
 	// callers who may not see it get 404; its station's staff see it but may
 	// not cancel or rate it for the resident (403).
 	"POST /api/v1/requests":              anyUser,
 	"GET /api/v1/requests":               anyUser,
-	"GET /api/v1/requests/:id":           row(unauth, ok, hidden, hidden, ok, ok),
-	"POST /api/v1/requests/:id/cancel":   row(unauth, ok, hidden, hidden, denied, denied).sending(map[string]any{"reason": "已经解决了"}).freshly((*matrixWorld).freshRequest),
-	"POST /api/v1/requests/:id/rate":     row(unauth, ok, hidden, hidden, denied, denied).sending(map[string]any{"score": 5}),
+	"GET /api/v1/requests/:id":           row(unauth, ok, hidden, hidden, ok, ok, hidden),
+	"POST /api/v1/requests/:id/cancel":   row(unauth, ok, hidden, hidden, denied, denied, hidden).sending(map[string]any{"reason": "已经解决了"}).freshly((*matrixWorld).freshRequest),
+	"POST /api/v1/requests/:id/rate":     row(unauth, ok, hidden, hidden, denied, denied, hidden).sending(map[string]any{"score": 5}),
 	"GET /api/v1/queue":                  requestStaff,
 	"GET /api/v1/tasks":                  requestStaff,
 	"POST /api/v1/requests/:id/accept":   requestTask.freshly((*matrixWorld).freshRequest),
@@ -195,7 +204,7 @@ var authzMatrix = map[string]matrixRow{
 	"POST /api/v1/requests/:id/start":    requestTask,
 	"POST /api/v1/requests/:id/resolve":  requestTask.sending(map[string]any{"summary": "已上门探访", "service_minutes": 60}),
 	"POST /api/v1/requests/:id/notes":    requestTask.sending(map[string]any{"text": "老人独居，需定期回访"}),
-	"GET /api/v1/admin/stats":            row(unauth, denied, denied, denied, ok, ok),
+	"GET /api/v1/admin/stats":            row(unauth, denied, denied, denied, ok, ok, denied),
 }
 
 // matrixIDs are the fixtures a route's path parameters name.
@@ -209,7 +218,7 @@ type matrixIDs struct {
 type matrixWorld struct {
 	h            *harness
 	city         testCity
-	codes        [6]string
+	codes        [7]string
 	ids          matrixIDs
 	stationAdmin string
 	slots        int
@@ -218,13 +227,15 @@ type matrixWorld struct {
 func newMatrixWorld(t testing.TB) *matrixWorld {
 	h := newHarness(t)
 	w := &matrixWorld{h: h, city: h.actCity()}
-	w.codes = [6]string{"", "mx_resident", "mx_volunteer", "mx_worker", "mx_admin", "admin"}
+	w.codes = [7]string{"", "mx_resident", "mx_volunteer", "mx_worker", "mx_admin", "admin", "mx_orgadmin"}
 	resident, _ := h.login(w.codes[1])
 	vol, _ := h.volunteer(w.codes[2], 0)
 	worker, _ := h.login(w.codes[3])
 	h.grant(worker, model.Role{Role: model.RoleSocialWorker, StationID: w.city.Gongyuan})
 	sa, _ := h.login(w.codes[4])
 	w.stationAdmin = h.grant(sa, model.Role{Role: model.RoleStationAdmin, StationID: w.city.Beishan})
+	oa, _ := h.login(w.codes[6])
+	h.grant(oa, model.Role{Role: model.RoleOrgAdmin, OrgID: w.city.OrgElder})
 
 	r := h.do(req{method: "POST", path: "/api/v1/admin/services", token: w.stationAdmin, body: map[string]any{
 		"station_id": w.city.Beishan, "name": "心理咨询", "category": "counselling", "duration_min": 60}})
@@ -418,6 +429,73 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for key := range authzMatrix {
 		if !seen[key] {
 			t.Errorf("the matrix has a row for %s, which is not a route", key)
+		}
+	}
+}
+
+// TestOrgAdminOrganizesItsOwnActivities is the matrix's org admin column
+// seen from its own side: on an activity of its organization, every
+// organizer route lets it through, while the admin of another organization
+// and the staff of a station are refused (403), and it may not publish for
+// another organization or a station.
+func TestOrgAdminOrganizesItsOwnActivities(t *testing.T) {
+	h := newHarness(t)
+	city := h.actCity()
+	own, _ := h.login("oa_elder")
+	own = h.grant(own, model.Role{Role: model.RoleOrgAdmin, OrgID: city.OrgElder})
+	other, _ := h.login("oa_med")
+	other = h.grant(other, model.Role{Role: model.RoleOrgAdmin, OrgID: city.OrgMed})
+	stationAdmin, _ := h.login("sa_beishan")
+	stationAdmin = h.grant(stationAdmin, model.Role{Role: model.RoleStationAdmin, StationID: city.Beishan})
+
+	for _, c := range []struct {
+		name  string
+		token string
+		set   map[string]any
+		want  int
+	}{
+		{"org admin for another organization", own, map[string]any{"station_id": nil, "org_id": city.OrgMed}, http.StatusForbidden},
+		{"org admin for a station", own, nil, http.StatusForbidden},
+		{"station admin for an organization", stationAdmin, map[string]any{"station_id": nil, "org_id": city.OrgElder}, http.StatusForbidden},
+	} {
+		if r := h.do(req{method: "POST", path: "/api/v1/activities", token: c.token, body: h.activityBody(c.set)}); r.Status != c.want {
+			t.Errorf("publish, %s: %d %s, want %d", c.name, r.Status, r.Body, c.want)
+		}
+	}
+
+	a := h.createActivity(own, map[string]any{"station_id": nil, "org_id": city.OrgElder})
+	vol, _ := h.volunteer("oa_vol", city.OrgElder)
+	r := h.claim(vol, a.ID)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("claim: %d %s", r.Status, r.Body)
+	}
+	var claim model.Claim
+	r.decode(t, &claim)
+	base := fmt.Sprintf("/api/v1/activities/%d", a.ID)
+	routes := []struct {
+		method, path string
+		body         any
+	}{
+		{"PATCH", base, map[string]any{"title": "敬老院探访"}},
+		{"GET", base + "/checkin-code", nil},
+		{"GET", base + "/claims", nil},
+		{"PUT", fmt.Sprintf("%s/claims/%d/minutes", base, claim.ID), map[string]any{"minutes": 90, "reason": "提前到场"}},
+		{"POST", base + "/cancel", map[string]any{"reason": "天气原因"}},
+	}
+	for _, rt := range routes {
+		for _, c := range []struct {
+			name  string
+			token string
+		}{{"another organization's admin", other}, {"a station admin", stationAdmin}} {
+			if r := h.do(req{method: rt.method, path: rt.path, token: c.token, body: rt.body}); r.Status != http.StatusForbidden {
+				t.Errorf("%s %s as %s: %d %s, want 403", rt.method, rt.path, c.name, r.Status, r.Body)
+			}
+		}
+		// The same body the others were refused with: a 409 here (minutes
+		// before the start) is the state check after the scope check passed.
+		r := h.do(req{method: rt.method, path: rt.path, token: own, body: rt.body})
+		if got, known := classOf(r.Status); !known || got != ok {
+			t.Errorf("%s %s as its org admin: %d %s, want %v", rt.method, rt.path, r.Status, r.Body, ok)
 		}
 	}
 }

@@ -7,15 +7,24 @@
 // private JINDALAI_STACK_DIR and free loopback ports) and the jindalai binary
 // as a child process, never the shared development servers. The short form
 // runs in every `go test ./...`; `make chaos` (-tags chaos) runs the long
-// form. -short skips them.
+// form. -short skips them. The stack is started only when `-run` selects a
+// test that needs it (see stackNeeded), so `go test ./... -run X` for some
+// other package's X costs nothing here.
 package chaos
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,28 +39,42 @@ var suite struct {
 	skip  string
 }
 
+// stackFree names the tests of this package that do not use the stack
+// (every other Test function is taken to need it).
+var stackFree = map[string]bool{"TestSuiteStartsOnlyForFaultTests": true}
+
+// findTool reports whether a command the stack needs is installed: on PATH
+// or in /usr/sbin, which deploy/stack.sh adds to PATH itself.
+var findTool = func(name string) error {
+	if _, err := exec.LookPath(name); err == nil {
+		return nil
+	}
+	_, err := os.Stat("/usr/sbin/" + name)
+	return err
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
 func runMain(m *testing.M) int {
-	// testing.Short needs flag.Parse, which m.Run does; read -short directly.
-	for _, a := range os.Args[1:] {
-		if a == "-test.short" || a == "-test.short=true" {
-			suite.skip = "-short: fault tests skipped"
-			return m.Run()
-		}
+	flag.Parse()
+	if testing.Short() {
+		suite.skip = "-short: fault tests skipped"
+		return m.Run()
+	}
+	if !stackNeeded() {
+		suite.skip = "no fault test selected: the stack was not started"
+		return m.Run()
 	}
 	for _, c := range []string{"mariadbd", "mariadb-install-db", "redis-server"} {
-		if _, err := exec.LookPath(c); err != nil {
-			if _, err := os.Stat("/usr/sbin/" + c); err != nil {
-				suite.skip = c + " not installed (deploy/stack.sh up installs it)"
-				if os.Getenv("CI") == "true" {
-					fmt.Fprintln(os.Stderr, "chaos:", suite.skip)
-					return 1
-				}
-				return m.Run()
+		if findTool(c) != nil {
+			suite.skip = c + " not installed (deploy/stack.sh up installs it)"
+			if os.Getenv("CI") == "true" {
+				fmt.Fprintln(os.Stderr, "chaos:", suite.skip)
+				return 1
 			}
+			return m.Run()
 		}
 	}
 	root, err := testbed.RepoRoot()
@@ -89,4 +112,117 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 	}
 	return code
+}
+
+// stackNeeded reports whether -test.run and -test.skip select at least one
+// test of this package that needs the stack (any Test function not in
+// stackFree). In doubt (the sources cannot be read, a pattern does not
+// compile) it answers true.
+func stackNeeded() bool {
+	if flagValue("test.list") != "" {
+		return false
+	}
+	names, err := testNames(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos: list the tests:", err)
+		return true
+	}
+	run, err := topLevel(flagValue("test.run"))
+	if err != nil {
+		return true
+	}
+	var skip *regexp.Regexp
+	if p := flagValue("test.skip"); p != "" {
+		if parts := splitPattern(p); len(parts) == 1 {
+			if skip, err = regexp.Compile(parts[0]); err != nil {
+				return true
+			}
+		}
+	}
+	for _, name := range names {
+		if !stackFree[name] && (run == nil || run.MatchString(name)) && (skip == nil || !skip.MatchString(name)) {
+			return true
+		}
+	}
+	return false
+}
+
+func flagValue(name string) string {
+	if f := flag.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+// topLevel compiles the part of a -run pattern that top-level tests are
+// matched against (before the first unbracketed slash); nil matches all.
+func topLevel(pattern string) (*regexp.Regexp, error) {
+	if pattern == "" {
+		return nil, nil
+	}
+	return regexp.Compile(splitPattern(pattern)[0])
+}
+
+// splitPattern splits a -run pattern at its unbracketed slashes, as the
+// testing package does.
+func splitPattern(p string) []string {
+	var parts []string
+	cs, cp, start := 0, 0, 0
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '[':
+			cs++
+		case ']':
+			cs = max(cs-1, 0)
+		case '(':
+			if cs == 0 {
+				cp++
+			}
+		case ')':
+			if cs == 0 {
+				cp = max(cp-1, 0)
+			}
+		case '\\':
+			i++
+		case '/':
+			if cs == 0 && cp == 0 {
+				parts = append(parts, p[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, p[start:])
+}
+
+// testNames lists the Test functions of the _test.go files in dir.
+func testNames(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, errors.New("no _test.go file in " + dir)
+	}
+	var names []string
+	fset := token.NewFileSet()
+	for _, f := range files {
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range file.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if ok && fn.Recv == nil && isTestName(fn.Name.Name) {
+				names = append(names, fn.Name.Name)
+			}
+		}
+	}
+	return names, nil
+}
+
+// isTestName is the testing package's rule: Test, then nothing or a
+// character that is not a lower-case letter; TestMain is not a test.
+func isTestName(name string) bool {
+	rest, ok := strings.CutPrefix(name, "Test")
+	return ok && name != "TestMain" && (rest == "" || !(rest[0] >= 'a' && rest[0] <= 'z'))
 }

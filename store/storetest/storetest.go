@@ -1,7 +1,8 @@
 // Package storetest gives tests a private MySQL database (migrated) and a
 // private Redis key prefix on the servers of the local stack
-// (deploy/stack.sh env). Without them a test is skipped, except when CI=true:
-// then it fails, so CI never passes by skipping.
+// (deploy/stack.sh env). Without them (not configured, or not answering) a
+// test is skipped, except when CI=true: then it fails, so CI never passes by
+// skipping.
 package storetest
 
 import (
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,18 +32,65 @@ const (
 )
 
 // Require skips (or, with CI=true, fails) a test when the test servers are
-// not configured, and returns their DSN and address.
+// not configured or do not answer, and returns their DSN and address.
 func Require(t testing.TB) (dsn, redisAddr string) {
 	t.Helper()
 	dsn, redisAddr = os.Getenv(EnvMySQL), os.Getenv(EnvRedis)
+	msg := ""
 	if dsn == "" || redisAddr == "" {
-		msg := fmt.Sprintf("%s and %s must be set (eval \"$(deploy/stack.sh env)\")", EnvMySQL, EnvRedis)
+		msg = fmt.Sprintf("%s and %s must be set (eval \"$(deploy/stack.sh env)\")", EnvMySQL, EnvRedis)
+	} else if err := reachable(dsn, redisAddr); err != nil {
+		msg = fmt.Sprintf("the test servers do not answer (deploy/stack.sh up): %v", err)
+	}
+	if msg != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
 	return dsn, redisAddr
+}
+
+// reachability remembers, per DSN and Redis address, whether the servers
+// answered, so a test binary asks them once, not once a test.
+var reachability struct {
+	sync.Mutex
+	checked map[string]error
+}
+
+// reachable pings MySQL and Redis (once a process for the pair).
+func reachable(dsn, redisAddr string) error {
+	reachability.Lock()
+	defer reachability.Unlock()
+	key := dsn + "\x00" + redisAddr
+	if err, done := reachability.checked[key]; done {
+		return err
+	}
+	err := ping(dsn, redisAddr)
+	if reachability.checked == nil {
+		reachability.checked = map[string]error{}
+	}
+	reachability.checked[key] = err
+	return err
+}
+
+func ping(dsn, redisAddr string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return fmt.Errorf("mysql: %w", err)
+	}
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("mysql: %w", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, MaxRetries: -1})
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
 }
 
 // Database creates a fresh, empty database for the test, dropped when the

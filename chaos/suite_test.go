@@ -1,0 +1,90 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envChild, set to "tools-missing" in the children of
+// TestSuiteStartsOnlyForFaultTests, makes findTool find nothing, so they
+// see a machine without MariaDB and Redis whatever this one has.
+const envChild = "JINDALAI_CHAOS_SUITE_CHILD"
+
+func init() {
+	if os.Getenv(envChild) == "tools-missing" {
+		findTool = func(string) error { return errors.New("hidden by TestSuiteStartsOnlyForFaultTests") }
+	}
+}
+
+// TestSuiteStartsOnlyForFaultTests runs this test binary again, on a
+// machine without the stack's tools, with several -run selections: a fault
+// test is skipped, or with CI=true fails the package (CI never passes by
+// skipping); a selection without fault tests neither fails nor skips on
+// CI, because TestMain does not prepare a stack for it.
+func TestSuiteStartsOnlyForFaultTests(t *testing.T) {
+	const missing = "mariadbd not installed"
+	for _, c := range []struct {
+		name     string
+		args     []string
+		ci       bool
+		wantFail bool
+		want     string
+	}{
+		{"fault test", []string{"-test.run=^TestChaosAPIKilled$"}, false, false, "--- SKIP: TestChaosAPIKilled"},
+		{"fault test, CI", []string{"-test.run=^TestChaosAPIKilled$"}, true, true, "chaos: " + missing},
+		{"all tests, CI", nil, true, true, "chaos: " + missing},
+		{"a subtest of a fault test, CI", []string{"-test.run=Chaos/nothing"}, true, true, "chaos: " + missing},
+		{"-short, CI", []string{"-test.short", "-test.run=Chaos"}, true, false, "--- SKIP: TestChaosAPIKilled"},
+		{"no test of this package, CI", []string{"-test.run=^TestSomethingElse$"}, true, false, "no tests to run"},
+		{"fault tests skipped, CI", []string{"-test.run=Chaos", "-test.skip=^TestChaos"}, true, false, "no tests to run"},
+		{"-list, CI", []string{"-test.list=."}, true, false, "TestChaosAPIKilled"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, failed := runChild(t, c.ci, c.args...)
+			if failed != c.wantFail || !strings.Contains(out, c.want) {
+				t.Fatalf("exit status non-zero: %v, want %v; want the output to contain %q:\n%s", failed, c.wantFail, c.want, out)
+			}
+			if !c.wantFail && strings.Contains(out, missing) && !strings.Contains(c.want, "SKIP") {
+				t.Fatalf("the tools were looked for although no fault test runs:\n%s", out)
+			}
+		})
+	}
+}
+
+// runChild runs this test binary with args (-test.v added), the stack's
+// tools hidden and CI=true or unset, and returns its output and whether it
+// exited with a failure.
+func runChild(t *testing.T, ci bool, args ...string) (string, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.v", "-test.count=1"}, args...)...)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != "CI" && name != envChild {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if os.Getenv("GORACE") == "" {
+		// The race detector's second of sleep at a clean exit.
+		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
+	}
+	cmd.Env = append(cmd.Env, envChild+"=tools-missing")
+	if ci {
+		cmd.Env = append(cmd.Env, "CI=true")
+	}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run the test binary: %v\n%s", err, out)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the test binary hung (did it start a stack?):\n%s", out)
+	}
+	return string(out), err != nil
+}
