@@ -97,11 +97,8 @@ func newEnv(t *testing.T) *env {
 		_ = suite.stack.Run("start-redis", time.Minute)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for _, pattern := range []string{e.prefix + "*", "rate:" + e.prefix + "*"} {
-			keys, _ := e.st.Redis.Keys(ctx, pattern).Result()
-			if len(keys) > 0 {
-				e.st.Redis.Del(ctx, keys...)
-			}
+		if keys, _ := e.st.Redis.Keys(ctx, e.prefix+"*").Result(); len(keys) > 0 {
+			e.st.Redis.Del(ctx, keys...)
 		}
 		_ = e.st.Close()
 		if a, err := store.Open(store.Options{DSN: suite.stack.DSN(""), MaxOpenConns: 1, RedisAddr: suite.stack.RedisAddr()}); err == nil {

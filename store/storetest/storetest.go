@@ -174,27 +174,24 @@ func Replicas(t testing.TB, n int, sessionCacheTTL time.Duration) []*store.Store
 	return out
 }
 
-// FlushPrefix deletes every Redis key of the store's prefix (including the
-// rate limiter's "rate:"-prefixed copies): the test's FLUSHALL, which leaves
-// other tests' keys alone.
+// FlushPrefix deletes every Redis key of the store's prefix: the test's
+// FLUSHALL, which leaves other tests' keys alone.
 func FlushPrefix(t testing.TB, st *store.Store) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, pattern := range []string{st.Keys.Prefix() + "*", "rate:" + st.Keys.Prefix() + "*"} {
-		iter := st.Redis.Scan(ctx, 0, pattern, 500).Iterator()
-		var batch []string
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 500 {
-				delKeys(ctx, st.Redis, batch)
-				batch = batch[:0]
-			}
+	iter := st.Redis.Scan(ctx, 0, st.Keys.Prefix()+"*", 500).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 500 {
+			delKeys(ctx, st.Redis, batch)
+			batch = batch[:0]
 		}
-		delKeys(ctx, st.Redis, batch)
-		if err := iter.Err(); err != nil && !strings.Contains(err.Error(), "closed") {
-			t.Logf("flush redis prefix: %v", err)
-		}
+	}
+	delKeys(ctx, st.Redis, batch)
+	if err := iter.Err(); err != nil && !strings.Contains(err.Error(), "closed") {
+		t.Logf("flush redis prefix: %v", err)
 	}
 }
 
