@@ -253,9 +253,22 @@ func (s *Activities) validateActivity(fe model.FieldErrors, a model.Activity, ho
 // failed_precondition (cancelled or ended, capacity below the confirmed
 // claims), unavailable, internal.
 func (s *Activities) UpdateActivity(ctx context.Context, p model.Principal, id int64, patch ActivityPatch) (model.Activity, error) {
+	// The category is looked up before the transaction, but a bad one is
+	// reported only to an organizer: permission comes before validation.
+	var badCategory error
+	if patch.Category != nil {
+		err := s.checkCategory(ctx, strings.TrimSpace(*patch.Category))
+		if err != nil && !model.IsCode(err, model.CodeInvalid) {
+			return model.Activity{}, err
+		}
+		badCategory = err
+	}
 	edit := func(a *model.Activity) error {
 		if !canOrganize(p, a.StationID, a.OrgID) {
 			return errNotOrganizer()
+		}
+		if badCategory != nil {
+			return badCategory
 		}
 		now := s.now()
 		if a.Status != model.ActivityPublished {
@@ -279,11 +292,6 @@ func (s *Activities) UpdateActivity(ctx context.Context, p model.Principal, id i
 				Fields: map[string]string{"capacity": "不能少于已确认的 " + formatID(int64(a.Confirmed)) + " 人"}}
 		}
 		return nil
-	}
-	if patch.Category != nil {
-		if err := s.checkCategory(ctx, strings.TrimSpace(*patch.Category)); err != nil {
-			return model.Activity{}, err
-		}
 	}
 	return s.store.UpdateActivity(ctx, id, edit, s.promotedNote, s.changedNote)
 }
@@ -332,12 +340,12 @@ func applyPatch(a *model.Activity, patch ActivityPatch, hours *float64) {
 // not_found, failed_precondition (already cancelled or ended), unavailable, internal.
 func (s *Activities) CancelActivity(ctx context.Context, p model.Principal, id int64, reason string) (model.Activity, error) {
 	reason = strings.TrimSpace(reason)
-	if n := utf8.RuneCountInString(reason); n == 0 || n > 256 || hasControl(reason) {
-		return model.Activity{}, model.InvalidField("reason", "必须是 1–256 个字符")
-	}
 	check := func(a model.Activity) error {
 		if !canOrganize(p, a.StationID, a.OrgID) {
 			return errNotOrganizer()
+		}
+		if n := utf8.RuneCountInString(reason); n == 0 || n > 256 || hasControl(reason) {
+			return model.InvalidField("reason", "必须是 1–256 个字符")
 		}
 		if a.Status != model.ActivityPublished {
 			return model.Errorf(model.CodeFailedPrecondition, "活动已取消")

@@ -94,12 +94,17 @@ func NewBookings(store BookingStore, stations StationDirectory, pii *PII, cfg Bo
 
 // canManage reports whether p is staff of stationID: a social worker or
 // station admin there, a station admin of a station above it, or a city admin.
+// One of p's admin stations missing from the directory (deleted) manages
+// nothing; it does not spoil the others. Errors: unavailable.
 func (s *Bookings) canManage(ctx context.Context, p model.Principal, stationID int64) (bool, error) {
 	if p.IsCityAdmin() || p.HasStationRole(stationID, model.RoleSocialWorker, model.RoleStationAdmin) {
 		return true, nil
 	}
 	for _, top := range p.StationIDs(model.RoleStationAdmin) {
 		below, err := s.stations.Subtree(ctx, top)
+		if model.IsCode(err, model.CodeNotFound) {
+			continue
+		}
 		if err != nil {
 			return false, err
 		}

@@ -68,8 +68,17 @@ func (s *Requests) Stats(ctx context.Context, p model.Principal, q StatsQuery) (
 		if err != nil {
 			return model.Stats{}, err
 		}
-		if !p.IsCityAdmin() && !s.adminAbove(ctx, p, q.StationID) {
-			return model.Stats{}, model.Errorf(model.CodePermissionDenied, "只能查看本站及下级站点的统计")
+		if !p.IsCityAdmin() {
+			ok, err := s.adminAbove(ctx, p, q.StationID)
+			if model.IsCode(err, model.CodeNotFound) {
+				return model.Stats{}, model.InvalidField("station_id", "站点不存在")
+			}
+			if err != nil {
+				return model.Stats{}, err
+			}
+			if !ok {
+				return model.Stats{}, model.Errorf(model.CodePermissionDenied, "只能查看本站及下级站点的统计")
+			}
 		}
 		scope = below
 	case !p.IsCityAdmin():
@@ -128,20 +137,22 @@ func (s *Requests) Stats(ctx context.Context, p model.Principal, q StatsQuery) (
 }
 
 // adminAbove reports whether p is a station admin of station or above it.
-func (s *Requests) adminAbove(ctx context.Context, p model.Principal, station int64) bool {
+// A failed tree lookup is the caller's error, not a refusal.
+// Errors: not_found (station), unavailable.
+func (s *Requests) adminAbove(ctx context.Context, p model.Principal, station int64) (bool, error) {
 	if p.HasStationRole(station, model.RoleStationAdmin) {
-		return true
+		return true, nil
 	}
 	above, err := s.dir.Ancestors(ctx, station)
 	if err != nil {
-		return false
+		return false, err
 	}
 	for _, a := range above {
 		if p.HasStationRole(a.ID, model.RoleStationAdmin) {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // tally accumulates the statistics of a set of requests.

@@ -77,21 +77,40 @@ func (s *Stations) checkQuery(c *catalogue, near *model.Point, radius int, categ
 	return radius, fe.Err()
 }
 
+// checkStationQuery validates a station query against the copy c; it
+// returns the radius to use.
+func (s *Stations) checkStationQuery(c *catalogue, q StationQuery) (int, error) {
+	radius, err := s.checkQuery(c, q.Near, q.RadiusM, q.Category)
+	if err != nil {
+		return 0, err
+	}
+	if q.Level < 0 || q.Level > model.LevelVillage {
+		return 0, model.InvalidField("level", "必须是 1、2 或 3")
+	}
+	return radius, nil
+}
+
+// nearbyCopy returns the in-process copy a nearby search starts from,
+// checked by check, without reading the version: the search's GeoProbe reads
+// it in its round trip and nearby moves to that version. The version is read
+// here only by the first search of a process, and when the copy finds the
+// query invalid (so a stale copy never refuses a query the current data
+// accepts).
+func (s *Stations) nearbyCopy(ctx context.Context, check func(*catalogue) error) (*catalogue, error) {
+	if c := s.snap.Load(); c != nil && check(c) == nil {
+		return c, nil
+	}
+	c, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c, check(c)
+}
+
 // Stations lists stations: nearest first around a point, or all by id.
 // Errors: invalid_argument (lat, lng, radius_m, category, level, cursor),
 // unavailable.
 func (s *Stations) Stations(ctx context.Context, q StationQuery) (model.List[model.Station], error) {
-	c, err := s.current(ctx)
-	if err != nil {
-		return model.List[model.Station]{}, err
-	}
-	radius, err := s.checkQuery(c, q.Near, q.RadiusM, q.Category)
-	if err != nil {
-		return model.List[model.Station]{}, err
-	}
-	if q.Level < 0 || q.Level > model.LevelVillage {
-		return model.List[model.Station]{}, model.InvalidField("level", "必须是 1、2 或 3")
-	}
 	keep := func(st *stationInfo) bool {
 		return (q.Category == "" || st.serves[q.Category]) && (q.Level == 0 || st.Level == q.Level) &&
 			(q.ParentID == 0 || st.Parent() == q.ParentID)
@@ -101,7 +120,16 @@ func (s *Stations) Stations(ctx context.Context, q StationQuery) (model.List[mod
 	}
 	out := model.List[model.Station]{Items: []model.Station{}}
 	if q.Near != nil {
-		hits, err := s.nearby(ctx, c, *q.Near, radius, q.Page.Limit, true, func(id int64) bool {
+		var radius int
+		check := func(c *catalogue) (err error) {
+			radius, err = s.checkStationQuery(c, q)
+			return err
+		}
+		c, err := s.nearbyCopy(ctx, check)
+		if err != nil {
+			return out, err
+		}
+		hits, c, err := s.nearby(ctx, c, check, *q.Near, radius, q.Page.Limit, true, func(c *catalogue, id int64) bool {
 			st, ok := c.stations[id]
 			return ok && keep(st)
 		})
@@ -115,6 +143,13 @@ func (s *Stations) Stations(ctx context.Context, q StationQuery) (model.List[mod
 			out.Items = append(out.Items, st)
 		}
 		return out, nil
+	}
+	c, err := s.current(ctx)
+	if err != nil {
+		return out, err
+	}
+	if _, err := s.checkStationQuery(c, q); err != nil {
+		return out, err
 	}
 	after, err := model.DecodeCursor(q.Page.Cursor)
 	if err != nil {
@@ -137,13 +172,16 @@ func (s *Stations) Stations(ctx context.Context, q StationQuery) (model.List[mod
 
 // nearby returns up to limit members of a GEO set within radius of p that
 // keep accepts, nearest first, asking Redis for more while a full answer
-// leaves fewer than limit.
-func (s *Stations) nearby(ctx context.Context, c *catalogue, p model.Point, radius, limit int, stations bool, keep func(int64) bool) ([]model.GeoHit, error) {
+// leaves fewer than limit, and the copy it used. The version read by the
+// first probe is the call's one read: when it differs from c's, nearby moves
+// to a copy of that version and checks the query again with check.
+func (s *Stations) nearby(ctx context.Context, c *catalogue, check func(*catalogue) error, p model.Point, radius, limit int,
+	stations bool, keep func(*catalogue, int64) bool) ([]model.GeoHit, *catalogue, error) {
 	if limit <= 0 {
 		limit = 20
 	}
 	count := limit * 2
-	restored := false
+	restored, versioned := false, false
 	for {
 		q := model.GeoQuery{RadiusM: float64(radius), Count: count}
 		var probe model.GeoProbe
@@ -154,12 +192,23 @@ func (s *Stations) nearby(ctx context.Context, c *catalogue, p model.Point, radi
 			probe, err = s.geo.GeoProbe(ctx, p, model.GeoQuery{}, q)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if !versioned {
+			versioned = true
+			if probe.Version != c.version {
+				if c, err = s.ensure(ctx, probe.Version); err != nil {
+					return nil, nil, err
+				}
+				if err := check(c); err != nil {
+					return nil, nil, err
+				}
+			}
 		}
 		if !restored && ((!probe.StationsSet && len(c.stations) > 0) || (!probe.OrgsSet && c.activeOrgs > 0)) {
 			restored = true
 			if err := s.restoreGeo(ctx, c); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
@@ -169,7 +218,7 @@ func (s *Stations) nearby(ctx context.Context, c *catalogue, p model.Point, radi
 		}
 		out := make([]model.GeoHit, 0, limit)
 		for _, h := range hits {
-			if keep(h.ID) {
+			if keep(c, h.ID) {
 				out = append(out, h)
 				if len(out) == limit {
 					break
@@ -177,7 +226,7 @@ func (s *Stations) nearby(ctx context.Context, c *catalogue, p model.Point, radi
 			}
 		}
 		if len(out) == limit || !full || count >= maxSearchCount {
-			return out, nil
+			return out, c, nil
 		}
 		count *= 4
 	}
@@ -200,21 +249,22 @@ func (s *Stations) Station(ctx context.Context, id int64) (model.Station, error)
 // or all by id. Errors: invalid_argument (lat, lng, radius_m, category,
 // cursor), unavailable.
 func (s *Stations) Organizations(ctx context.Context, q OrgQuery) (model.List[model.Organization], error) {
-	c, err := s.current(ctx)
-	if err != nil {
-		return model.List[model.Organization]{}, err
-	}
-	radius, err := s.checkQuery(c, q.Near, q.RadiusM, q.Category)
-	if err != nil {
-		return model.List[model.Organization]{}, err
-	}
 	keep := func(o *orgInfo) bool { return o.Active && (q.Category == "" || o.serves[q.Category]) }
 	if q.Page.Limit <= 0 {
 		q.Page.Limit = 20
 	}
 	out := model.List[model.Organization]{Items: []model.Organization{}}
 	if q.Near != nil {
-		hits, err := s.nearby(ctx, c, *q.Near, radius, q.Page.Limit, false, func(id int64) bool {
+		var radius int
+		check := func(c *catalogue) (err error) {
+			radius, err = s.checkQuery(c, q.Near, q.RadiusM, q.Category)
+			return err
+		}
+		c, err := s.nearbyCopy(ctx, check)
+		if err != nil {
+			return out, err
+		}
+		hits, c, err := s.nearby(ctx, c, check, *q.Near, radius, q.Page.Limit, false, func(c *catalogue, id int64) bool {
 			o, ok := c.orgs[id]
 			return ok && keep(o)
 		})
@@ -228,6 +278,13 @@ func (s *Stations) Organizations(ctx context.Context, q OrgQuery) (model.List[mo
 			out.Items = append(out.Items, o)
 		}
 		return out, nil
+	}
+	c, err := s.current(ctx)
+	if err != nil {
+		return out, err
+	}
+	if _, err := s.checkQuery(c, q.Near, q.RadiusM, q.Category); err != nil {
+		return out, err
 	}
 	after, err := model.DecodeCursor(q.Page.Cursor)
 	if err != nil {

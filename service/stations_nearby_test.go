@@ -1,0 +1,113 @@
+package service_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+
+	"jindalai/model"
+	"jindalai/service"
+	"jindalai/store"
+)
+
+// countingGeo is the real Redis index counting the reads of the stations
+// version: StationsVersion reads it alone, every GeoProbe reads it too.
+type countingGeo struct {
+	*store.Store
+	versions, probes atomic.Int64
+}
+
+func (g *countingGeo) StationsVersion(ctx context.Context) (string, error) {
+	g.versions.Add(1)
+	return g.Store.StationsVersion(ctx)
+}
+
+func (g *countingGeo) GeoProbe(ctx context.Context, p model.Point, stations, orgs model.GeoQuery) (model.GeoProbe, error) {
+	g.probes.Add(1)
+	return g.Store.GeoProbe(ctx, p, stations, orgs)
+}
+
+func (g *countingGeo) reads() int64 {
+	n := g.versions.Load() + g.probes.Load()
+	g.versions.Store(0)
+	g.probes.Store(0)
+	return n
+}
+
+// TestNearbySearchReadsTheVersionOnce: a nearby search of a warm replica
+// reads the stations version once (in its GeoProbe round trip), and still
+// sees a change another replica made (it moves to the version it read).
+func TestNearbySearchReadsTheVersionOnce(t *testing.T) {
+	c := newCity(t)
+	ctx := context.Background()
+	geo := &countingGeo{Store: c.st}
+	svc := service.NewStations(c.st, geo, matchConfig(), c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	geo.reads()
+	near := nearBeishanA
+
+	list, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "home_visit"})
+	if err != nil || len(list.Items) == 0 || list.Items[0].ID != c.pointA {
+		t.Fatalf("nearby stations: %+v %v", list, err)
+	}
+	if n := geo.reads(); n != 1 {
+		t.Errorf("nearby stations read the version %d times, want 1", n)
+	}
+	orgs, err := svc.Organizations(ctx, service.OrgQuery{Near: &near, RadiusM: 5000})
+	if err != nil || len(orgs.Items) != 2 {
+		t.Fatalf("nearby organizations: %+v %v", orgs, err)
+	}
+	if n := geo.reads(); n != 1 {
+		t.Errorf("nearby organizations read the version %d times, want 1", n)
+	}
+
+	// Another replica renames point A.
+	a, _ := c.st.GetStation(ctx, c.pointA)
+	a.Name = "北山A社区社工点（新址）"
+	if err := c.st.UpdateStation(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.st.BumpStationsVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, err = svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "home_visit"})
+	if err != nil || len(list.Items) == 0 || list.Items[0].Name != a.Name {
+		t.Fatalf("after another replica's rename: %+v %v", list, err)
+	}
+	if n := geo.reads(); n != 1 {
+		t.Errorf("nearby stations after a change read the version %d times, want 1", n)
+	}
+	// Another replica adds a category this replica's copy does not know
+	// yet: the query is checked against the current data, not refused.
+	if _, err := c.st.CreateCategory(ctx, nil, model.Category{Code: "legal_aid", Name: "法律援助", Area: model.AreaSocialAffairs, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.st.BumpStationsVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "legal_aid"}); err != nil || len(list.Items) != 0 {
+		t.Fatalf("a category created by another replica: %+v %v", list, err)
+	}
+	// Another replica retires a category the copy holds active: refused.
+	counselling, err := c.st.GetCategory(ctx, "counselling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counselling.Active = false
+	if err := c.st.UpdateCategory(ctx, counselling); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.st.BumpStationsVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "counselling"}); !model.IsCode(err, model.CodeInvalid) {
+		t.Fatalf("a category another replica retired: %v, want invalid_argument", err)
+	}
+	if _, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "no_such_service"}); !model.IsCode(err, model.CodeInvalid) {
+		t.Fatalf("unknown category: %v, want invalid_argument", err)
+	}
+}
