@@ -126,7 +126,13 @@ func (s *Requests) Stats(ctx context.Context, p model.Principal, q StatsQuery) (
 		AcceptedWithinSLAPct: all.slaPct(), MedianAcceptMinutes: all.median()}
 	out.ServicePersonTimes = all.resolved
 	out.SatisfactionAvg = all.satisfaction()
-	sort.Slice(order, func(i, j int) bool { return byStation[order[i]].total > byStation[order[j]].total })
+	sort.Slice(order, func(i, j int) bool {
+		a, b := byStation[order[i]], byStation[order[j]]
+		if a.total != b.total {
+			return a.total > b.total
+		}
+		return order[i] < order[j]
+	})
 	out.ByStation = make([]model.StationStats, 0, len(order))
 	for _, id := range order {
 		t := byStation[id]

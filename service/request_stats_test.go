@@ -2,7 +2,9 @@ package service_test
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"jindalai/model"
 	"jindalai/service"
@@ -47,6 +49,46 @@ func TestStatsScopeCheckSurfacesOutage(t *testing.T) {
 	} {
 		if _, err := svc.Stats(ctx, p, service.StatsQuery{StationID: 4}); !model.IsCode(err, model.CodePermissionDenied) {
 			t.Errorf("%s: got %v, want permission_denied", name, err)
+		}
+	}
+}
+
+// statRowsStore is a RequestStore that answers only RequestStatRows.
+type statRowsStore struct {
+	service.RequestStore
+	rows []model.RequestStatRow
+}
+
+func (s *statRowsStore) RequestStatRows(ctx context.Context, from, to time.Time, stationIDs []int64) ([]model.RequestStatRow, error) {
+	return s.rows, nil
+}
+
+// TestStatsByStationOrder: stations come busiest first, and stations with
+// as many requests as each other by id, whatever order their rows came in.
+func TestStatsByStationOrder(t *testing.T) {
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	row := func(station int64) model.RequestStatRow {
+		return model.RequestStatRow{Station: model.StationRef{ID: station}, Status: model.StatusDispatched,
+			Category: "home_visit", Urgency: model.UrgencyNormal, CreatedAt: at}
+	}
+	var rows []model.RequestStatRow
+	for _, id := range []int64{9, 4, 7, 7, 2, 4, 7, 9, 5} { // 7: 3, then 9, 4: 2, then 2, 5: 1
+		rows = append(rows, row(id))
+	}
+	svc := service.NewRequests(&statRowsStore{rows: rows}, newFakeDirectory(), nil, nil,
+		service.RequestsConfig{SubmitBatchMax: 1}, time.UTC, discardLog())
+	city := model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}
+	for range 20 { // map iteration differs from run to run
+		st, err := svc.Stats(context.Background(), city, service.StatsQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, s := range st.ByStation {
+			got = append(got, s.Station.ID)
+		}
+		if want := []int64{7, 4, 9, 2, 5}; !slices.Equal(got, want) {
+			t.Fatalf("by_station order %v, want %v", got, want)
 		}
 	}
 }
