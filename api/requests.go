@@ -100,18 +100,19 @@ func (s *Server) requestAction(c *gin.Context, dst any, run func(p model.Princip
 	s.respond(c, http.StatusOK, out, err)
 }
 
+// cancelRequest takes an optional body: an absent or empty one cancels
+// without a reason.
 func (s *Server) cancelRequest(c *gin.Context) {
-	var in reasonBody
-	// The body is optional: an empty one cancels without a reason.
-	if c.Request.ContentLength == 0 {
-		s.requestAction(c, nil, func(p model.Principal, id int64) (model.Request, error) {
-			return s.Requests.Cancel(c.Request.Context(), p, id, "")
-		})
+	id, ok := s.pathID(c, "id")
+	if !ok {
 		return
 	}
-	s.requestAction(c, &in, func(p model.Principal, id int64) (model.Request, error) {
-		return s.Requests.Cancel(c.Request.Context(), p, id, in.Reason)
-	})
+	var in reasonBody
+	if !s.bindOptionalJSON(c, &in) {
+		return
+	}
+	out, err := s.Requests.Cancel(c.Request.Context(), principal(c), id, in.Reason)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 type rateBody struct {
