@@ -104,7 +104,7 @@ func TestHandlerChecksNameTheField(t *testing.T) {
 		{req{method: "GET", path: "/api/v1/admin/stats?station_id=-1"}, "station_id", "必须是正整数"},
 		{req{method: "GET", path: "/api/v1/admin/stats?station_id=x"}, "station_id", "必须是整数"},
 		{req{method: "GET", path: "/api/v1/stations?parent_id=-1"}, "parent_id", "必须是正整数"},
-		{req{method: "GET", path: "/api/v1/activities?lat=42"}, "lat", "lat 与 lng 必须同时提供"},
+		{req{method: "GET", path: "/api/v1/activities?lat=42"}, "lng", "需要同时提供 lat 和 lng"},
 		{req{method: "GET", path: "/api/v1/activities?radius_m=-1"}, "radius_m", "必须是正整数"},
 		{req{method: "GET", path: "/api/v1/organizations/1/hours?from=today"}, "from",
 			"必须是 RFC 3339 时间（含时区），如 2025-05-01T09:00:00+08:00"},
