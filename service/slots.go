@@ -261,9 +261,11 @@ func (s *Bookings) CreateSlotPattern(ctx context.Context, p model.Principal, ide
 	if len(slots) > maxPatternSlots {
 		return model.SlotBatch{}, model.InvalidField("times", fmt.Sprintf("一次最多生成 %d 个时段", maxPatternSlots))
 	}
-	if len(slots) == 0 {
+	if len(slots) == 0 && idem == nil {
 		return model.SlotBatch{Items: []model.Slot{}, Skipped: skipped}, nil
 	}
+	// With a key the store is asked even for nothing new: a retry, whose
+	// slots all exist by now, must get the first reply back.
 	return s.store.CreateSlots(ctx, idem, offeringID, slots, skipped, p.UserID, s.clock())
 }
 
