@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -184,7 +185,11 @@ func (s *Server) addRequestNote(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	out, err := s.Requests.AddNote(c.Request.Context(), principal(c), id, in.Text)
+	p, idem, ok := s.callerKey(c, "requests.notes:"+strconv.FormatInt(id, 10), in)
+	if !ok {
+		return
+	}
+	out, err := s.Requests.AddNote(c.Request.Context(), p, id, in.Text, idem)
 	s.respond(c, http.StatusCreated, out, err)
 }
 

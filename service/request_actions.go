@@ -359,9 +359,11 @@ func (s *Requests) Rate(ctx context.Context, p model.Principal, id int64, in Rat
 }
 
 // AddNote records an internal note on a request (never shown to the
-// resident). Errors: invalid_argument (text), not_found, permission_denied
-// (not staff in scope), unavailable, internal.
-func (s *Requests) AddNote(ctx context.Context, p model.Principal, id int64, text string) (model.TimelineEntry, error) {
+// resident), in one transaction with idem (nil: no key): the same key and
+// body again get the first note back and add none. Errors: invalid_argument
+// (text), not_found, permission_denied (not staff in scope), conflict (the
+// key was used for another request), unavailable, internal.
+func (s *Requests) AddNote(ctx context.Context, p model.Principal, id int64, text string, idem *model.Idempotency) (model.TimelineEntry, error) {
 	text, err := reasonOf("text", text, 1000)
 	if err != nil {
 		return model.TimelineEntry{}, err
@@ -373,7 +375,7 @@ func (s *Requests) AddNote(ctx context.Context, p model.Principal, id int64, tex
 	if !a.staff {
 		return model.TimelineEntry{}, model.Errorf(model.CodePermissionDenied, "只有工作人员可以记录内部备注")
 	}
-	e, err := s.store.AddRequestEvent(ctx, model.RequestEvent{RequestID: id, Kind: model.EventNote, From: r.Status, To: r.Status,
+	e, err := s.store.AddRequestEvent(ctx, idem, model.RequestEvent{RequestID: id, Kind: model.EventNote, From: r.Status, To: r.Status,
 		ActorID: p.UserID, ActorRole: a.actorRole(p, r), StationID: r.Station.ID, OrgID: r.OrgID(), Note: text, Internal: true})
 	if err != nil {
 		return model.TimelineEntry{}, err

@@ -537,10 +537,10 @@ func TestActionRefusals(t *testing.T) {
 			return err
 		}, model.CodeInvalid},
 		{"rate by staff", func() error { _, err := f.svc.Rate(ctx, w, taken.ID, service.RateInput{Score: 5}); return err }, model.CodePermissionDenied},
-		{"note by the resident", func() error { _, err := f.svc.AddNote(ctx, owner, open.ID, "备注"); return err }, model.CodePermissionDenied},
-		{"note on someone else's request", func() error { _, err := f.svc.AddNote(ctx, stranger, open.ID, "备注"); return err }, model.CodeNotFound},
-		{"empty note", func() error { _, err := f.svc.AddNote(ctx, w, open.ID, ""); return err }, model.CodeInvalid},
-		{"note on a missing request", func() error { _, err := f.svc.AddNote(ctx, w, 99999, "备注"); return err }, model.CodeNotFound},
+		{"note by the resident", func() error { _, err := f.svc.AddNote(ctx, owner, open.ID, "备注", nil); return err }, model.CodePermissionDenied},
+		{"note on someone else's request", func() error { _, err := f.svc.AddNote(ctx, stranger, open.ID, "备注", nil); return err }, model.CodeNotFound},
+		{"empty note", func() error { _, err := f.svc.AddNote(ctx, w, open.ID, "", nil); return err }, model.CodeInvalid},
+		{"note on a missing request", func() error { _, err := f.svc.AddNote(ctx, w, 99999, "备注", nil); return err }, model.CodeNotFound},
 	} {
 		if err := tc.do(); !model.IsCode(err, tc.want) {
 			t.Errorf("%s: got %v, want %s", tc.name, err, tc.want)

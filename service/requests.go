@@ -24,7 +24,9 @@ type RequestStore interface {
 	ListRequests(ctx context.Context, f model.RequestFilter, afterID int64, limit int) ([]model.Request, error)
 	QueueFromDB(ctx context.Context, f model.QueueFilter, after *model.QueueCursor, limit int) ([]model.Request, error)
 	RequestTimeline(ctx context.Context, requestID int64, withInternal bool) ([]model.RequestEvent, error)
-	AddRequestEvent(ctx context.Context, e model.RequestEvent) (model.RequestEvent, error)
+	// AddRequestEvent writes the event in one transaction with idem (nil:
+	// no key); a replayed key returns the first event.
+	AddRequestEvent(ctx context.Context, idem *model.Idempotency, e model.RequestEvent) (model.RequestEvent, error)
 	UpdateRequest(ctx context.Context, ch model.RequestChange) (model.Request, bool, error)
 	OverdueRequests(ctx context.Context, t time.Time, limit int) ([]model.Request, error)
 	ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]int64, error)

@@ -246,21 +246,28 @@ func (s *Store) RequestTimeline(ctx context.Context, requestID int64, withIntern
 }
 
 // AddRequestEvent records an event that changes no state (an internal note)
-// and returns it with its id and time. Errors: unavailable, internal.
-func (s *Store) AddRequestEvent(ctx context.Context, e model.RequestEvent) (model.RequestEvent, error) {
-	e.At = now()
-	res, err := s.DB.ExecContext(ctx, `
+// and returns it with its id and time. With idem the event is written in
+// one transaction with its Idempotency-Key: the same user, key and body get
+// the first event back and nothing is written (see InIdempotentTx).
+// Errors: conflict (the key was used for another request), unavailable,
+// internal.
+func (s *Store) AddRequestEvent(ctx context.Context, idem *model.Idempotency, e model.RequestEvent) (model.RequestEvent, error) {
+	out, _, err := InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (model.RequestEvent, error) {
+		e.At = now()
+		res, err := tx.ExecContext(ctx, `
 		INSERT INTO request_events (request_id, kind, from_status, to_status, actor_id, actor_role, station_id, org_id, note, internal, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.RequestID, e.Kind, e.From, e.To, e.ActorID, e.ActorRole, e.StationID, e.OrgID, truncateRunes(e.Note, 1000), e.Internal, e.At)
-	if err != nil {
-		return e, translate(err, "")
-	}
-	if e.ID, err = res.LastInsertId(); err != nil {
-		return e, translate(err, "")
-	}
-	e.At = e.At.In(s.Loc)
-	return e, nil
+			e.RequestID, e.Kind, e.From, e.To, e.ActorID, e.ActorRole, e.StationID, e.OrgID, truncateRunes(e.Note, 1000), e.Internal, e.At)
+		if err != nil {
+			return e, translate(err, "")
+		}
+		if e.ID, err = res.LastInsertId(); err != nil {
+			return e, translate(err, "")
+		}
+		e.At = e.At.In(s.Loc)
+		return e, nil
+	})
+	return out, err
 }
 
 // inList returns "?, ?, …" with n marks.
