@@ -124,6 +124,22 @@ func (a *Auth) RedeemInvite(ctx context.Context, p model.Principal, code string)
 	return a.ReissueAfterRoleChange(ctx, p.UserID)
 }
 
+// ReplaceSessions revokes every session of user.ID and returns a fresh one
+// carrying user.Roles as given: the caller read them in the transaction that
+// changes them, before it commits. Errors: unavailable, internal.
+func (a *Auth) ReplaceSessions(ctx context.Context, user model.User) (model.Login, error) {
+	if err := a.store.RevokeUserSessions(ctx, user.ID); err != nil {
+		return model.Login{}, err
+	}
+	return a.newSession(ctx, user)
+}
+
+// EndSession ends the session of a token of userID, such as one minted for a
+// role change that did not commit. Errors: unavailable.
+func (a *Auth) EndSession(ctx context.Context, userID int64, token string) error {
+	return a.store.DeleteSession(ctx, userID, hashToken(token))
+}
+
 // ReissueAfterRoleChange revokes every session of a user whose roles changed
 // and returns a fresh session carrying the new roles.
 // Errors: not_found, unavailable, internal.
