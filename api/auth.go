@@ -92,7 +92,11 @@ func (s *Server) createInvite(c *gin.Context) {
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	out, err := s.Auth.CreateInvite(c.Request.Context(), principal(c), model.Role{Role: in.Role, StationID: in.StationID, OrgID: in.OrgID})
+	p, idem, ok := s.callerKey(c, "admin.invites.create", in)
+	if !ok {
+		return
+	}
+	out, err := s.Auth.CreateInvite(c.Request.Context(), p, idem, model.Role{Role: in.Role, StationID: in.StationID, OrgID: in.OrgID})
 	s.respond(c, http.StatusCreated, out, err)
 }
 

@@ -16,16 +16,20 @@ type volunteerBody struct {
 	OrgID    int64    `json:"org_id"`
 }
 
-// registerVolunteer takes no Idempotency-Key: the registration revokes the
-// caller's sessions, so a retry with the old token is refused (401) anyway;
-// a client that lost the reply logs in again and reads GET /volunteers/me.
+// registerVolunteer accepts an Idempotency-Key. The registration revokes the
+// caller's sessions, so a client that lost the reply logs in again and
+// retries with the key and the new token: it gets the first reply.
 func (s *Server) registerVolunteer(c *gin.Context) {
 	var in volunteerBody
 	if !s.bindJSON(c, &in) {
 		return
 	}
-	out, err := s.Activities.RegisterVolunteer(c.Request.Context(), principal(c), service.VolunteerInput{
-		RealName: in.RealName, Phone: in.Phone, Skills: in.Skills, OrgID: in.OrgID})
+	p, idem, ok := s.callerKey(c, "volunteers.register", in)
+	if !ok {
+		return
+	}
+	out, err := s.Activities.RegisterVolunteer(c.Request.Context(), p, service.VolunteerInput{
+		RealName: in.RealName, Phone: in.Phone, Skills: in.Skills, OrgID: in.OrgID, Idem: idem})
 	s.respond(c, http.StatusCreated, out, err)
 }
 

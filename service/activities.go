@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"math"
 	"regexp"
@@ -14,7 +15,8 @@ import (
 
 // ActivityStore is what volunteers, activities, claims and hours need from storage.
 type ActivityStore interface {
-	CreateVolunteer(ctx context.Context, v model.Volunteer) (model.Volunteer, error)
+	CreateVolunteer(ctx context.Context, idem *model.Idempotency, v model.Volunteer,
+		reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, bool, error)
 	GetVolunteer(ctx context.Context, userID int64) (model.Volunteer, error)
 	UpdateVolunteer(ctx context.Context, v model.Volunteer) error
 	ListOrgMembers(ctx context.Context, orgID, afterUserID int64, limit int) ([]model.Volunteer, error)
@@ -53,10 +55,11 @@ type Directory interface {
 	Category(ctx context.Context, code string) (model.Category, error)
 }
 
-// SessionReissuer gives a user whose roles changed a fresh session (the Auth
-// service implements it).
+// SessionReissuer gives a user whose roles change a fresh session, and ends
+// it when the change does not commit (the Auth service implements it).
 type SessionReissuer interface {
-	ReissueAfterRoleChange(ctx context.Context, userID int64) (model.Login, error)
+	ReplaceSessions(ctx context.Context, user model.User) (model.Login, error)
+	EndSession(ctx context.Context, userID int64, token string) error
 }
 
 // ActivitiesConfig holds the activity rules from config.

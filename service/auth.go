@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -23,7 +24,8 @@ type AccountStore interface {
 	GrantRole(ctx context.Context, userID int64, r model.Role) error
 	UpdateProfile(ctx context.Context, userID int64, nickname, avatarURL *string) error
 	SetPhone(ctx context.Context, userID int64, enc, index []byte) error
-	CreateInvite(ctx context.Context, codeHash []byte, r model.Role, createdBy int64, expiresAt time.Time) error
+	CreateInvite(ctx context.Context, idem *model.Idempotency, codeHash []byte, r model.Role, createdBy int64,
+		expiresAt time.Time, reply json.RawMessage) (json.RawMessage, error)
 	RedeemInvite(ctx context.Context, codeHash []byte, userID int64) (model.Role, error)
 	CreateSession(ctx context.Context, tokenHash string, p model.Principal, created time.Time, ttl, maxAge time.Duration) error
 	TouchSession(ctx context.Context, tokenHash string, ttl time.Duration) (model.Principal, time.Time, error)

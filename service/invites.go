@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -16,12 +17,24 @@ const inviteAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 // inviteCodeLen gives 31^12 ≈ 2^59 codes: not guessable under the rate limit.
 const inviteCodeLen = 12
 
+// inviteCodeField binds an invite code sealed in a kept reply.
+const inviteCodeField = "idempotency_keys.reply.invite_code"
+
+// sealedInvite is an invite reply as kept with its Idempotency-Key: the code
+// only encrypted (the invites table has only its hash).
+type sealedInvite struct {
+	CodeEnc   []byte    `json:"code_enc"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
 // CreateInvite creates a single-use invite code for a staff role. City admins
 // may invite to any station or organization; station admins only social
-// workers and station admins of their own station.
+// workers and station admins of their own station. A repeat of idem (nil:
+// no Idempotency-Key) returns the first reply, the same code, and creates
+// nothing; the code is kept with the key only encrypted.
 // Errors: invalid_argument (role, station_id, org_id), permission_denied,
-// unavailable, internal.
-func (a *Auth) CreateInvite(ctx context.Context, p model.Principal, r model.Role) (model.Invite, error) {
+// conflict (Idempotency-Key used for another request), unavailable, internal.
+func (a *Auth) CreateInvite(ctx context.Context, p model.Principal, idem *model.Idempotency, r model.Role) (model.Invite, error) {
 	switch r.Role {
 	case model.RoleSocialWorker, model.RoleStationAdmin:
 		if r.StationID <= 0 {
@@ -54,10 +67,22 @@ func (a *Auth) CreateInvite(ctx context.Context, p model.Principal, r model.Role
 	}
 	code := randomCode(inviteCodeLen)
 	expires := time.Now().Add(a.cfg.InviteTTL).Truncate(time.Millisecond)
-	if err := a.store.CreateInvite(ctx, hashInvite(code), r, p.UserID, expires); err != nil {
+	sealed, err := json.Marshal(sealedInvite{CodeEnc: a.pii.Encrypt(inviteCodeField, code), ExpiresAt: expires.In(a.loc)})
+	if err != nil {
+		return model.Invite{}, model.Wrap(model.CodeInternal, err, "")
+	}
+	raw, err := a.store.CreateInvite(ctx, idem, hashInvite(code), r, p.UserID, expires, sealed)
+	if err != nil {
 		return model.Invite{}, err
 	}
-	return model.Invite{Code: code, Role: r, ExpiresAt: expires.In(a.loc)}, nil
+	var kept sealedInvite
+	if err := json.Unmarshal(raw, &kept); err != nil {
+		return model.Invite{}, model.Wrap(model.CodeInternal, err, "")
+	}
+	if code, err = a.pii.Decrypt(inviteCodeField, kept.CodeEnc); err != nil {
+		return model.Invite{}, model.Wrap(model.CodeInternal, err, "")
+	}
+	return model.Invite{Code: code, Role: r, ExpiresAt: kept.ExpiresAt}, nil
 }
 
 // checkScope requires the station (stationID > 0) or else the organization
@@ -97,6 +122,22 @@ func (a *Auth) RedeemInvite(ctx context.Context, p model.Principal, code string)
 		return model.Login{}, err
 	}
 	return a.ReissueAfterRoleChange(ctx, p.UserID)
+}
+
+// ReplaceSessions revokes every session of user.ID and returns a fresh one
+// carrying user.Roles as given: the caller read them in the transaction that
+// changes them, before it commits. Errors: unavailable, internal.
+func (a *Auth) ReplaceSessions(ctx context.Context, user model.User) (model.Login, error) {
+	if err := a.store.RevokeUserSessions(ctx, user.ID); err != nil {
+		return model.Login{}, err
+	}
+	return a.newSession(ctx, user)
+}
+
+// EndSession ends the session of a token of userID, such as one minted for a
+// role change that did not commit. Errors: unavailable.
+func (a *Auth) EndSession(ctx context.Context, userID int64, token string) error {
+	return a.store.DeleteSession(ctx, userID, hashToken(token))
 }
 
 // ReissueAfterRoleChange revokes every session of a user whose roles changed

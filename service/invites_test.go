@@ -36,10 +36,10 @@ func TestUnknownStationOrOrganizationNamesItsField(t *testing.T) {
 	ctx := context.Background()
 	admin := model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}
 	auth := &Auth{scopes: fakeScopes{}}
-	if _, err := auth.CreateInvite(ctx, admin, model.Role{Role: model.RoleSocialWorker, StationID: 2}); fieldOf(err) != "station_id" {
+	if _, err := auth.CreateInvite(ctx, admin, nil, model.Role{Role: model.RoleSocialWorker, StationID: 2}); fieldOf(err) != "station_id" {
 		t.Errorf("invite to an unknown station: %v", err)
 	}
-	if _, err := auth.CreateInvite(ctx, admin, model.Role{Role: model.RoleOrgAdmin, OrgID: 8}); fieldOf(err) != "org_id" {
+	if _, err := auth.CreateInvite(ctx, admin, nil, model.Role{Role: model.RoleOrgAdmin, OrgID: 8}); fieldOf(err) != "org_id" {
 		t.Errorf("invite to an unknown organization: %v", err)
 	}
 

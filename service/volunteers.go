@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ type VolunteerInput struct {
 	Skills   []string
 	// OrgID 0: no organization.
 	OrgID int64
+	// Idem is the Idempotency-Key of the registration (nil: none).
+	Idem *model.Idempotency
 }
 
 // VolunteerPatch changes the caller's volunteer record; nil fields stay.
@@ -31,12 +34,31 @@ var mobilePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
 // maxPeriod caps the period of an hours report.
 const maxPeriod = 366 * 24 * time.Hour
 
+// registrationTokenField binds a session token sealed in a kept reply.
+const registrationTokenField = "idempotency_keys.reply.token"
+
+// sealedRegistration is a registration as kept with its Idempotency-Key: the
+// session token only encrypted.
+type sealedRegistration struct {
+	Volunteer model.Volunteer `json:"volunteer"`
+	TokenEnc  []byte          `json:"token_enc"`
+	ExpiresAt time.Time       `json:"expires_at"`
+	User      model.User      `json:"user"`
+}
+
 // RegisterVolunteer registers the caller as a volunteer (real name and phone
 // encrypted, with a blind index on the phone), optionally a member of an
-// organization, and grants the volunteer role in the same transaction. The
-// role change revokes the caller's sessions: the reply carries a fresh token.
+// organization, and grants the volunteer role, in one transaction that first
+// claims in.Idem. The role change replaces the caller's sessions: the reply
+// carries a fresh token, whose session is minted inside that transaction from
+// the roles read in it. Old sessions are revoked there too, so if the
+// transaction then fails the caller only has to log in again; the fresh
+// session is ended (best effort) and a retry with the key runs anew. A
+// repeat of in.Idem returns the first reply (its token sealed with the key)
+// and mints and revokes nothing.
 // Errors: invalid_argument (real_name, phone, skills, org_id), conflict
-// (already a volunteer), unavailable, internal.
+// (already a volunteer; Idempotency-Key used for another request),
+// unavailable, internal.
 func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, in VolunteerInput) (model.VolunteerRegistration, error) {
 	fe := model.FieldErrors{}
 	name, phone := checkRealName(fe, in.RealName), checkPhone(fe, in.Phone)
@@ -52,24 +74,47 @@ func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, i
 			return model.VolunteerRegistration{}, err
 		}
 	}
-	v, err := s.store.CreateVolunteer(ctx, model.Volunteer{
+	var minted model.Login
+	raw, _, err := s.store.CreateVolunteer(ctx, in.Idem, model.Volunteer{
 		UserID:      p.UserID,
 		RealNameEnc: s.pii.Encrypt("volunteers.real_name", name),
 		PhoneEnc:    s.pii.Encrypt("volunteers.phone", phone),
 		PhoneIndex:  s.pii.Index("phone", phone),
 		Skills:      skills,
 		OrgID:       in.OrgID,
+	}, func(v model.Volunteer, u model.User) (json.RawMessage, error) {
+		login, err := s.sessions.ReplaceSessions(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		minted = login
+		return json.Marshal(sealedRegistration{Volunteer: s.presentVolunteer(v, false),
+			TokenEnc: s.pii.Encrypt(registrationTokenField, login.Token), ExpiresAt: login.ExpiresAt, User: login.User})
 	})
 	if err != nil {
+		if minted.Token != "" {
+			// The session carries a role the rollback took back.
+			if endErr := s.sessions.EndSession(context.WithoutCancel(ctx), p.UserID, minted.Token); endErr != nil {
+				s.log.Error("session of a failed registration not ended", "user_id", p.UserID, "err", endErr)
+			}
+		}
 		return model.VolunteerRegistration{}, err
 	}
-	login, err := s.sessions.ReissueAfterRoleChange(ctx, p.UserID)
+	return s.openRegistration(raw)
+}
+
+// openRegistration reads a kept registration reply (a fresh one too, so a
+// replay is byte for byte the first reply). Errors: internal.
+func (s *Activities) openRegistration(raw json.RawMessage) (model.VolunteerRegistration, error) {
+	var sealed sealedRegistration
+	if err := json.Unmarshal(raw, &sealed); err != nil {
+		return model.VolunteerRegistration{}, model.Wrap(model.CodeInternal, err, "")
+	}
+	token, err := s.pii.Decrypt(registrationTokenField, sealed.TokenEnc)
 	if err != nil {
-		return model.VolunteerRegistration{}, err
+		return model.VolunteerRegistration{}, model.Wrap(model.CodeInternal, err, "")
 	}
-	return model.VolunteerRegistration{
-		Volunteer: s.presentVolunteer(v, false), Token: login.Token, ExpiresAt: login.ExpiresAt, User: login.User,
-	}, nil
+	return model.VolunteerRegistration{Volunteer: sealed.Volunteer, Token: token, ExpiresAt: sealed.ExpiresAt, User: sealed.User}, nil
 }
 
 // MyVolunteer returns the caller's volunteer record (name and phone masked).

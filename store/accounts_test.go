@@ -55,7 +55,7 @@ func TestRedeemInviteRaceHasOneWinner(t *testing.T) {
 	admin, _ := st.UpsertUserByOpenID(ctx, "dev_admin", "")
 	hash := []byte("0123456789abcdef0123456789abcdef")
 	role := model.Role{Role: model.RoleSocialWorker, StationID: 7}
-	if err := st.CreateInvite(ctx, hash, role, admin.ID, time.Now().Add(time.Hour)); err != nil {
+	if _, err := st.CreateInvite(ctx, nil, hash, role, admin.ID, time.Now().Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
 	const n = 12
@@ -105,7 +105,7 @@ func TestRedeemInviteUnknownAndExpired(t *testing.T) {
 		t.Fatalf("unknown code: %v, want invalid_argument", err)
 	}
 	hash := []byte("expired-expired-expired-expired!")
-	if err := st.CreateInvite(ctx, hash, model.Role{Role: model.RoleOrgAdmin, OrgID: 1}, u.ID, time.Now().Add(-time.Second)); err != nil {
+	if _, err := st.CreateInvite(ctx, nil, hash, model.Role{Role: model.RoleOrgAdmin, OrgID: 1}, u.ID, time.Now().Add(-time.Second), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.RedeemInvite(ctx, hash, u.ID); !model.IsCode(err, model.CodeInvalid) {

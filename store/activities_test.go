@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -38,8 +39,8 @@ func makeVolunteers(t testing.TB, st *store.Store, n int) []int64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.CreateVolunteer(ctx, model.Volunteer{UserID: u.ID, RealNameEnc: []byte("x"), PhoneEnc: []byte("x"),
-			PhoneIndex: make([]byte, 32)}); err != nil {
+		if _, _, err := st.CreateVolunteer(ctx, nil, model.Volunteer{UserID: u.ID, RealNameEnc: []byte("x"), PhoneEnc: []byte("x"),
+			PhoneIndex: make([]byte, 32)}, func(model.Volunteer, model.User) (json.RawMessage, error) { return nil, nil }); err != nil {
 			t.Fatal(err)
 		}
 		ids[i] = u.ID

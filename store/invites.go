@@ -3,19 +3,31 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
 
 	"jindalai/model"
 )
 
-// CreateInvite stores an invite by the SHA-256 of its code.
-// Errors: conflict (hash collision), unavailable, internal.
-func (s *Store) CreateInvite(ctx context.Context, codeHash []byte, r model.Role, createdBy int64, expiresAt time.Time) error {
-	_, err := s.DB.ExecContext(ctx, `
-		INSERT INTO invites (code_hash, role, station_id, org_id, created_by, expires_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		codeHash, r.Role, r.StationID, r.OrgID, createdBy, expiresAt.UTC(), now())
-	return translate(err, "")
+// CreateInvite stores an invite by the SHA-256 of its code, in a transaction
+// that first claims idem (nil: no Idempotency-Key) and keeps reply (the
+// service's reply, its code sealed) with the key. It returns reply, or on a
+// repeat of idem the reply kept by the first call, storing nothing.
+// Errors: conflict (hash collision; the key was used for another request),
+// unavailable, internal.
+func (s *Store) CreateInvite(ctx context.Context, idem *model.Idempotency, codeHash []byte, r model.Role, createdBy int64,
+	expiresAt time.Time, reply json.RawMessage) (json.RawMessage, error) {
+	out, _, err := InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (json.RawMessage, error) {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO invites (code_hash, role, station_id, org_id, created_by, expires_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			codeHash, r.Role, r.StationID, r.OrgID, createdBy, expiresAt.UTC(), now())
+		if err != nil {
+			return nil, translate(err, "")
+		}
+		return reply, nil
+	})
+	return out, err
 }
 
 // RedeemInvite marks the invite used by userID and grants its role, in one

@@ -12,31 +12,73 @@ import (
 const volunteerColumns = `user_id, real_name_enc, phone_enc, phone_index, skills, org_id, created_at`
 
 // CreateVolunteer registers a user as a volunteer and grants the volunteer
-// role (scoped to v.OrgID, 0 for none) in one transaction.
-// Errors: conflict (already a volunteer), unavailable, internal.
-func (s *Store) CreateVolunteer(ctx context.Context, v model.Volunteer) (model.Volunteer, error) {
+// role (scoped to v.OrgID, 0 for none) in one transaction on one connection,
+// which first claims idem (nil: no Idempotency-Key). Still in it, reply gets
+// the volunteer and the user with the roles read in the transaction (the new
+// one included) and builds the reply kept with the key; the transaction then
+// commits. A repeat of idem returns the kept reply (replayed = true) without
+// calling reply. Errors: conflict (already a volunteer; the key was used for
+// another request), reply's, unavailable, internal.
+func (s *Store) CreateVolunteer(ctx context.Context, idem *model.Idempotency, v model.Volunteer,
+	reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, bool, error) {
 	skills, err := json.Marshal(nonNilStrings(v.Skills))
 	if err != nil {
-		return model.Volunteer{}, model.Wrap(model.CodeInternal, err, "")
+		return nil, false, model.Wrap(model.CodeInternal, err, "")
 	}
 	t := now()
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	return InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (json.RawMessage, error) {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO volunteers (`+volunteerColumns+`, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			v.UserID, v.RealNameEnc, v.PhoneEnc, v.PhoneIndex, skills, v.OrgID, t, t)
 		if isDuplicate(err) {
-			return &model.Error{Code: model.CodeConflict, Message: "你已经注册为志愿者", Err: err}
+			return nil, &model.Error{Code: model.CodeConflict, Message: "你已经注册为志愿者", Err: err}
 		}
 		if err != nil {
-			return translate(err, "")
+			return nil, translate(err, "")
 		}
-		return translate(grantRole(ctx, tx, v.UserID, model.Role{Role: model.RoleVolunteer, OrgID: v.OrgID}), "")
+		if err := grantRole(ctx, tx, v.UserID, model.Role{Role: model.RoleVolunteer, OrgID: v.OrgID}); err != nil {
+			return nil, translate(err, "")
+		}
+		vol, err := s.scanVolunteer(tx.QueryRowContext(ctx, `SELECT `+volunteerColumns+` FROM volunteers WHERE user_id = ?`, v.UserID))
+		if err != nil {
+			return nil, err
+		}
+		user, err := s.userInTx(ctx, tx, v.UserID)
+		if err != nil {
+			return nil, err
+		}
+		return reply(vol, user)
 	})
+}
+
+// userInTx reads a user with its roles inside tx (GetUser's reads, on the
+// transaction's connection). Errors: not_found, unavailable, internal.
+func (s *Store) userInTx(ctx context.Context, tx *sql.Tx, id int64) (model.User, error) {
+	var u model.User
+	var union sql.NullString
+	err := tx.QueryRowContext(ctx, `
+		SELECT id, openid, unionid, nickname, avatar_url, phone_enc, created_at
+		FROM users WHERE id = ?`, id).
+		Scan(&u.ID, &u.OpenID, &union, &u.Nickname, &u.AvatarURL, &u.PhoneEnc, &u.CreatedAt)
 	if err != nil {
-		return model.Volunteer{}, err
+		return model.User{}, translate(err, "用户")
 	}
-	return s.GetVolunteer(ctx, v.UserID)
+	u.UnionID = union.String
+	u.CreatedAt = u.CreatedAt.In(s.Loc)
+	rows, err := tx.QueryContext(ctx, `SELECT role, station_id, org_id FROM user_roles WHERE user_id = ? ORDER BY id`, id)
+	if err != nil {
+		return model.User{}, translate(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r model.Role
+		if err := rows.Scan(&r.Role, &r.StationID, &r.OrgID); err != nil {
+			return model.User{}, translate(err, "")
+		}
+		u.Roles = append(u.Roles, r)
+	}
+	return u, translate(rows.Err(), "")
 }
 
 // GetVolunteer returns the volunteer record of a user.

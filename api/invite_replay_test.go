@@ -1,0 +1,125 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"jindalai/model"
+)
+
+// sessionCount is how many sessions the store indexes under a user.
+func (h *harness) sessionCount(userID int64) int64 {
+	h.t.Helper()
+	n, err := h.store.Redis.SCard(context.Background(), h.store.Keys.UserSessions(userID)).Result()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// keptReplies returns the replies kept with userID's Idempotency-Keys.
+func (h *harness) keptReplies(userID int64) []string {
+	h.t.Helper()
+	rows, err := h.store.DB.Query(`SELECT COALESCE(reply, '') FROM idempotency_keys WHERE user_id = ?`, userID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// inClear tells whether kept holds secret as is, in base64 (how JSON writes
+// bytes) or in hex.
+func inClear(kept, secret string) bool {
+	return strings.Contains(kept, secret) || strings.Contains(kept, base64.StdEncoding.EncodeToString([]byte(secret))) ||
+		strings.Contains(kept, hex.EncodeToString([]byte(secret)))
+}
+
+// TestInviteReplayByKey: a keyed invite retried gets the same code and
+// creates no second invite; the code works, is kept only encrypted, and
+// another body under the key is 409. Two concurrent submits get one invite.
+func TestInviteReplayByKey(t *testing.T) {
+	h := newHarness(t)
+	org := h.actCity().OrgElder
+	admin, adminUser := h.login("admin")
+	sessions := h.sessionCount(adminUser.ID)
+	invites := `SELECT COUNT(*) FROM invites WHERE created_by = ?`
+	before := h.count(invites, adminUser.ID)
+	body := map[string]any{"role": "org_admin", "org_id": org}
+	key := map[string]string{"Idempotency-Key": "invite-1"}
+	first := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, body: body, header: key})
+	if first.Status != http.StatusCreated {
+		t.Fatalf("invite: %d %s", first.Status, first.Body)
+	}
+	again := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, body: body, header: key})
+	if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("retried: %d %s, want %d %s", again.Status, again.Body, first.Status, first.Body)
+	}
+	if n := h.count(invites, adminUser.ID); n != before+1 {
+		t.Fatalf("%d invites, want %d", n, before+1)
+	}
+	if n := h.sessionCount(adminUser.ID); n != sessions {
+		t.Fatalf("%d sessions of the admin, want %d", n, sessions)
+	}
+	var inv model.Invite
+	again.decode(t, &inv)
+	kept := h.keptReplies(adminUser.ID)
+	if len(kept) != 1 || kept[0] == "" {
+		t.Fatalf("kept replies %q, want one", kept)
+	}
+	if inClear(kept[0], inv.Code) {
+		t.Fatalf("the invite code is kept in clear: %s", kept[0])
+	}
+	other := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, header: key,
+		body: map[string]any{"role": "org_admin", "org_id": h.actCity().OrgMed}})
+	if other.Status != http.StatusConflict || other.errorFields()["Idempotency-Key"] == "" {
+		t.Fatalf("same key, another body: %d %s", other.Status, other.Body)
+	}
+
+	// The replayed code redeems once.
+	u, _ := h.login("invitee")
+	if r := h.do(req{method: "POST", path: "/api/v1/me/roles", token: u, body: map[string]string{"invite_code": inv.Code}}); r.Status != http.StatusOK {
+		t.Fatalf("redeem the replayed code: %d %s", r.Status, r.Body)
+	}
+	third := h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, body: body, header: key})
+	if !bytes.Equal(third.Body, first.Body) {
+		t.Fatalf("retried after redemption: %s, want %s", third.Body, first.Body)
+	}
+	u2, _ := h.login("invitee2")
+	if r := h.do(req{method: "POST", path: "/api/v1/me/roles", token: u2, body: map[string]string{"invite_code": inv.Code}}); r.Status != http.StatusConflict {
+		t.Fatalf("redeem a used code: %d %s", r.Status, r.Body)
+	}
+
+	// Double submit.
+	key = map[string]string{"Idempotency-Key": "invite-double"}
+	var wg sync.WaitGroup
+	var out [2]reply
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = h.do(req{method: "POST", path: "/api/v1/admin/invites", token: admin, body: body, header: key})
+		}()
+	}
+	wg.Wait()
+	if out[0].Status != http.StatusCreated || out[1].Status != out[0].Status || !bytes.Equal(out[0].Body, out[1].Body) {
+		t.Fatalf("double submit: %d %s / %d %s", out[0].Status, out[0].Body, out[1].Status, out[1].Body)
+	}
+	if n := h.count(invites, adminUser.ID); n != before+2 {
+		t.Fatalf("%d invites after the double submit, want %d", n, before+2)
+	}
+}

@@ -1,0 +1,76 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"jindalai/model"
+)
+
+// failingCommitStore runs the registration's reply callback, then fails as a
+// COMMIT that does not go through would.
+type failingCommitStore struct {
+	ActivityStore
+	err error
+}
+
+func (f failingCommitStore) CreateVolunteer(_ context.Context, _ *model.Idempotency, v model.Volunteer,
+	reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, bool, error) {
+	if _, err := reply(v, model.User{ID: v.UserID, Roles: []model.Role{{Role: model.RoleVolunteer}}}); err != nil {
+		return nil, false, err
+	}
+	return nil, false, f.err
+}
+
+// recordingSessions mints "token-N" sessions and records the ended ones.
+type recordingSessions struct {
+	minted, ended []string
+	failMint      error
+}
+
+func (r *recordingSessions) ReplaceSessions(_ context.Context, u model.User) (model.Login, error) {
+	if r.failMint != nil {
+		return model.Login{}, r.failMint
+	}
+	tok := "token-" + string(rune('0'+len(r.minted)))
+	r.minted = append(r.minted, tok)
+	return model.Login{Token: tok, ExpiresAt: time.Now(), User: u}, nil
+}
+
+func (r *recordingSessions) EndSession(_ context.Context, _ int64, token string) error {
+	r.ended = append(r.ended, token)
+	return nil
+}
+
+// TestRegistrationThatDoesNotCommitEndsItsSession: the session minted inside
+// the registration's transaction carries a role the rollback took back, so
+// it is ended; when minting itself fails there is nothing to end.
+func TestRegistrationThatDoesNotCommitEndsItsSession(t *testing.T) {
+	ctx := context.Background()
+	pii := testPII(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	in := VolunteerInput{RealName: "李四", Phone: "13912345678"}
+	down := model.Errorf(model.CodeUnavailable, "commit lost")
+
+	sessions := &recordingSessions{}
+	acts := NewActivities(failingCommitStore{err: down}, nil, sessions, nil, pii, ActivitiesConfig{}, time.UTC, log)
+	if _, err := acts.RegisterVolunteer(ctx, model.Principal{UserID: 2}, in); err != down {
+		t.Fatalf("registration whose commit fails: %v, want the store's error", err)
+	}
+	if len(sessions.minted) != 1 || len(sessions.ended) != 1 || sessions.ended[0] != sessions.minted[0] {
+		t.Fatalf("minted %q, ended %q: want the minted session ended", sessions.minted, sessions.ended)
+	}
+
+	sessions = &recordingSessions{failMint: model.Errorf(model.CodeUnavailable, "redis down")}
+	acts = NewActivities(failingCommitStore{}, nil, sessions, nil, pii, ActivitiesConfig{}, time.UTC, log)
+	if _, err := acts.RegisterVolunteer(ctx, model.Principal{UserID: 2}, in); err != sessions.failMint {
+		t.Fatalf("registration whose session cannot be minted: %v", err)
+	}
+	if len(sessions.ended) != 0 {
+		t.Fatalf("ended %q, want none", sessions.ended)
+	}
+}
