@@ -33,25 +33,38 @@ func (s *Store) UpsertUserByOpenID(ctx context.Context, openID, unionID string) 
 
 // GetUser returns a user with its roles. Errors: not_found, unavailable, internal.
 func (s *Store) GetUser(ctx context.Context, id int64) (model.User, error) {
-	u, err := s.GetProfile(ctx, id)
-	if err != nil {
-		return model.User{}, err
-	}
-	roles, err := s.UserRoles(ctx, id)
-	if err != nil {
-		return model.User{}, err
-	}
-	u.Roles = roles
-	return u, nil
+	return s.readUser(ctx, s.DB, id)
 }
 
 // GetProfile returns a user without roles (Roles is nil), read from MySQL:
 // what a caller whose roles are known (from the session) needs.
 // Errors: not_found, unavailable, internal.
 func (s *Store) GetProfile(ctx context.Context, id int64) (model.User, error) {
+	return s.readProfile(ctx, s.DB, id)
+}
+
+// rowQueryer is the pool or a transaction, for reads that run on either.
+type rowQueryer interface {
+	queryer
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readUser is GetUser's reads on db (the pool or a transaction).
+func (s *Store) readUser(ctx context.Context, db rowQueryer, id int64) (model.User, error) {
+	u, err := s.readProfile(ctx, db, id)
+	if err != nil {
+		return model.User{}, err
+	}
+	if u.Roles, err = readRoles(ctx, db, id); err != nil {
+		return model.User{}, err
+	}
+	return u, nil
+}
+
+func (s *Store) readProfile(ctx context.Context, db rowQueryer, id int64) (model.User, error) {
 	var u model.User
 	var union sql.NullString
-	err := s.DB.QueryRowContext(ctx, `
+	err := db.QueryRowContext(ctx, `
 		SELECT id, openid, unionid, nickname, avatar_url, phone_enc, created_at
 		FROM users WHERE id = ?`, id).
 		Scan(&u.ID, &u.OpenID, &union, &u.Nickname, &u.AvatarURL, &u.PhoneEnc, &u.CreatedAt)
@@ -66,7 +79,11 @@ func (s *Store) GetProfile(ctx context.Context, id int64) (model.User, error) {
 // UserRoles returns the roles held by a user (resident is implicit and not
 // stored). Errors: unavailable, internal.
 func (s *Store) UserRoles(ctx context.Context, userID int64) ([]model.Role, error) {
-	rows, err := s.DB.QueryContext(ctx, `
+	return readRoles(ctx, s.DB, userID)
+}
+
+func readRoles(ctx context.Context, db queryer, userID int64) ([]model.Role, error) {
+	rows, err := db.QueryContext(ctx, `
 		SELECT role, station_id, org_id FROM user_roles WHERE user_id = ? ORDER BY id`, userID)
 	if err != nil {
 		return nil, translate(err, "")

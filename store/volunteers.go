@@ -44,41 +44,12 @@ func (s *Store) CreateVolunteer(ctx context.Context, idem *model.Idempotency, v 
 		if err != nil {
 			return nil, err
 		}
-		user, err := s.userInTx(ctx, tx, v.UserID)
+		user, err := s.readUser(ctx, tx, v.UserID)
 		if err != nil {
 			return nil, err
 		}
 		return reply(vol, user)
 	})
-}
-
-// userInTx reads a user with its roles inside tx (GetUser's reads, on the
-// transaction's connection). Errors: not_found, unavailable, internal.
-func (s *Store) userInTx(ctx context.Context, tx *sql.Tx, id int64) (model.User, error) {
-	var u model.User
-	var union sql.NullString
-	err := tx.QueryRowContext(ctx, `
-		SELECT id, openid, unionid, nickname, avatar_url, phone_enc, created_at
-		FROM users WHERE id = ?`, id).
-		Scan(&u.ID, &u.OpenID, &union, &u.Nickname, &u.AvatarURL, &u.PhoneEnc, &u.CreatedAt)
-	if err != nil {
-		return model.User{}, translate(err, "用户")
-	}
-	u.UnionID = union.String
-	u.CreatedAt = u.CreatedAt.In(s.Loc)
-	rows, err := tx.QueryContext(ctx, `SELECT role, station_id, org_id FROM user_roles WHERE user_id = ? ORDER BY id`, id)
-	if err != nil {
-		return model.User{}, translate(err, "")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r model.Role
-		if err := rows.Scan(&r.Role, &r.StationID, &r.OrgID); err != nil {
-			return model.User{}, translate(err, "")
-		}
-		u.Roles = append(u.Roles, r)
-	}
-	return u, translate(rows.Err(), "")
 }
 
 // GetVolunteer returns the volunteer record of a user.
