@@ -127,20 +127,16 @@ func stackNeeded() bool {
 		fmt.Fprintln(os.Stderr, "chaos: list the tests:", err)
 		return true
 	}
-	run, err := topLevel(flagValue("test.run"))
+	run, err := compileTopLevel(flagValue("test.run"))
 	if err != nil {
 		return true
 	}
-	var skip *regexp.Regexp
-	if p := flagValue("test.skip"); p != "" {
-		if parts := splitPattern(p); len(parts) == 1 {
-			if skip, err = regexp.Compile(parts[0]); err != nil {
-				return true
-			}
-		}
+	skip, err := compileTopLevel(flagValue("test.skip"))
+	if err != nil {
+		return true
 	}
 	for _, name := range names {
-		if !stackFree[name] && (run == nil || run.MatchString(name)) && (skip == nil || !skip.MatchString(name)) {
+		if !stackFree[name] && (run == nil || run.matches(name)) && (skip == nil || !skip.skips(name)) {
 			return true
 		}
 	}
@@ -154,44 +150,95 @@ func flagValue(name string) string {
 	return ""
 }
 
-// topLevel compiles the part of a -run pattern that top-level tests are
-// matched against (before the first unbracketed slash); nil matches all.
-func topLevel(pattern string) (*regexp.Regexp, error) {
+// topLevelPattern is how the testing package matches a top-level test
+// against a -run or -skip pattern: per alternative (split at unbracketed
+// "|"), the part before its first unbracketed "/", and whether the
+// alternative goes on to subtests.
+type topLevelPattern []topLevelAlternative
+
+type topLevelAlternative struct {
+	re       *regexp.Regexp
+	subtests bool
+}
+
+// compileTopLevel compiles pattern's top-level parts; nil for "".
+func compileTopLevel(pattern string) (topLevelPattern, error) {
 	if pattern == "" {
 		return nil, nil
 	}
-	return regexp.Compile(splitPattern(pattern)[0])
+	var out topLevelPattern
+	for _, alt := range splitPattern(pattern) {
+		re, err := regexp.Compile(alt[0])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, topLevelAlternative{re: re, subtests: len(alt) > 1})
+	}
+	return out, nil
 }
 
-// splitPattern splits a -run pattern at its unbracketed slashes, as the
-// testing package does.
-func splitPattern(p string) []string {
-	var parts []string
-	cs, cp, start := 0, 0, 0
-	for i := 0; i < len(p); i++ {
-		switch p[i] {
+// matches reports whether -run selects the top-level test name (to run
+// itself or some of its subtests).
+func (p topLevelPattern) matches(name string) bool {
+	for _, alt := range p {
+		if alt.re.MatchString(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// skips reports whether -skip skips the top-level test name whole: the
+// first alternative that matches it decides, and one that goes on to
+// subtests skips only those.
+func (p topLevelPattern) skips(name string) bool {
+	for _, alt := range p {
+		if alt.re.MatchString(name) {
+			return !alt.subtests
+		}
+	}
+	return false
+}
+
+// splitPattern splits a -run or -skip pattern as the testing package's
+// splitRegexp does: into alternatives at its unbracketed, unparenthesised
+// "|", each into one pattern per level at its unbracketed "/".
+func splitPattern(s string) [][]string {
+	var alts [][]string
+	var levels []string
+	cs, cp := 0, 0
+	for i := 0; i < len(s); {
+		switch s[i] {
 		case '[':
 			cs++
 		case ']':
-			cs = max(cs-1, 0)
+			if cs--; cs < 0 { // an unmatched ']' is legal
+				cs = 0
+			}
 		case '(':
 			if cs == 0 {
 				cp++
 			}
 		case ')':
 			if cs == 0 {
-				cp = max(cp-1, 0)
+				cp--
 			}
 		case '\\':
 			i++
-		case '/':
+		case '/', '|':
 			if cs == 0 && cp == 0 {
-				parts = append(parts, p[start:i])
-				start = i + 1
+				levels = append(levels, s[:i])
+				if s[i] == '|' {
+					alts = append(alts, levels)
+					levels = nil
+				}
+				s, i = s[i+1:], 0
+				continue
 			}
 		}
+		i++
 	}
-	return append(parts, p[start:])
+	return append(alts, append(levels, s))
 }
 
 // testNames lists the Test functions of the _test.go files in dir.

@@ -63,9 +63,10 @@ func adminExec(ctx context.Context, mc *mysql.Config, q string) error {
 }
 
 // FlushPrefix deletes every Redis key of prefix (every key the store writes
-// is under it), leaving everyone else's keys alone.
+// is under it), leaving everyone else's keys alone: the prefix is matched
+// literally, glob characters in it included.
 func FlushPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	iter := rdb.Scan(ctx, 0, globQuote.Replace(prefix)+"*", 1000).Iterator()
 	var batch []string
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())
@@ -123,3 +124,6 @@ func ProcCPU(pid int) time.Duration {
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / clockTicks
 }
+
+// globQuote escapes the characters special in a Redis SCAN/KEYS pattern.
+var globQuote = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`)
