@@ -218,6 +218,33 @@ func TestIdempotentCreateFailureKeepsNothing(t *testing.T) {
 	}
 }
 
+// TestIdempotentCreatePanicFreesTheConnection: code panicking inside the
+// key's transaction (service code runs there) rolls it back at once: the
+// pool's one connection is free for the next call, which may take the key.
+func TestIdempotentCreatePanicFreesTheConnection(t *testing.T) {
+	st := storetest.New(t)
+	st.DB.SetMaxOpenConns(1)
+	idem := &model.Idempotency{UserID: 1, Key: "k-panic", Scope: "test"}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic did not go on")
+			}
+		}()
+		_, _, _ = store.InIdempotentTx(context.Background(), st, idem, func(tx *sql.Tx) (reply, error) {
+			panic("bug in the callback")
+		})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	r, replayed, err := store.InIdempotentTx(ctx, st, idem, func(tx *sql.Tx) (reply, error) {
+		return reply{ID: 9}, nil
+	})
+	if err != nil || replayed || r.ID != 9 {
+		t.Fatalf("after a panic: %+v %v %v (the connection was still held by the panicked transaction)", r, replayed, err)
+	}
+}
+
 // A key purged between the duplicate insert and the replay's read is a
 // conflict the client may retry, not a missing resource.
 func TestIdempotentReplayOfAPurgedKeyIsAConflict(t *testing.T) {

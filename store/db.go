@@ -160,12 +160,24 @@ func (s *Store) PingRedis(ctx context.Context) error {
 // now is the current instant truncated to the millisecond, as DATETIME(3) keeps it.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
+// rollbackOnPanic, deferred right after BeginTx, rolls tx back when the code
+// running in it panics, so that its connection returns to the pool before
+// the panic goes on (to the recovery middleware) rather than when the
+// request's context ends — with service code inside some transactions.
+func rollbackOnPanic(tx *sql.Tx) {
+	if p := recover(); p != nil {
+		_ = tx.Rollback()
+		panic(p)
+	}
+}
+
 // inTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err, "")
 	}
+	defer rollbackOnPanic(tx)
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err

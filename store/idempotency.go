@@ -29,6 +29,7 @@ func InIdempotentTx[T any](ctx context.Context, s *Store, idem *model.Idempotenc
 	if err != nil {
 		return result, false, translate(err, "")
 	}
+	defer rollbackOnPanic(tx)
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
