@@ -351,6 +351,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		Notifications:  notify,
 		Requests:       requests,
 		Health:         st,
+		PII:            pii,
 		Log:            log,
 		Registry:       reg,
 		MaxBodyBytes:   int64(cfg.Limits.MaxRequestBodyBytes),

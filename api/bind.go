@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,8 +106,10 @@ func jsonKind(kind string) string {
 
 // idempotency reads the Idempotency-Key header. The fingerprint binds the key
 // to the operation and the exact body, so a reused key with another body is
-// refused instead of replayed. It returns nil when no key was sent.
-func idempotency(c *gin.Context, userID int64, scope string, body any) (*model.Idempotency, error) {
+// refused instead of replayed; it is keyed (PII's index key), as bodies hold
+// phones and names that a plain hash would give away to a guess. It returns
+// nil when no key was sent.
+func (s *Server) idempotency(c *gin.Context, userID int64, scope string, body any) (*model.Idempotency, error) {
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
 		return nil, nil
@@ -120,12 +121,9 @@ func idempotency(c *gin.Context, userID int64, scope string, body any) (*model.I
 	if err != nil {
 		return nil, model.Wrap(model.CodeInternal, err, "")
 	}
-	return &model.Idempotency{
-		UserID:      userID,
-		Key:         key,
-		Scope:       scope,
-		Fingerprint: sha256.Sum256(append([]byte(scope+"\n"), canon...)),
-	}, nil
+	idem := &model.Idempotency{UserID: userID, Key: key, Scope: scope}
+	copy(idem.Fingerprint[:], s.PII.Index("idempotency_keys.fingerprint", scope+"\n"+string(canon)))
+	return idem, nil
 }
 
 func printableASCII(s string) bool {
@@ -168,7 +166,7 @@ func (s *Server) pathID(c *gin.Context, name string) (int64, bool) {
 // idempotency); on a bad key it has answered 400 and returns false.
 func (s *Server) callerKey(c *gin.Context, scope string, body any) (model.Principal, *model.Idempotency, bool) {
 	p := principal(c)
-	idem, err := idempotency(c, p.UserID, scope, body)
+	idem, err := s.idempotency(c, p.UserID, scope, body)
 	if err != nil {
 		s.fail(c, err)
 		return p, nil, false

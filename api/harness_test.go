@@ -154,6 +154,7 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 		Bookings:      bookings,
 		Requests:      requests,
 		Health:        st,
+		PII:           pii,
 		Log:           log,
 		Registry:      reg,
 		MaxBodyBytes:  1 << 20,

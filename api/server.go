@@ -36,8 +36,11 @@ type Deps struct {
 	Bookings      *service.Bookings
 	Notifications *service.Notifications
 	Health        Pinger
-	Log           *slog.Logger
-	Registry      *prometheus.Registry
+	// PII keys the fingerprints of Idempotency-Key bodies, which hold
+	// personal data (a plain hash of a phone number is reversed by guessing).
+	PII      *service.PII
+	Log      *slog.Logger
+	Registry *prometheus.Registry
 	// RequestTimeout is the deadline of each request's context (0: none).
 	RequestTimeout time.Duration
 	// MaxBodyBytes caps request bodies (413 above it).

@@ -48,3 +48,30 @@ func TestRegistrationKeyKeepsNoPlainBodyHash(t *testing.T) {
 		t.Fatalf("same key, another phone: %d %s", other.Status, other.Body)
 	}
 }
+
+// TestSubmitKeyKeepsNoPlainBodyHash: every keyed create gets a keyed
+// fingerprint (the api makes them all), here a submit, whose body holds the
+// resident's contact phone.
+func TestSubmitKeyKeepsNoPlainBodyHash(t *testing.T) {
+	h := newHarness(t)
+	h.city()
+	token, user := h.login("fpresident")
+	key := map[string]string{"Idempotency-Key": "submit-fp"}
+	if r := h.do(req{method: "POST", path: "/api/v1/requests", token: token, body: needBody(), header: key}); r.Status != http.StatusCreated {
+		t.Fatalf("submit: %d %s", r.Status, r.Body)
+	}
+	var kept []byte
+	if err := h.store.DB.QueryRow(`SELECT fingerprint FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`,
+		user.ID, "submit-fp").Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	var in submitRequestBody
+	raw, _ := json.Marshal(needBody())
+	if err := json.Unmarshal(raw, &in); err != nil {
+		t.Fatal(err)
+	}
+	canon, _ := json.Marshal(in)
+	if plain := sha256.Sum256(append([]byte("requests.create\n"), canon...)); bytes.Equal(kept, plain[:]) {
+		t.Fatal("the key keeps the plain SHA-256 of the body (with the contact phone)")
+	}
+}

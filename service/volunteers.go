@@ -37,9 +37,6 @@ const maxPeriod = 366 * 24 * time.Hour
 // registrationTokenField binds a session token sealed in a kept reply.
 const registrationTokenField = "idempotency_keys.reply.token"
 
-// registrationFingerprintField keys the fingerprint of a registration.
-const registrationFingerprintField = "idempotency_keys.fingerprint.volunteers"
-
 // sealedRegistration is a registration as kept with its Idempotency-Key: the
 // session token only encrypted.
 type sealedRegistration struct {
@@ -78,7 +75,7 @@ func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, i
 		}
 	}
 	var minted model.Login
-	raw, _, err := s.store.CreateVolunteer(ctx, s.keyedFingerprint(in.Idem), model.Volunteer{
+	raw, _, err := s.store.CreateVolunteer(ctx, in.Idem, model.Volunteer{
 		UserID:      p.UserID,
 		RealNameEnc: s.pii.Encrypt("volunteers.real_name", name),
 		PhoneEnc:    s.pii.Encrypt("volunteers.phone", phone),
@@ -104,18 +101,6 @@ func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, i
 		return model.VolunteerRegistration{}, err
 	}
 	return s.openRegistration(raw)
-}
-
-// keyedFingerprint returns idem with its fingerprint hashed again under the
-// PII index key: the plain one is the SHA-256 of a body that holds only a
-// real name and a phone, which guessing the phone would reverse.
-func (s *Activities) keyedFingerprint(idem *model.Idempotency) *model.Idempotency {
-	if idem == nil {
-		return nil
-	}
-	keyed := *idem
-	copy(keyed.Fingerprint[:], s.pii.Index(registrationFingerprintField, string(idem.Fingerprint[:])))
-	return &keyed
 }
 
 // openRegistration reads a kept registration reply (a fresh one too, so a

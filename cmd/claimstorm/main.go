@@ -120,7 +120,7 @@ func run(ctx context.Context, o options) error {
 	var claim func(ctx context.Context, v volunteer) (int, error)
 	switch o.mode {
 	case "http":
-		base, stop, err := serve(auth, acts, st)
+		base, stop, err := serve(auth, acts, pii, st)
 		if err != nil {
 			return err
 		}
@@ -250,9 +250,9 @@ func registerVolunteers(ctx context.Context, auth *service.Auth, acts *service.A
 }
 
 // serve runs the API on a spare loopback port.
-func serve(auth *service.Auth, acts *service.Activities, st *store.Store) (string, func(), error) {
+func serve(auth *service.Auth, acts *service.Activities, pii *service.PII, st *store.Store) (string, func(), error) {
 	srv := api.New(api.Deps{
-		Auth: auth, Activities: acts, Health: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Auth: auth, Activities: acts, PII: pii, Health: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registry: prometheus.NewRegistry(), MaxBodyBytes: 1 << 20,
 	})
 	h, err := srv.Handler()
