@@ -132,12 +132,8 @@ func (s *Server) cancelActivity(c *gin.Context) {
 	s.respond(c, http.StatusOK, out, err)
 }
 
-// activitiesMaxRadiusM caps radius_m of GET /activities (openapi.yaml): wider
-// than the stations' 50 km, since volunteers travel to an activity.
-const activitiesMaxRadiusM = 100000
-
 func (s *Server) listActivities(c *gin.Context) {
-	near, radius, err := nearWithin(c, activitiesMaxRadiusM)
+	near, radius, err := nearWithin(c, service.ActivitiesMaxRadiusM)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -9,8 +9,10 @@ import (
 )
 
 // TestActivityRefusalBeforeValidation: a caller who may not organize the
-// activity gets 403 whatever they send, never a 400 naming a field; the
-// organizer gets the 400.
+// activity gets 403 for a well-formed body whose values are wrong (an
+// unknown category, a missing reason), never a 400 naming the field; the
+// organizer gets the 400. (A malformed time is refused as any malformed
+// JSON is, before anything is looked up.)
 func TestActivityRefusalBeforeValidation(t *testing.T) {
 	h := newHarness(t)
 	org := h.organizer("order-org")

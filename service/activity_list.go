@@ -16,8 +16,9 @@ import (
 // nearest are chosen among the soonest this many.
 const nearbyCandidates = 500
 
-// maxRadiusM caps radius_m of the list near a location.
-const maxRadiusM = 100000
+// ActivitiesMaxRadiusM caps the radius of the list near a location: wider
+// than the stations' 50 km, since volunteers travel to an activity.
+const ActivitiesMaxRadiusM = 100000
 
 // ActivityQuery asks for a list of activities.
 type ActivityQuery struct {
@@ -52,7 +53,7 @@ func (s *Activities) ListActivities(ctx context.Context, q ActivityQuery) (model
 			fe.Add("lng", "必须是 -180 到 180 之间的经度")
 		}
 	}
-	if q.RadiusM < 0 || q.RadiusM > maxRadiusM {
+	if q.RadiusM < 0 || q.RadiusM > ActivitiesMaxRadiusM {
 		fe.Add("radius_m", "必须是 1–100000 的整数")
 	}
 	if err := fe.Err(); err != nil {

@@ -73,8 +73,8 @@ func (s *Store) RequestStatRows(ctx context.Context, from, to time.Time, station
 	if stationIDs != nil && len(stationIDs) == 0 {
 		return nil, nil
 	}
-	// Millisecond bounds, as the column holds (the driver truncates too):
-	// a finer parameter would keep MariaDB from a range on the index.
+	// Millisecond bounds, as the column holds, so the window's edges are
+	// the same on MariaDB (which would truncate) and MySQL (which rounds).
 	args := []any{from.UTC().Truncate(time.Millisecond), to.UTC().Truncate(time.Millisecond)}
 	args = append(args, idArgs(stationIDs)...)
 	rows, err := s.DB.QueryContext(ctx, requestStatsSQL(len(stationIDs)), args...)
