@@ -54,6 +54,8 @@ type createResult struct {
 	alone bool
 	// place: out is new and still to be put in its queue.
 	place bool
+	// replayed: out is what a stored key keeps (see Requests.created).
+	replayed bool
 }
 
 func newSubmitBatcher(s *Requests) *submitBatcher {
@@ -116,6 +118,9 @@ func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func(
 	if res.alone {
 		return s.createAlone(ctx, nr)
 	}
+	if res.err == nil && res.replayed {
+		return s.created(ctx, res.out)
+	}
 	return res.out, res.err
 }
 
@@ -126,10 +131,31 @@ func (s *Requests) createAlone(ctx context.Context, nr model.NewRequest) (model.
 	if err != nil {
 		return model.Request{}, err
 	}
-	if !replayed {
-		s.place(ctx, nil, out)
+	if replayed {
+		return s.created(ctx, out)
 	}
+	s.place(ctx, nil, out)
 	return out, nil
+}
+
+// created rebuilds the reply a submit gave from what its idempotency key
+// keeps (the request's ID and AcceptBy) and the request's row: the fields a
+// submit sets never change afterwards, and every submit starts dispatched to
+// its first candidate, with nothing else done yet. Errors: not_found,
+// unavailable, internal.
+func (s *Requests) created(ctx context.Context, kept model.Request) (model.Request, error) {
+	r, err := s.store.GetRequest(ctx, kept.ID)
+	if err != nil {
+		return model.Request{}, err
+	}
+	if len(r.Candidates) == 0 {
+		return model.Request{}, model.Errorf(model.CodeInternal, "request %d has no candidates", r.ID)
+	}
+	r.Status, r.Station, r.Org = model.StatusDispatched, r.Candidates[0], nil
+	r.AcceptBy, r.Bounces, r.MustTake = kept.AcceptBy, 0, false
+	r.WorkerID, r.AcceptedAt, r.Resolution, r.Rating, r.ClosedAt = nil, nil, nil, nil, nil
+	r.UpdatedAt = r.CreatedAt
+	return s.present(r, false), nil
 }
 
 // runBatch writes a batch in one transaction and places it in one pipeline.
@@ -160,7 +186,7 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		// meanwhile queue behind it.
 		i := index[0]
 		out, replayed, err := s.store.CreateRequest(ctx, write[0].Idem, write[0].Request, write[0].Events, write[0].Notices)
-		res[i] = createResult{out: out, err: err, place: err == nil && !replayed}
+		res[i] = createResult{out: out, err: err, place: err == nil && !replayed, replayed: replayed}
 		return res
 	}
 	var err error

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql/driver"
 	"strings"
@@ -181,26 +180,30 @@ func requestArgs(r model.Request, orgs []model.OrgRef, t time.Time) []any {
 		mustJSON(orgs), mustJSON(r.Candidates), r.CandidatePos, r.AcceptBy.UTC(), r.QueueScore(), t, t}
 }
 
-// idempotentReply returns the JSON reply of a new request (marshalled with
-// ID 0) without its leading `{"id":0`: the script stores it as
-// CONCAT('{"id":', <the new id>, tail), the id being known only to MySQL.
+// idempotentReply is what the idempotency key of a new request keeps of its
+// reply, without its leading `{"id":` (the id is known only to MySQL: the
+// script stores CONCAT('{"id":', <the new id>, tail)): the accept-by time the
+// submit was given. Everything else of the reply is rebuilt from the row when
+// the key is replayed (see service Requests.created): the submit's fields
+// never change, and every submit starts in the same state. Keeping the whole
+// reply (about 1 KB) measured 12 µs of MariaDB CPU per submit, for a copy.
 func idempotentReply(r model.Request) ([]byte, error) {
-	reply := mustJSON(r)
-	head := []byte(`{"id":0,`)
-	if !bytes.HasPrefix(reply, head) {
-		return nil, model.Errorf(model.CodeInternal, "store: request JSON does not start with its id")
+	acceptBy, err := r.AcceptBy.MarshalJSON()
+	if err != nil {
+		return nil, model.Wrap(model.CodeInternal, err, "")
 	}
-	return reply[len(head)-1:], nil
+	return append(append([]byte(`,"accept_by":`), acceptBy...), '}'), nil
 }
 
 // CreateRequest stores a new request as it stands after matching (status
 // dispatched to its first station) with its events, its notices and, with
 // idem, the idempotency key and its reply — one transaction in one round
 // trip. A concurrent create with the same key blocks on the key until the
-// first commits, then is rolled back and returns the stored reply
-// (replayed = true): one row, one reply. It fills ID, CreatedAt and
-// UpdatedAt. Errors: conflict (key reused for another body), unavailable,
-// internal.
+// first commits, then is rolled back and returns what the key keeps of the
+// first reply (replayed = true): the request's ID and AcceptBy only, the
+// caller rebuilding the rest from the row (see idempotentReply); one row. It
+// fills ID, CreatedAt and UpdatedAt. Errors: conflict (key reused for another
+// body), unavailable, internal.
 func (s *Store) CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error) {
 	t := now()
 	r.ID = 0
