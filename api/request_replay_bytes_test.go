@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"sync"
 	"testing"
@@ -11,8 +12,8 @@ import (
 
 // TestSubmitReplayBodiesByteForByte: for bodies that stress what the row
 // keeps of a submit (coordinates, unicode and HTML in the texts, the JSON of
-// images and fields, no phone, a short phone, urgent, no organizations, a
-// category name with markup), a
+// images and fields, no phone, a short phone, urgent, the city station as
+// the only candidate, no organizations, a category name with markup), a
 // retry with the same key after the request moved returns the first reply
 // byte for byte. The first submits run concurrently (group commit), one of
 // them twice with the same key (replayed whether the repeat shares its batch,
@@ -34,6 +35,7 @@ func TestSubmitReplayBodiesByteForByte(t *testing.T) {
 	}
 	city := h.city()
 	alice, _ := h.login("alice")
+	negZero := math.Copysign(0, -1)
 	with := func(set map[string]any) map[string]any {
 		body := needBody()
 		for k, v := range set {
@@ -51,6 +53,10 @@ func TestSubmitReplayBodiesByteForByte(t *testing.T) {
 		// move takes the request somewhere after its submit.
 		move func(r model.Request)
 	}{
+		{name: "negative zero coordinates (the city station alone, no organizations)",
+			body: with(map[string]any{"lat": negZero, "lng": negZero, "category": "counselling", "fields": nil})},
+		{name: "negative zero latitude, urgent",
+			body: with(map[string]any{"lat": negZero, "lng": 129.5, "urgency": "urgent"})},
 		{name: "markup and unicode in the texts, images with query strings",
 			body: with(map[string]any{
 				"description": "<script>alert('x')</script> & \"独居\" 老人 👵🏻 \u2028\u2029 \u0000 e\u0301 \\n",
