@@ -104,6 +104,11 @@ func (h *harness) activityBody(set map[string]any) map[string]any {
 		"signup_deadline": now.Add(5 * time.Minute).Format(time.RFC3339),
 		"capacity":        20, "credited_hours": 2, "waitlist": true,
 	}
+	return overlay(body, set)
+}
+
+// overlay sets set's fields in body (nil removes one) and returns body.
+func overlay(body, set map[string]any) map[string]any {
 	for k, v := range set {
 		if v == nil {
 			delete(body, k)

@@ -36,17 +36,7 @@ func TestSubmitReplayBodiesByteForByte(t *testing.T) {
 	city := h.city()
 	alice, _ := h.login("alice")
 	negZero := math.Copysign(0, -1)
-	with := func(set map[string]any) map[string]any {
-		body := needBody()
-		for k, v := range set {
-			if v == nil {
-				delete(body, k)
-			} else {
-				body[k] = v
-			}
-		}
-		return body
-	}
+	with := func(set map[string]any) map[string]any { return overlay(needBody(), set) }
 	cases := []struct {
 		name string
 		body map[string]any
