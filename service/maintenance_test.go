@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -191,12 +192,12 @@ func TestMaintenanceRebuildsAtStartThenSweepsOnEveryTick(t *testing.T) {
 	// deadline set, resolved ones closed.
 	seen := await(t, f, "close 7")
 	for _, want := range []string{"present", "overdue", "restore", "resolved"} {
-		if !strings.Contains(strings.Join(seen, ","), want) {
+		if !slices.Contains(seen, want) {
 			t.Fatalf("first sweep: calls %v lack %q", seen, want)
 		}
 	}
 	for range 3 {
-		if seen := await(t, f, "resolved"); !contains(seen, "overdue") {
+		if seen := await(t, f, "resolved"); !slices.Contains(seen, "overdue") {
 			t.Fatalf("a later sweep: calls %v", seen)
 		}
 	}
@@ -222,10 +223,10 @@ func TestMaintenanceRebuildsAtOnceWhenAsked(t *testing.T) {
 	// No tick for an hour and the index is present: only the request can
 	// make the loop rebuild.
 	s.requestRebuild()
-	if seen := await(t, f, "rebuild"); !contains(seen, "present") {
+	if seen := await(t, f, "rebuild"); !slices.Contains(seen, "present") {
 		t.Fatalf("the rebuild was not a sweep's: calls before it %v", seen)
 	}
-	if seen := await(t, f, "resolved"); !contains(seen, "overdue") {
+	if seen := await(t, f, "resolved"); !slices.Contains(seen, "overdue") {
 		t.Fatalf("the sweep after the rebuild: %v", seen)
 	}
 	if s.needRebuild.Load() {
@@ -256,7 +257,7 @@ func TestMaintenanceLogsAFailedRoundAndGoesOn(t *testing.T) {
 	// That sweep fails on the overdue requests: logged; the next one runs
 	// to its end.
 	await(t, f, "overdue")
-	if seen := await(t, f, "resolved"); !contains(seen, "overdue") || !contains(seen, "restore") {
+	if seen := await(t, f, "resolved"); !slices.Contains(seen, "overdue") || !slices.Contains(seen, "restore") {
 		t.Fatalf("the sweep after the failed one: %v", seen)
 	}
 	stop()
@@ -276,13 +277,4 @@ func TestMaintenanceReturnsWhenItsContextEndsMidSweep(t *testing.T) {
 	if strings.Contains(logs.String(), "level=WARN") {
 		t.Fatalf("the cancelled sweep was logged as a failure:\n%s", logs)
 	}
-}
-
-func contains(calls []string, want string) bool {
-	for _, c := range calls {
-		if c == want {
-			return true
-		}
-	}
-	return false
 }

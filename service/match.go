@@ -195,31 +195,30 @@ func (s *Stations) search(c *catalogue, qs []matchQuery) []*matchState {
 			m.err = model.InvalidField("category", "未知的服务类别")
 			continue
 		}
-		if g := c.stationGrids[q.category]; g != nil {
-			for _, r := range radii {
-				hits := g.nearest(q.p, float64(r), scoredCandidates)
-				for _, h := range hits {
-					m.found = append(m.found, c.stations[h.ID])
-					m.dists = append(m.dists, h.DistanceM)
-				}
-				if len(hits) > 0 {
-					break
-				}
-			}
+		for _, h := range widen(c.stationGrids[q.category], q.p, radii, scoredCandidates) {
+			m.found = append(m.found, c.stations[h.ID])
+			m.dists = append(m.dists, h.DistanceM)
 		}
-		if g := c.orgGrids[q.category]; g != nil && s.cfg.MaxOrgs > 0 {
-			for _, r := range radii {
-				hits := g.nearest(q.p, float64(r), s.cfg.MaxOrgs)
-				for _, h := range hits {
-					m.orgs = append(m.orgs, c.orgs[h.ID].Ref())
-				}
-				if len(hits) > 0 {
-					break
-				}
-			}
+		for _, h := range widen(c.orgGrids[q.category], q.p, radii, s.cfg.MaxOrgs) {
+			m.orgs = append(m.orgs, c.orgs[h.ID].Ref())
 		}
 	}
 	return ms
+}
+
+// widen returns up to limit points of g near p, nearest first, from the
+// first of radii holding any; none when g is nil (nothing serves the
+// category).
+func widen(g *geoGrid, p model.Point, radii []int, limit int) []model.GeoHit {
+	if g == nil {
+		return nil
+	}
+	for _, r := range radii {
+		if hits := g.nearest(p, float64(r), limit); len(hits) > 0 {
+			return hits
+		}
+	}
+	return nil
 }
 
 // queueLengths reads the queue length of every station found by a query

@@ -173,7 +173,7 @@ func valueKeep(s string, ok func(rune) bool) string {
 	}, s)
 }
 
-// number keeps the digits of s and its first decimal point.
+// valueDigits keeps the digits of s and its first decimal point.
 func valueDigits(s string) string {
 	dot := false
 	return strings.Map(func(r rune) rune {

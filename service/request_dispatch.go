@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -60,7 +61,7 @@ func (s *Requests) access(ctx context.Context, p model.Principal, r model.Reques
 				return a, err
 			}
 			for _, st := range above {
-				if containsID(admins, st.ID) {
+				if slices.Contains(admins, st.ID) {
 					a.staff, a.adminRole = true, model.RoleStationAdmin
 					break
 				}
@@ -104,15 +105,6 @@ func (a access) actorRole(p model.Principal, r model.Request) string {
 	return string(model.RoleSocialWorker)
 }
 
-func containsID(ids []int64, id int64) bool {
-	for _, v := range ids {
-		if v == id {
-			return true
-		}
-	}
-	return false
-}
-
 // staffScope returns the queues and requests a staff member covers: social
 // workers their stations, station admins their stations and everything below,
 // organization admins their organizations, city admins everything.
@@ -122,7 +114,7 @@ func (s *Requests) staffScope(ctx context.Context, p model.Principal) (model.Que
 	}
 	var f model.QueueFilter
 	add := func(id int64) {
-		if !containsID(f.StationIDs, id) {
+		if !slices.Contains(f.StationIDs, id) {
 			f.StationIDs = append(f.StationIDs, id)
 		}
 	}

@@ -478,6 +478,12 @@ func TestActionRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := f.count(t, `SELECT COUNT(*) FROM request_events`)
+	transfer := func(p model.Principal, id int64, in service.TransferInput) func() error {
+		return func() error { _, err := f.svc.Transfer(ctx, p, id, in); return err }
+	}
+	resolve := func(p model.Principal, id int64, in service.ResolveInput) func() error {
+		return func() error { _, err := f.svc.Resolve(ctx, p, id, in); return err }
+	}
 
 	for _, tc := range []struct {
 		name string
@@ -486,49 +492,19 @@ func TestActionRefusals(t *testing.T) {
 	}{
 		{"reject by an admin above, not the holder", func() error { _, err := f.svc.Reject(ctx, admin2, open.ID, "不要"); return err }, model.CodePermissionDenied},
 		{"reject accepted work", func() error { _, err := f.svc.Reject(ctx, w, taken.ID, "不要"); return err }, model.CodeFailedPrecondition},
-		{"transfer by the holding organization", func() error {
-			_, err := f.svc.Transfer(ctx, orgAdmin, held.ID, service.TransferInput{StationID: 5, Reason: "转"})
-			return err
-		}, model.CodePermissionDenied},
-		{"transfer to the station holding it", func() error {
-			_, err := f.svc.Transfer(ctx, w, open.ID, service.TransferInput{StationID: 3, Reason: "转"})
-			return err
-		}, model.CodeInvalid},
-		{"transfer accepted work", func() error {
-			_, err := f.svc.Transfer(ctx, w, taken.ID, service.TransferInput{StationID: 5, Reason: "转"})
-			return err
-		}, model.CodeFailedPrecondition},
-		{"transfer to a missing organization", func() error {
-			_, err := f.svc.Transfer(ctx, w, open.ID, service.TransferInput{OrgID: 99, Reason: "转"})
-			return err
-		}, model.CodeInvalid},
+		{"transfer by the holding organization", transfer(orgAdmin, held.ID, service.TransferInput{StationID: 5, Reason: "转"}), model.CodePermissionDenied},
+		{"transfer to the station holding it", transfer(w, open.ID, service.TransferInput{StationID: 3, Reason: "转"}), model.CodeInvalid},
+		{"transfer accepted work", transfer(w, taken.ID, service.TransferInput{StationID: 5, Reason: "转"}), model.CodeFailedPrecondition},
+		{"transfer to a missing organization", transfer(w, open.ID, service.TransferInput{OrgID: 99, Reason: "转"}), model.CodeInvalid},
 		{"start by the resident", func() error { _, err := f.svc.Start(ctx, owner, taken.ID); return err }, model.CodePermissionDenied},
 		{"start by a colleague", func() error { _, err := f.svc.Start(ctx, colleague, taken.ID); return err }, model.CodePermissionDenied},
 		{"start before acceptance", func() error { _, err := f.svc.Start(ctx, w, open.ID); return err }, model.CodeFailedPrecondition},
-		{"resolve without a summary", func() error {
-			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: " ", ServiceMinutes: &mins})
-			return err
-		}, model.CodeInvalid},
-		{"resolve without minutes", func() error {
-			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办"})
-			return err
-		}, model.CodeInvalid},
-		{"resolve with negative minutes", func() error {
-			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &bad})
-			return err
-		}, model.CodeInvalid},
-		{"resolve by the resident", func() error {
-			_, err := f.svc.Resolve(ctx, owner, busy.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
-			return err
-		}, model.CodePermissionDenied},
-		{"resolve by a colleague", func() error {
-			_, err := f.svc.Resolve(ctx, colleague, busy.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
-			return err
-		}, model.CodePermissionDenied},
-		{"resolve before it is in progress", func() error {
-			_, err := f.svc.Resolve(ctx, w, taken.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins})
-			return err
-		}, model.CodeFailedPrecondition},
+		{"resolve without a summary", resolve(w, taken.ID, service.ResolveInput{Summary: " ", ServiceMinutes: &mins}), model.CodeInvalid},
+		{"resolve without minutes", resolve(w, taken.ID, service.ResolveInput{Summary: "已办"}), model.CodeInvalid},
+		{"resolve with negative minutes", resolve(w, taken.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &bad}), model.CodeInvalid},
+		{"resolve by the resident", resolve(owner, busy.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins}), model.CodePermissionDenied},
+		{"resolve by a colleague", resolve(colleague, busy.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins}), model.CodePermissionDenied},
+		{"resolve before it is in progress", resolve(w, taken.ID, service.ResolveInput{Summary: "已办", ServiceMinutes: &mins}), model.CodeFailedPrecondition},
 		{"cancel by staff", func() error { _, err := f.svc.Cancel(ctx, w, open.ID, ""); return err }, model.CodePermissionDenied},
 		{"cancel with a control character", func() error { _, err := f.svc.Cancel(ctx, owner, open.ID, "a\x00b"); return err }, model.CodeInvalid},
 		{"rate with score 0", func() error { _, err := f.svc.Rate(ctx, owner, taken.ID, service.RateInput{Score: 0}); return err }, model.CodeInvalid},

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -93,7 +94,7 @@ func (s *Requests) Stats(ctx context.Context, p model.Principal, q StatsQuery) (
 				return model.Stats{}, err
 			}
 			for _, b := range below {
-				if !containsID(scope, b) {
+				if !slices.Contains(scope, b) {
 					scope = append(scope, b)
 				}
 			}

@@ -265,12 +265,6 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 	if r.Organizations == nil {
 		r.Organizations = []model.OrgRef{}
 	}
-	if r.Images == nil {
-		r.Images = []string{}
-	}
-	if r.Fields == nil {
-		r.Fields = map[string]any{}
-	}
 	events := []model.RequestEvent{
 		{Kind: model.EventSubmit, To: model.StatusSubmitted, ActorID: p.UserID, ActorRole: string(model.RoleResident), StationID: r.Station.ID},
 		{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: model.ActorSystem, StationID: r.Station.ID},
