@@ -247,7 +247,8 @@ func (s *Stations) checkParent(ctx context.Context, st *model.Station) error {
 	return nil
 }
 
-// checkCategories dedupes codes and returns nil when one is unknown or inactive.
+// checkCategories dedupes codes and returns nil when one is unknown or
+// inactive. Errors: invalid_argument (too many), unavailable, internal.
 func (s *Stations) checkCategories(ctx context.Context, codes []string) ([]string, error) {
 	if len(codes) > 100 {
 		return nil, model.InvalidField("categories", "最多 100 个服务类别")
@@ -261,8 +262,12 @@ func (s *Stations) checkCategories(ctx context.Context, codes []string) ([]strin
 	for _, code := range codes {
 		cat, ok := c.categories[code]
 		if !ok || !cat.Active {
-			if cat, err = s.store.GetCategory(ctx, code); err != nil || !cat.Active {
+			cat, err = s.store.GetCategory(ctx, code)
+			if model.IsCode(err, model.CodeNotFound) || (err == nil && !cat.Active) {
 				return nil, nil
+			}
+			if err != nil {
+				return nil, err
 			}
 		}
 		if !seen[code] {
