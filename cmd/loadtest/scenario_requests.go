@@ -69,16 +69,16 @@ func verifySubmit(ctx context.Context, b *bench, r result) (string, error) {
 
 // stationWorkers logs in every seeded social worker and returns their
 // tokens by station.
-func stationWorkers(ctx context.Context, b *bench) (map[int64][]string, []string, error) {
+func stationWorkers(ctx context.Context, b *bench) (map[int64][]string, error) {
 	tokens, err := b.tokens(ctx, codeWorker, b.city.Workers)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	by := map[int64][]string{}
 	for k, t := range tokens {
 		by[workerStation(b.city, k)] = append(by[workerStation(b.city, k)], t)
 	}
-	return by, tokens, nil
+	return by, nil
 }
 
 // accept is a social worker taking a dispatched request of their station:
@@ -86,7 +86,7 @@ func stationWorkers(ctx context.Context, b *bench) (map[int64][]string, []string
 // outbox message, then the queue in Redis). Each dispatched request goes to
 // one worker of its station, so every accept should win.
 func accept(ctx context.Context, b *bench) (op, plan, error) {
-	by, _, err := stationWorkers(ctx, b)
+	by, err := stationWorkers(ctx, b)
 	if err != nil {
 		return nil, plan{}, err
 	}
