@@ -37,6 +37,7 @@ func TestServeMigratesServesAndShutsDown(t *testing.T) {
 		"JINDALAI_HTTP_ADDR="+freeAddr(t),
 		"JINDALAI_WECHAT_FAKE_ADDR="+freeAddr(t),
 		"JINDALAI_MYSQL_MIGRATE_ON_START=true",
+		"JINDALAI_HTTP_DEBUG_ADDR="+freeAddr(t),
 	))
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +67,25 @@ func TestServeMigratesServesAndShutsDown(t *testing.T) {
 		t.Fatalf("login through the fake WeChat: %v %v", err, resp)
 	}
 	resp.Body.Close()
+	if body := getOK(t, base+"/metrics"); !strings.Contains(body, "jindalai_submit_batch_transactions_total 0") {
+		t.Fatalf("/metrics lacks the submit batch counters:\n%s", body)
+	}
+	// The profiler listens apart from the API (started with the loops).
+	debugDeadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get("http://" + cfg.HTTP.DebugAddr + "/debug/pprof/cmdline")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("profiler: %s", resp.Status)
+			}
+			break
+		}
+		if time.Now().After(debugDeadline) {
+			t.Fatalf("profiler not listening: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	cancel()
 	select {
@@ -76,10 +96,27 @@ func TestServeMigratesServesAndShutsDown(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	if c, err := net.DialTimeout("tcp", cfg.HTTP.Addr, time.Second); err == nil {
-		c.Close()
-		t.Fatal("listener still open after shutdown")
+	for _, addr := range []string{cfg.HTTP.Addr, cfg.HTTP.DebugAddr} {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Fatalf("listener %s still open after shutdown", addr)
+		}
 	}
+}
+
+// getOK GETs url and returns its body; anything but 200 fails t.
+func getOK(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s (%v)", url, resp.Status, err)
+	}
+	return string(body)
 }
 
 func TestHealthcheckCommand(t *testing.T) {

@@ -43,9 +43,7 @@ func randomHex(n int) string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	if suite.skip != "" {
-		t.Skip(suite.skip)
-	}
+	useSuite(t)
 	// A test that failed half-way may have left a server stopped.
 	for _, c := range []string{"start-mysql", "start-redis"} {
 		if err := suite.stack.Run(c, time.Minute); err != nil {

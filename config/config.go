@@ -231,6 +231,13 @@ func (c Config) PIIKeyBytes() []byte {
 // IsProduction reports whether Env is production.
 func (c Config) IsProduction() bool { return c.Env == "production" }
 
+// isLoopbackAddr reports whether addr is host:port with a loopback IP host.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	return err == nil && ip != nil && ip.IsLoopback()
+}
+
 // Validate checks every key and names the first bad one.
 func (c Config) Validate() error {
 	bad := func(key, problem string) error { return fmt.Errorf("config: %s: %s", key, problem) }
@@ -243,11 +250,8 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		return bad("http.addr", "must be host:port")
 	}
-	if c.HTTP.DebugAddr != "" {
-		host, _, err := net.SplitHostPort(c.HTTP.DebugAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-			return bad("http.debug_addr", "must be a loopback host:port (the profiler is never public)")
-		}
+	if c.HTTP.DebugAddr != "" && !isLoopbackAddr(c.HTTP.DebugAddr) {
+		return bad("http.debug_addr", "must be a loopback host:port (the profiler is never public)")
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		return bad("http.shutdown_timeout", "must be positive")
@@ -280,8 +284,7 @@ func (c Config) Validate() error {
 		if c.IsProduction() {
 			return bad("wechat.fake", "the fake WeChat server is refused in production")
 		}
-		host, _, err := net.SplitHostPort(c.WeChat.FakeAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		if !isLoopbackAddr(c.WeChat.FakeAddr) {
 			return bad("wechat.fake_addr", "must be a loopback host:port")
 		}
 	}

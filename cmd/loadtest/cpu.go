@@ -16,8 +16,6 @@ import (
 // API server, MariaDB, Redis and this load tool.
 type procs struct{ api, db, redis int }
 
-var procNames = []string{"api", "db", "redis", "client"}
-
 // findProcs locates MariaDB (its pid file) and Redis (INFO) of the run.
 func findProcs(ctx context.Context, st *store.Store, apiPID int) procs {
 	p := procs{api: apiPID}

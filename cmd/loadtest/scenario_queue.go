@@ -17,7 +17,7 @@ const queueOpen = 1000
 // rows from MySQL). The station is the one with workers holding the fewest
 // open requests, topped up to queueOpen, written and queued as submits are.
 func queueList(ctx context.Context, b *bench) (op, plan, error) {
-	by, _, err := stationWorkers(ctx, b)
+	by, err := stationWorkers(ctx, b)
 	if err != nil {
 		return nil, plan{}, err
 	}

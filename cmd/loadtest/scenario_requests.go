@@ -54,31 +54,38 @@ func submit(ctx context.Context, b *bench) (op, plan, error) {
 }
 
 // verifySubmit checks that every acknowledged request is in MySQL once.
-func verifySubmit(ctx context.Context, b *bench, r result) (string, error) {
+func verifySubmit(ctx context.Context, b *bench, _ result) (string, error) {
+	return verifyCount(ctx, b, `SELECT COUNT(*) FROM requests`, b.requests.submitted.Load(),
+		"%d acknowledged, %d rows in MySQL", "acknowledged requests and MySQL rows differ")
+}
+
+// verifyCount checks that the COUNT(*) of query equals acked, what the
+// server acknowledged. The note is noteFormat of acked and the count; the
+// error starts with differ.
+func verifyCount(ctx context.Context, b *bench, query string, acked int64, noteFormat, differ string) (string, error) {
 	var rows int64
-	if err := b.st.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests`).Scan(&rows); err != nil {
+	if err := b.st.DB.QueryRowContext(ctx, query).Scan(&rows); err != nil {
 		return "", err
 	}
-	acked := b.requests.submitted.Load()
-	note := fmt.Sprintf("%d acknowledged, %d rows in MySQL", acked, rows)
+	note := fmt.Sprintf(noteFormat, acked, rows)
 	if rows != acked {
-		return note, fmt.Errorf("acknowledged requests and MySQL rows differ: %s", note)
+		return note, fmt.Errorf("%s: %s", differ, note)
 	}
 	return note, nil
 }
 
 // stationWorkers logs in every seeded social worker and returns their
 // tokens by station.
-func stationWorkers(ctx context.Context, b *bench) (map[int64][]string, []string, error) {
+func stationWorkers(ctx context.Context, b *bench) (map[int64][]string, error) {
 	tokens, err := b.tokens(ctx, codeWorker, b.city.Workers)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	by := map[int64][]string{}
 	for k, t := range tokens {
 		by[workerStation(b.city, k)] = append(by[workerStation(b.city, k)], t)
 	}
-	return by, tokens, nil
+	return by, nil
 }
 
 // accept is a social worker taking a dispatched request of their station:
@@ -86,7 +93,7 @@ func stationWorkers(ctx context.Context, b *bench) (map[int64][]string, []string
 // outbox message, then the queue in Redis). Each dispatched request goes to
 // one worker of its station, so every accept should win.
 func accept(ctx context.Context, b *bench) (op, plan, error) {
-	by, _, err := stationWorkers(ctx, b)
+	by, err := stationWorkers(ctx, b)
 	if err != nil {
 		return nil, plan{}, err
 	}
@@ -134,15 +141,7 @@ func accept(ctx context.Context, b *bench) (op, plan, error) {
 
 // verifyAccept checks that MySQL holds exactly the acceptances the workers
 // were told of: each 200 is one request accepted, and nothing else was.
-func verifyAccept(ctx context.Context, b *bench, r result) (string, error) {
-	var rows int64
-	if err := b.st.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests WHERE status = 'accepted'`).Scan(&rows); err != nil {
-		return "", err
-	}
-	acked := b.requests.accepted.Load()
-	note := fmt.Sprintf("%d accepted, %d accepted in MySQL", acked, rows)
-	if rows != acked {
-		return note, fmt.Errorf("accepted replies and MySQL rows differ: %s", note)
-	}
-	return note, nil
+func verifyAccept(ctx context.Context, b *bench, _ result) (string, error) {
+	return verifyCount(ctx, b, `SELECT COUNT(*) FROM requests WHERE status = 'accepted'`, b.requests.accepted.Load(),
+		"%d accepted, %d accepted in MySQL", "accepted replies and MySQL rows differ")
 }
