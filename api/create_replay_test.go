@@ -126,13 +126,3 @@ func TestAdminCreatesReplayByKey(t *testing.T) {
 		}
 	}
 }
-
-// count runs a COUNT query on the test database.
-func (h *harness) count(query string, args ...any) int {
-	h.t.Helper()
-	var n int
-	if err := h.store.DB.QueryRow(query, args...).Scan(&n); err != nil {
-		h.t.Fatal(err)
-	}
-	return n
-}
