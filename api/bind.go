@@ -179,7 +179,8 @@ func (s *Server) pathID(c *gin.Context, name string) (int64, bool) {
 }
 
 // callerKey returns the caller and the create's Idempotency-Key (see
-// idempotency); on a bad key it has answered 400 and returns false.
+// idempotency); when the key cannot be read it has answered (400 naming a
+// bad key, 500 when the body does not encode) and returns false.
 func (s *Server) callerKey(c *gin.Context, scope string, body any) (model.Principal, *model.Idempotency, bool) {
 	p := principal(c)
 	idem, err := s.idempotency(c, p.UserID, scope, body)
