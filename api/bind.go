@@ -30,6 +30,22 @@ func (s *Server) bindJSON(c *gin.Context, dst any) bool {
 	return true
 }
 
+// bindOptionalJSON binds a body that may be absent or empty.
+func (s *Server) bindOptionalJSON(c *gin.Context, dst any) bool {
+	raw, ok := s.readBody(c)
+	if !ok {
+		return false
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return true
+	}
+	if err := decodeStrict(raw, dst); err != nil {
+		s.fail(c, err)
+		return false
+	}
+	return true
+}
+
 // readBody reads the whole (limited) body; it must be JSON.
 func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 	if ct := c.GetHeader("Content-Type"); ct != "" {
@@ -163,7 +179,8 @@ func (s *Server) pathID(c *gin.Context, name string) (int64, bool) {
 }
 
 // callerKey returns the caller and the create's Idempotency-Key (see
-// idempotency); on a bad key it has answered 400 and returns false.
+// idempotency); when the key cannot be read it has answered (400 naming a
+// bad key, 500 when the body does not encode) and returns false.
 func (s *Server) callerKey(c *gin.Context, scope string, body any) (model.Principal, *model.Idempotency, bool) {
 	p := principal(c)
 	idem, err := s.idempotency(c, p.UserID, scope, body)
@@ -172,6 +189,37 @@ func (s *Server) callerKey(c *gin.Context, scope string, body any) (model.Princi
 		return p, nil, false
 	}
 	return p, idem, true
+}
+
+// nearQuery reads ?lat=&lng=&radius_m=: both coordinates or neither.
+func nearQuery(c *gin.Context) (*model.Point, int, error) {
+	fe := model.FieldErrors{}
+	lat, hasLat, err := queryFloat(c, "lat")
+	if err != nil {
+		fe.Add("lat", "必须是数字")
+	}
+	lng, hasLng, err := queryFloat(c, "lng")
+	if err != nil {
+		fe.Add("lng", "必须是数字")
+	}
+	radius, _, err := queryInt(c, "radius_m")
+	if err != nil || radius < 0 || radius > 1<<31-1 {
+		fe.Add("radius_m", "必须是正整数")
+	}
+	if hasLat != hasLng && len(fe) == 0 {
+		if hasLat {
+			fe.Add("lng", "需要同时提供 lat 和 lng")
+		} else {
+			fe.Add("lat", "需要同时提供 lat 和 lng")
+		}
+	}
+	if err := fe.Err(); err != nil {
+		return nil, 0, err
+	}
+	if !hasLat {
+		return nil, int(radius), nil
+	}
+	return &model.Point{Lat: lat, Lng: lng}, int(radius), nil
 }
 
 // nearWithin reads ?lat=&lng=&radius_m= with nearQuery and checks them as

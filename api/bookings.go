@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -23,22 +22,6 @@ func (s *Server) bookingsRoutes(v1 *gin.RouterGroup) {
 	authed.POST("/bookings/:id/attend", staff, s.markBooking(model.BookingAttended))
 	authed.POST("/bookings/:id/no-show", staff, s.markBooking(model.BookingNoShow))
 	s.offeringsRoutes(authed.Group("/admin", staff))
-}
-
-// bindOptionalJSON binds a body that may be absent or empty.
-func (s *Server) bindOptionalJSON(c *gin.Context, dst any) bool {
-	raw, ok := s.readBody(c)
-	if !ok {
-		return false
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return true
-	}
-	if err := decodeStrict(raw, dst); err != nil {
-		s.fail(c, err)
-		return false
-	}
-	return true
 }
 
 type bookBody struct {

@@ -24,41 +24,21 @@ func TestOfferingCreatesReplayByKey(t *testing.T) {
 	}
 	slots := fmt.Sprintf("/api/v1/admin/services/%d/slots", w.offering)
 	countSlots := fmt.Sprintf("SELECT COUNT(*) FROM slots WHERE offering_id = %d", w.offering)
-	for _, c := range []struct {
-		name, path  string
-		body, other any
-		count       string
-		want        int
-	}{
+	for _, c := range []keyedCreate{
 		{"service", "/api/v1/admin/services",
 			map[string]any{"station_id": w.st.street, "name": "法律咨询", "category": "counselling", "duration_min": 60},
 			map[string]any{"station_id": w.st.street, "name": "法律援助", "category": "counselling", "duration_min": 60},
-			"SELECT COUNT(*) FROM offerings WHERE name IN ('法律咨询', '法律援助')", 1},
+			"SELECT COUNT(*) FROM offerings WHERE name IN ('法律咨询', '法律援助')"},
 		{"slot", slots,
 			map[string]any{"starts_at": at(day, 9), "ends_at": at(day, 10), "capacity": 2},
 			map[string]any{"starts_at": at(day, 11), "ends_at": at(day, 12), "capacity": 2},
-			countSlots, 1},
+			countSlots},
 		{"closed date", fmt.Sprintf("/api/v1/admin/stations/%d/closed-dates", w.st.street),
 			map[string]any{"date": day.AddDate(0, 0, 30).Format(time.DateOnly), "reason": "盘点"},
 			map[string]any{"date": day.AddDate(0, 0, 31).Format(time.DateOnly), "reason": "盘点"},
-			fmt.Sprintf("SELECT COUNT(*) FROM station_closed_dates WHERE station_id = %d", w.st.street), 1},
+			fmt.Sprintf("SELECT COUNT(*) FROM station_closed_dates WHERE station_id = %d", w.st.street)},
 	} {
-		key := map[string]string{"Idempotency-Key": "audit-" + strings.ReplaceAll(c.name, " ", "-")}
-		first := w.do(req{method: "POST", path: c.path, token: w.worker, body: c.body, header: key})
-		if first.Status != http.StatusCreated {
-			t.Fatalf("%s: %d %s", c.name, first.Status, first.Body)
-		}
-		again := w.do(req{method: "POST", path: c.path, token: w.worker, body: c.body, header: key})
-		if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-			t.Errorf("%s retried: %d %s, want %d %s", c.name, again.Status, again.Body, first.Status, first.Body)
-		}
-		r := w.do(req{method: "POST", path: c.path, token: w.worker, body: c.other, header: key})
-		if r.Status != http.StatusConflict || r.errorFields()["Idempotency-Key"] == "" {
-			t.Errorf("%s, same key, another body: %d %s", c.name, r.Status, r.Body)
-		}
-		if n := w.count(c.count); n != c.want {
-			t.Errorf("%s: %d rows, want %d", c.name, n, c.want)
-		}
+		w.checkReplayByKey(w.worker, c)
 	}
 }
 
@@ -94,11 +74,7 @@ func TestAdminCreatesReplayByKey(t *testing.T) {
 	h := newHarness(t)
 	h.city()
 	admin, _ := h.login("admin")
-	for _, c := range []struct {
-		name, path  string
-		body, other map[string]any
-		count       string
-	}{
+	for _, c := range []keyedCreate{
 		{"organization", "/api/v1/admin/organizations",
 			map[string]any{"name": "幂等协会", "lat": 42.91, "lng": 129.5, "categories": []string{"home_visit"}, "address": "延吉市"},
 			map[string]any{"name": "幂等协会二", "lat": 42.91, "lng": 129.5, "categories": []string{"home_visit"}, "address": "延吉市"},
@@ -108,31 +84,37 @@ func TestAdminCreatesReplayByKey(t *testing.T) {
 			map[string]any{"code": "idem_service2", "name": "幂等服务二", "area": "elder_care"},
 			"SELECT COUNT(*) FROM categories WHERE code IN ('idem_service', 'idem_service2')"},
 	} {
-		key := map[string]string{"Idempotency-Key": "audit-" + c.name}
-		first := h.do(req{method: "POST", path: c.path, token: admin, body: c.body, header: key})
-		if first.Status != http.StatusCreated {
-			t.Fatalf("%s: %d %s", c.name, first.Status, first.Body)
-		}
-		again := h.do(req{method: "POST", path: c.path, token: admin, body: c.body, header: key})
-		if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
-			t.Errorf("%s retried: %d %s, want %d %s", c.name, again.Status, again.Body, first.Status, first.Body)
-		}
-		r := h.do(req{method: "POST", path: c.path, token: admin, body: c.other, header: key})
-		if r.Status != http.StatusConflict || r.errorFields()["Idempotency-Key"] == "" {
-			t.Errorf("%s, same key, another body: %d %s", c.name, r.Status, r.Body)
-		}
-		if n := h.count(c.count); n != 1 {
-			t.Errorf("%s: %d rows, want 1", c.name, n)
-		}
+		h.checkReplayByKey(admin, c)
 	}
 }
 
-// count runs a COUNT query on the test database.
-func (h *harness) count(query string, args ...any) int {
+// keyedCreate is a create audited by checkReplayByKey: body and other are
+// two valid bodies, count counts the rows either would add.
+type keyedCreate struct {
+	name, path  string
+	body, other any
+	count       string
+}
+
+// checkReplayByKey posts c.body twice under one key (the identical status
+// and body, 201), then c.other under it (409 naming the key), and wants one
+// row counted.
+func (h *harness) checkReplayByKey(token string, c keyedCreate) {
 	h.t.Helper()
-	var n int
-	if err := h.store.DB.QueryRow(query, args...).Scan(&n); err != nil {
-		h.t.Fatal(err)
+	key := map[string]string{"Idempotency-Key": "audit-" + strings.ReplaceAll(c.name, " ", "-")}
+	first := h.do(req{method: "POST", path: c.path, token: token, body: c.body, header: key})
+	if first.Status != http.StatusCreated {
+		h.t.Fatalf("%s: %d %s", c.name, first.Status, first.Body)
 	}
-	return n
+	again := h.do(req{method: "POST", path: c.path, token: token, body: c.body, header: key})
+	if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		h.t.Errorf("%s retried: %d %s, want %d %s", c.name, again.Status, again.Body, first.Status, first.Body)
+	}
+	r := h.do(req{method: "POST", path: c.path, token: token, body: c.other, header: key})
+	if r.Status != http.StatusConflict || r.errorFields()["Idempotency-Key"] == "" {
+		h.t.Errorf("%s, same key, another body: %d %s", c.name, r.Status, r.Body)
+	}
+	if n := h.count(c.count); n != 1 {
+		h.t.Errorf("%s: %d rows, want 1", c.name, n)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,18 +13,6 @@ import (
 
 	"jindalai/model"
 )
-
-// serve points the harness at a new handler of srv.
-func (h *harness) serve(srv *Server) {
-	h.t.Helper()
-	handler, err := srv.Handler()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ts := httptest.NewServer(handler)
-	h.t.Cleanup(ts.Close)
-	h.http = ts
-}
 
 // TestRequestDeadlineAnswers503: work that outlives RequestTimeout is
 // abandoned and answered 503 unavailable with the store's message and

@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -159,14 +161,22 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 		Registry:      reg,
 		MaxBodyBytes:  1 << 20,
 	})
-	h, err := srv.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	return &harness{t: t, store: st, server: srv, http: ts, wx: wx, auth: auth, stations: stations, notify: notify, reg: reg,
+	h := &harness{t: t, store: st, server: srv, wx: wx, auth: auth, stations: stations, notify: notify, reg: reg,
 		bookings: bookings, clock: clock, requests: requests}
+	h.serve(srv)
+	return h
+}
+
+// serve points the harness at a new handler of srv.
+func (h *harness) serve(srv *Server) {
+	h.t.Helper()
+	handler, err := srv.Handler()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ts := httptest.NewServer(handler)
+	h.t.Cleanup(ts.Close)
+	h.http = ts
 }
 
 // reply is a finished HTTP exchange.
@@ -310,4 +320,50 @@ func (h *harness) grant(token string, role model.Role) string {
 	var out model.Login
 	r.decode(h.t, &out)
 	return out.Token
+}
+
+// count runs a COUNT query on the test database.
+func (h *harness) count(query string, args ...any) int {
+	h.t.Helper()
+	var n int
+	if err := h.store.DB.QueryRow(query, args...).Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// sessionCount is how many sessions the store indexes under a user.
+func (h *harness) sessionCount(userID int64) int64 {
+	h.t.Helper()
+	n, err := h.store.Redis.SCard(context.Background(), h.store.Keys.UserSessions(userID)).Result()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// keptReplies returns the replies kept with userID's Idempotency-Keys.
+func (h *harness) keptReplies(userID int64) []string {
+	h.t.Helper()
+	rows, err := h.store.DB.Query(`SELECT COALESCE(reply, '') FROM idempotency_keys WHERE user_id = ?`, userID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// inClear tells whether kept holds secret as is, in base64 (how JSON writes
+// bytes) or in hex.
+func inClear(kept, secret string) bool {
+	return strings.Contains(kept, secret) || strings.Contains(kept, base64.StdEncoding.EncodeToString([]byte(secret))) ||
+		strings.Contains(kept, hex.EncodeToString([]byte(secret)))
 }

@@ -2,52 +2,12 @@ package api
 
 import (
 	"bytes"
-	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 
 	"jindalai/model"
 )
-
-// sessionCount is how many sessions the store indexes under a user.
-func (h *harness) sessionCount(userID int64) int64 {
-	h.t.Helper()
-	n, err := h.store.Redis.SCard(context.Background(), h.store.Keys.UserSessions(userID)).Result()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return n
-}
-
-// keptReplies returns the replies kept with userID's Idempotency-Keys.
-func (h *harness) keptReplies(userID int64) []string {
-	h.t.Helper()
-	rows, err := h.store.DB.Query(`SELECT COALESCE(reply, '') FROM idempotency_keys WHERE user_id = ?`, userID)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var r string
-		if err := rows.Scan(&r); err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// inClear tells whether kept holds secret as is, in base64 (how JSON writes
-// bytes) or in hex.
-func inClear(kept, secret string) bool {
-	return strings.Contains(kept, secret) || strings.Contains(kept, base64.StdEncoding.EncodeToString([]byte(secret))) ||
-		strings.Contains(kept, hex.EncodeToString([]byte(secret)))
-}
 
 // TestInviteReplayByKey: a keyed invite retried gets the same code and
 // creates no second invite; the code works, is kept only encrypted, and

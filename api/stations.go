@@ -32,37 +32,6 @@ func (s *Server) listCategories(c *gin.Context) {
 	s.respond(c, http.StatusOK, model.List[model.Category]{Items: items}, err)
 }
 
-// nearQuery reads ?lat=&lng=&radius_m=: both coordinates or neither.
-func nearQuery(c *gin.Context) (*model.Point, int, error) {
-	fe := model.FieldErrors{}
-	lat, hasLat, err := queryFloat(c, "lat")
-	if err != nil {
-		fe.Add("lat", "必须是数字")
-	}
-	lng, hasLng, err := queryFloat(c, "lng")
-	if err != nil {
-		fe.Add("lng", "必须是数字")
-	}
-	radius, _, err := queryInt(c, "radius_m")
-	if err != nil || radius < 0 || radius > 1<<31-1 {
-		fe.Add("radius_m", "必须是正整数")
-	}
-	if hasLat != hasLng && len(fe) == 0 {
-		if hasLat {
-			fe.Add("lng", "需要同时提供 lat 和 lng")
-		} else {
-			fe.Add("lat", "需要同时提供 lat 和 lng")
-		}
-	}
-	if err := fe.Err(); err != nil {
-		return nil, 0, err
-	}
-	if !hasLat {
-		return nil, int(radius), nil
-	}
-	return &model.Point{Lat: lat, Lng: lng}, int(radius), nil
-}
-
 func (s *Server) listStations(c *gin.Context) {
 	near, radius, err := nearQuery(c)
 	if err != nil {

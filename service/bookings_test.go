@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -45,18 +44,11 @@ func TestMarkBookingIsForStaffOnly(t *testing.T) {
 	ctx := context.Background()
 	st, dir := &markStore{}, &subtreeDirectory{}
 	s := NewBookings(st, dir, nil, BookingsConfig{}, time.UTC, nil)
-	code := func(err error) model.Code {
-		var me *model.Error
-		if errors.As(err, &me) {
-			return me.Code
-		}
-		return ""
-	}
-	if _, err := s.MarkBooking(ctx, model.Principal{UserID: 9}, 5, model.BookingAttended); code(err) != model.CodePermissionDenied {
+	if _, err := s.MarkBooking(ctx, model.Principal{UserID: 9}, 5, model.BookingAttended); model.ErrorCode(err) != model.CodePermissionDenied {
 		t.Errorf("the resident marks their own booking: %v", err)
 	}
 	other := model.Principal{UserID: 8, Roles: []model.Role{{Role: model.RoleStationAdmin, StationID: 4}}}
-	if _, err := s.MarkBooking(ctx, other, 5, model.BookingAttended); code(err) != model.CodeNotFound {
+	if _, err := s.MarkBooking(ctx, other, 5, model.BookingAttended); model.ErrorCode(err) != model.CodeNotFound {
 		t.Errorf("staff of another station: %v", err)
 	}
 	if st.marked != 0 {
