@@ -210,38 +210,47 @@ func TestIdempotentCreateFailureKeepsNothing(t *testing.T) {
 	if !model.IsCode(err, model.CodeConflict) {
 		t.Fatalf("got %v", err)
 	}
-	r, replayed, err := store.InIdempotentTx(ctx, st, idem, func(tx *sql.Tx) (reply, error) {
-		return reply{ID: 9}, nil
-	})
-	if err != nil || replayed || r.ID != 9 {
-		t.Fatalf("retry after failure: %+v %v %v", r, replayed, err)
-	}
+	runsAnew(t, ctx, st, idem, "retry after failure")
 }
 
 // TestIdempotentCreatePanicFreesTheConnection: code panicking inside the
-// key's transaction (service code runs there) rolls it back at once: the
-// pool's one connection is free for the next call, which may take the key.
+// transaction, with a key or without (service code runs there), rolls it
+// back at once: the pool's one connection is free for the next call, which
+// may take the key.
 func TestIdempotentCreatePanicFreesTheConnection(t *testing.T) {
-	st := storetest.New(t)
-	st.DB.SetMaxOpenConns(1)
-	idem := &model.Idempotency{UserID: 1, Key: "k-panic", Scope: "test"}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Fatal("the panic did not go on")
-			}
-		}()
-		_, _, _ = store.InIdempotentTx(context.Background(), st, idem, func(tx *sql.Tx) (reply, error) {
-			panic("bug in the callback")
+	for name, idem := range map[string]*model.Idempotency{
+		"with key":    {UserID: 1, Key: "k-panic", Scope: "test"},
+		"without key": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := storetest.New(t)
+			st.DB.SetMaxOpenConns(1)
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Fatal("the panic did not go on")
+					}
+				}()
+				_, _, _ = store.InIdempotentTx(context.Background(), st, idem, func(tx *sql.Tx) (reply, error) {
+					panic("bug in the callback")
+				})
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			runsAnew(t, ctx, st, idem, "after a panic (the connection still held by the panicked transaction?)")
 		})
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
+	}
+}
+
+// runsAnew wants a call of InIdempotentTx with idem to run its function and
+// return its reply, not a replay.
+func runsAnew(t *testing.T, ctx context.Context, st *store.Store, idem *model.Idempotency, what string) {
+	t.Helper()
 	r, replayed, err := store.InIdempotentTx(ctx, st, idem, func(tx *sql.Tx) (reply, error) {
 		return reply{ID: 9}, nil
 	})
 	if err != nil || replayed || r.ID != 9 {
-		t.Fatalf("after a panic: %+v %v %v (the connection was still held by the panicked transaction)", r, replayed, err)
+		t.Fatalf("%s: %+v %v %v", what, r, replayed, err)
 	}
 }
 

@@ -44,14 +44,10 @@ func (s *Store) GetActivity(ctx context.Context, id int64) (model.Activity, erro
 	return s.getActivity(ctx, s.DB, id, false)
 }
 
-type activityQueryRower interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // getActivity reads an activity; forUpdate locks its row until the
 // transaction ends (every claim, cancel and edit of one activity serializes
 // on that lock).
-func (s *Store) getActivity(ctx context.Context, q activityQueryRower, id int64, forUpdate bool) (model.Activity, error) {
+func (s *Store) getActivity(ctx context.Context, q rowQueryer, id int64, forUpdate bool) (model.Activity, error) {
 	query := `SELECT ` + activityColumns + ` FROM activities WHERE id = ?`
 	if forUpdate {
 		query += ` FOR UPDATE`

@@ -275,7 +275,7 @@ func (s *Store) GetClaim(ctx context.Context, id int64) (model.Claim, error) {
 	return s.getClaim(ctx, s.DB, id, false)
 }
 
-func (s *Store) getClaim(ctx context.Context, q activityQueryRower, id int64, forUpdate bool) (model.Claim, error) {
+func (s *Store) getClaim(ctx context.Context, q rowQueryer, id int64, forUpdate bool) (model.Claim, error) {
 	query := `SELECT ` + claimColumns + ` FROM activity_claims c WHERE c.id = ?`
 	if forUpdate {
 		query += ` FOR UPDATE`
@@ -288,7 +288,7 @@ func (s *Store) getClaim(ctx context.Context, q activityQueryRower, id int64, fo
 }
 
 // withPosition fills the waitlist position of a waitlisted claim.
-func (s *Store) withPosition(ctx context.Context, q activityQueryRower, c model.Claim) (model.Claim, error) {
+func (s *Store) withPosition(ctx context.Context, q rowQueryer, c model.Claim) (model.Claim, error) {
 	if c.Status != model.ClaimWaitlisted {
 		return c, nil
 	}

@@ -127,13 +127,20 @@ func Open(opts Options) (*Store, error) {
 	if opts.SessionCacheTTL > 0 {
 		st.sessions = newSessionCache(opts.SessionCacheTTL)
 	}
-	if opts.PushKinds != nil {
-		st.pushKinds = make(map[string]bool, len(opts.PushKinds))
-		for _, k := range opts.PushKinds {
-			st.pushKinds[k] = true
-		}
-	}
+	st.pushKinds = kindSet(opts.PushKinds)
 	return st, nil
+}
+
+// kindSet is the set of kinds; nil for nil (every kind, see Options.PushKinds).
+func kindSet(kinds []string) map[string]bool {
+	if kinds == nil {
+		return nil
+	}
+	set := make(map[string]bool, len(kinds))
+	for _, k := range kinds {
+		set[k] = true
+	}
+	return set
 }
 
 // Close closes both connections.

@@ -1,6 +1,9 @@
 package store
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Keys builds every Redis key the application uses, all under one prefix.
 // Keys that a multi-key script touches together share a hash tag ({...}) so
@@ -12,6 +15,13 @@ func NewKeys(prefix string) Keys { return Keys{prefix: prefix} }
 
 // Prefix returns the prefix of every key.
 func (k Keys) Prefix() string { return k.prefix }
+
+// Match is the SCAN (or KEYS) pattern of every key under the prefix: the
+// prefix's glob characters are escaped, so it matches only itself.
+func (k Keys) Match() string { return globQuote.Replace(k.prefix) + "*" }
+
+// globQuote escapes the characters special in a Redis SCAN/KEYS pattern.
+var globQuote = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`)
 
 // Session is the session record of a token, by the token's SHA-256 (hex).
 // The hash tag keeps it in one Cluster slot with its SessionProfile.

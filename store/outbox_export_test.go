@@ -29,13 +29,8 @@ func (s *Store) ChangeRoleAndNotify(ctx context.Context, userID int64, r model.R
 	})
 }
 
-// SetPushKinds sets the kinds Options.PushKinds would (nil: every kind).
-func (s *Store) SetPushKinds(kinds ...string) {
-	s.pushKinds = map[string]bool{}
-	for _, k := range kinds {
-		s.pushKinds[k] = true
-	}
-}
+// SetPushKinds sets the kinds Options.PushKinds would (none given: every kind).
+func (s *Store) SetPushKinds(kinds ...string) { s.pushKinds = kindSet(kinds) }
 
 // SessionCacheLive tells whether the session near cache serves entries.
 func (s *Store) SessionCacheLive() bool {

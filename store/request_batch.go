@@ -65,6 +65,22 @@ func (s *Store) encodeNotice(n model.RequestNotice) (np noticeParts, ok bool, er
 	return np, true, nil
 }
 
+// encodeNotices encodes notices (see encodeNotice), leaving out those whose
+// audience names nobody. Errors: internal.
+func (s *Store) encodeNotices(notices []model.RequestNotice) ([]noticeParts, error) {
+	var out []noticeParts
+	for _, n := range notices {
+		np, ok, err := s.encodeNotice(n)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, np)
+		}
+	}
+	return out, nil
+}
+
 // PrepareRequest readies nr for CreateRequests: it fixes its creation time
 // and encodes its values (JSON, the idempotent reply), work the submitter
 // does in its own goroutine rather than the batch's leader. Errors: internal.
@@ -82,14 +98,9 @@ func (s *Store) PrepareRequest(nr model.NewRequest) (model.PreparedRequest, erro
 		e.At = t
 		p.events = append(p.events, driverValues(eventArgs(e)))
 	}
-	for _, n := range nr.Notices {
-		np, ok, err := s.encodeNotice(n)
-		if err != nil {
-			return model.PreparedRequest{}, err
-		}
-		if ok {
-			p.notices = append(p.notices, np)
-		}
+	var err error
+	if p.notices, err = s.encodeNotices(nr.Notices); err != nil {
+		return model.PreparedRequest{}, err
 	}
 	if idem := nr.Idem; idem != nil {
 		tail, err := idempotentReply(r)
@@ -178,17 +189,7 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedReques
 			sc.add(`SET ` + refs[i] + ` = LAST_INSERT_ID()`)
 		}
 	}
-	var tuples []string
-	var args []any
-	for i, p := range parts {
-		for _, e := range p.events {
-			tuples = append(tuples, "("+refs[i]+", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, e...)
-		}
-	}
-	if len(tuples) > 0 {
-		sc.add(`INSERT INTO request_events `+eventColumns+` VALUES `+strings.Join(tuples, ", "), args...)
-	}
+	addBatchEvents(sc, parts, refs)
 	addBatchNotices(sc, parts, refs)
 	addBatchKeys(sc, parts, refs)
 	res, err := s.runBatchScript(ctx, sc)
@@ -255,6 +256,21 @@ func (s *Store) batchIDPlan(ctx context.Context) (idPlan, error) {
 	p := idPlan{multiRow: step >= 1 && !strings.Contains(strings.ToLower(version), "tidb"), step: step}
 	s.idPlan.Store(&p)
 	return p, nil
+}
+
+// addBatchEvents inserts the events of the batch in one statement.
+func addBatchEvents(sc *script, parts []*batchParts, refs []string) {
+	var tuples []string
+	var args []any
+	for i, p := range parts {
+		for _, e := range p.events {
+			tuples = append(tuples, "("+refs[i]+", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, e...)
+		}
+	}
+	if len(tuples) > 0 {
+		sc.add(`INSERT INTO request_events `+eventColumns+` VALUES `+strings.Join(tuples, ", "), args...)
+	}
 }
 
 // addBatchKeys inserts the idempotency keys of the batch in one statement,

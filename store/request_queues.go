@@ -114,8 +114,10 @@ func (s *Store) RestoreDeadlines(ctx context.Context, rs []model.Request) (int64
 // QueueEntries returns up to limit entries of a queue (station queue when
 // orgID is 0, else the organization's) in queue order — score, then id
 // numerically — strictly after the cursor, and whether more follow; present
-// is DispatchIndexPresent, read in the same round trip (when false, the
-// entries are not to be trusted and none are returned). Errors: unavailable.
+// tells whether the rebuild marker exists, read in the same round trip as
+// the first page (when false, the entries are not to be trusted and none
+// are returned; unlike DispatchIndexPresent, the session near cache is left
+// to the maintenance loop's check). Errors: unavailable.
 func (s *Store) QueueEntries(ctx context.Context, stationID, orgID int64, after *model.QueueCursor, limit int) (entries []model.QueueCursor, more, present bool, err error) {
 	key := s.Keys.StationQueue(stationID)
 	if orgID != 0 {

@@ -100,20 +100,13 @@ func (s *Store) execScript(ctx context.Context, sc *script) (res mysql.Result, f
 
 const notificationColumns = `(user_id, kind, title, body, data, page, ref_type, ref_id, push_state, skip_reason, next_attempt_at, created_at)`
 
-// addNotices appends the outbox rows of notices: one INSERT … SELECT per
-// notice (staff audiences read user_roles in the same statement). refID is
-// the SQL expression of the request id; cond, when not empty, a condition
-// every insert requires (the change having applied).
-func (s *Store) addNotices(sc *script, notices []model.RequestNotice, refID string, refArgs []any, cond string) error {
-	t := now()
-	for _, n := range notices {
-		np, ok, err := s.encodeNotice(n)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
+// addNotices appends the outbox rows of encoded notices (see encodeNotice),
+// created at t: one INSERT … SELECT per notice (staff audiences read
+// user_roles in the same statement). refID is the SQL expression of the
+// request id; cond, when not empty, a condition every insert requires (the
+// change having applied).
+func addNotices(sc *script, notices []noticeParts, t time.Time, refID string, refArgs []any, cond string) {
+	for _, np := range notices {
 		// page and ref_id follow the request id expression. (No literal
 		// question mark may appear in a script: the driver counts them.)
 		values := `?, ?, ?, ?, CONCAT(?, ` + refID + `), 'request', ` + refID + `, ?, ?, ?, ?`
@@ -142,7 +135,6 @@ func (s *Store) addNotices(sc *script, notices []model.RequestNotice, refID stri
 		sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT ur.user_id, `+values+
 			` FROM user_roles ur WHERE `+where, args...)
 	}
-	return nil
 }
 
 // firstRoleOnly is the condition that keeps, of the user_roles rows ur of
@@ -205,48 +197,29 @@ func idempotentReply(r model.Request) ([]byte, error) {
 // fills ID, CreatedAt and UpdatedAt. Errors: conflict (key reused for another
 // body), unavailable, internal.
 func (s *Store) CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error) {
-	t := now()
-	r.ID = 0
-	r.CreatedAt, r.UpdatedAt = t.In(s.Loc), t.In(s.Loc)
-	orgs := r.Organizations
-	if orgs == nil {
-		orgs = []model.OrgRef{}
-	}
-	sc := newScript()
-	insert := sc.add(insertRequestSQL, requestArgs(r, orgs, t)...)
-	sc.add(`SET @jdl_request_id = LAST_INSERT_ID()`)
-	if len(events) > 0 {
-		var args []any
-		tuples := make([]string, len(events))
-		for i, e := range events {
-			e.At = t
-			tuples[i] = "(@jdl_request_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			args = append(args, eventArgs(e)...)
-		}
-		sc.add(`INSERT INTO request_events `+eventColumns+` VALUES `+strings.Join(tuples, ", "), args...)
-	}
-	if err := s.addNotices(sc, notices, "@jdl_request_id", nil, ""); err != nil {
+	pr, err := s.PrepareRequest(model.NewRequest{Idem: idem, Request: r, Events: events, Notices: notices})
+	if err != nil {
 		return r, false, err
 	}
-	if idem != nil {
-		tail, err := idempotentReply(r)
-		if err != nil {
-			return r, false, err
-		}
-		sc.add(`INSERT INTO idempotency_keys (user_id, idem_key, scope, fingerprint, reply, created_at)
-			VALUES (?, ?, ?, ?, CONCAT('{"id":', @jdl_request_id, ?), ?)`,
-			idem.UserID, idem.Key, idem.Scope, idem.Fingerprint[:], tail, t)
-	}
+	p := pr.Parts.(*batchParts)
+	parts, refs := []*batchParts{p}, []string{"@jdl_request_id"}
+	sc := newScript()
+	insert := sc.add(insertRequestSQL, p.row...)
+	sc.add(`SET @jdl_request_id = LAST_INSERT_ID()`)
+	addBatchEvents(sc, parts, refs)
+	addNotices(sc, p.notices, p.t, "@jdl_request_id", nil, "")
+	addBatchKeys(sc, parts, refs)
 	res, err := s.run(ctx, sc)
 	if idem != nil && isDuplicate(err) {
 		prev, err := replayIdempotent[model.Request](ctx, s, idem)
 		return prev, err == nil, err
 	}
 	if err != nil {
-		return r, false, translate(err, "")
+		return p.r, false, translate(err, "")
 	}
-	r.ID = res.AllLastInsertIds()[insert]
-	return r, false, nil
+	out := p.r
+	out.ID = res.AllLastInsertIds()[insert]
+	return out, false, nil
 }
 
 // UpdateRequest applies ch in one transaction and one round trip: a
@@ -258,6 +231,10 @@ func (s *Store) CreateRequest(ctx context.Context, idem *model.Idempotency, r mo
 // returns ch.After with its new version and update time.
 // Errors: unavailable, internal.
 func (s *Store) UpdateRequest(ctx context.Context, ch model.RequestChange) (model.Request, bool, error) {
+	notices, err := s.encodeNotices(ch.Notices)
+	if err != nil {
+		return ch.Before, false, err
+	}
 	a := ch.After
 	t := now()
 	var summary string
@@ -296,9 +273,7 @@ func (s *Store) UpdateRequest(ctx context.Context, ch model.RequestChange) (mode
 	ev.At = t
 	sc.add(`INSERT INTO request_events `+eventColumns+` SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM DUAL WHERE @jdl_applied = 1`,
 		append([]any{ch.Before.ID}, eventArgs(ev)...)...)
-	if err := s.addNotices(sc, ch.Notices, "?", []any{ch.Before.ID}, "@jdl_applied = 1"); err != nil {
-		return ch.Before, false, err
-	}
+	addNotices(sc, notices, t, "?", []any{ch.Before.ID}, "@jdl_applied = 1")
 	res, err := s.run(ctx, sc)
 	if err != nil {
 		return ch.Before, false, translate(err, "")

@@ -254,10 +254,8 @@ func (s *Store) RequestTimeline(ctx context.Context, requestID int64, withIntern
 func (s *Store) AddRequestEvent(ctx context.Context, idem *model.Idempotency, e model.RequestEvent) (model.RequestEvent, error) {
 	out, _, err := InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (model.RequestEvent, error) {
 		e.At = now()
-		res, err := tx.ExecContext(ctx, `
-		INSERT INTO request_events (request_id, kind, from_status, to_status, actor_id, actor_role, station_id, org_id, note, internal, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.RequestID, e.Kind, e.From, e.To, e.ActorID, e.ActorRole, e.StationID, e.OrgID, truncateRunes(e.Note, 1000), e.Internal, e.At)
+		res, err := tx.ExecContext(ctx, `INSERT INTO request_events `+eventColumns+` VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append([]any{e.RequestID}, eventArgs(e)...)...)
 		if err != nil {
 			return e, translate(err, "")
 		}

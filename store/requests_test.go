@@ -256,3 +256,37 @@ func TestRequestNoticesReachTheirAudience(t *testing.T) {
 	}
 	check("batch", batch[0].ID, 1)
 }
+
+// TestQueueEntriesTrustsOnlyAMarkedIndex: a queue read while the rebuild
+// marker is missing returns no entries and present false (whatever the
+// queue holds); once rebuilt, the entries in queue order.
+func TestQueueEntriesTrustsOnlyAMarkedIndex(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	var rs []model.Request
+	for range 2 {
+		r, _, err := st.CreateRequest(ctx, nil, newRequest(100), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	if err := st.PlaceNewRequests(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	entries, more, present, err := st.QueueEntries(ctx, 3, 0, nil, 10)
+	if err != nil || present || more || entries != nil {
+		t.Fatalf("without the marker: %v %v %v %v, want nothing and not present", entries, more, present, err)
+	}
+	if _, err := st.RebuildDispatchIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entries, more, present, err = st.QueueEntries(ctx, 3, 0, nil, 1)
+	if err != nil || !present || !more || len(entries) != 1 || entries[0].ID != rs[0].ID {
+		t.Fatalf("marked, limit 1: %v %v %v %v, want request %d and more", entries, more, present, err, rs[0].ID)
+	}
+	entries, more, present, err = st.QueueEntries(ctx, 3, 0, &entries[0], 10)
+	if err != nil || !present || more || len(entries) != 1 || entries[0].ID != rs[1].ID {
+		t.Fatalf("marked, after the first: %v %v %v %v, want request %d alone", entries, more, present, err, rs[1].ID)
+	}
+}

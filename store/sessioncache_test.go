@@ -42,6 +42,19 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
+// cachedOnly creates a session, reads it through st (whose cache keeps it)
+// and deletes its Redis record: from then on only st's cache can serve it.
+func cachedOnly(t *testing.T, st *store.Store, userID int64, hash string) {
+	t.Helper()
+	newSession(t, st, userID, hash)
+	if !authenticated(st, hash) {
+		t.Fatalf("%s: first read", hash)
+	}
+	if err := st.Redis.Del(context.Background(), st.Keys.Session(hash)).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func authenticated(st *store.Store, hash string) bool {
 	_, _, err := st.TouchSession(context.Background(), hash, time.Hour)
 	return err == nil
@@ -53,13 +66,7 @@ func authenticated(st *store.Store, hash string) bool {
 func TestSessionCacheServesWithoutRedis(t *testing.T) {
 	a, _ := cachedReplicas(t)
 	ctx := context.Background()
-	newSession(t, a, 7, "hc1")
-	if !authenticated(a, "hc1") {
-		t.Fatal("first read")
-	}
-	if err := a.Redis.Del(ctx, a.Keys.Session("hc1")).Err(); err != nil {
-		t.Fatal(err)
-	}
+	cachedOnly(t, a, 7, "hc1")
 	if !authenticated(a, "hc1") {
 		t.Fatal("a cached session needed Redis")
 	}
@@ -128,13 +135,7 @@ func TestSessionCacheFollowsOtherReplicas(t *testing.T) {
 func TestSessionCacheEmptiesWhenInvalidationsAreLost(t *testing.T) {
 	a, _ := cachedReplicas(t)
 	ctx := context.Background()
-	newSession(t, a, 9, "hl1")
-	if !authenticated(a, "hl1") {
-		t.Fatal("first read")
-	}
-	if err := a.Redis.Del(ctx, a.Keys.Session("hl1")).Err(); err != nil {
-		t.Fatal(err)
-	}
+	cachedOnly(t, a, 9, "hl1")
 	// Kill this test's subscriptions (named by the channel they follow).
 	clients, err := a.Redis.ClientList(ctx).Result()
 	if err != nil {
@@ -151,11 +152,7 @@ func TestSessionCacheEmptiesWhenInvalidationsAreLost(t *testing.T) {
 	}
 	waitFor(t, "the lost subscription empties the cache", func() bool { return !authenticated(a, "hl1") })
 	waitFor(t, "the cache is live again", a.SessionCacheLive)
-	newSession(t, a, 9, "hl2")
-	if !authenticated(a, "hl2") {
-		t.Fatal("hl2")
-	}
-	_ = a.Redis.Del(ctx, a.Keys.Session("hl2")).Err()
+	cachedOnly(t, a, 9, "hl2")
 	if !authenticated(a, "hl2") {
 		t.Fatal("not cached after resubscribing")
 	}
@@ -192,13 +189,7 @@ func TestSessionCacheForgetsWhenRedisLostItsData(t *testing.T) {
 	if _, err := a.RebuildDispatchIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
-	newSession(t, a, 11, "hf1")
-	if !authenticated(a, "hf1") {
-		t.Fatal("first read")
-	}
-	if err := a.Redis.Del(ctx, a.Keys.Session("hf1")).Err(); err != nil {
-		t.Fatal(err)
-	}
+	cachedOnly(t, a, 11, "hf1")
 	if present, err := a.DispatchIndexPresent(ctx); err != nil || !present {
 		t.Fatalf("marker: %v %v", present, err)
 	}

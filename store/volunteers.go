@@ -40,7 +40,7 @@ func (s *Store) CreateVolunteer(ctx context.Context, idem *model.Idempotency, v 
 		if err := grantRole(ctx, tx, v.UserID, model.Role{Role: model.RoleVolunteer, OrgID: v.OrgID}); err != nil {
 			return nil, translate(err, "")
 		}
-		vol, err := s.scanVolunteer(tx.QueryRowContext(ctx, `SELECT `+volunteerColumns+` FROM volunteers WHERE user_id = ?`, v.UserID))
+		vol, err := s.readVolunteer(ctx, tx, v.UserID)
 		if err != nil {
 			return nil, err
 		}
@@ -55,8 +55,12 @@ func (s *Store) CreateVolunteer(ctx context.Context, idem *model.Idempotency, v 
 // GetVolunteer returns the volunteer record of a user.
 // Errors: not_found, unavailable, internal.
 func (s *Store) GetVolunteer(ctx context.Context, userID int64) (model.Volunteer, error) {
-	row := s.DB.QueryRowContext(ctx, `SELECT `+volunteerColumns+` FROM volunteers WHERE user_id = ?`, userID)
-	return s.scanVolunteer(row)
+	return s.readVolunteer(ctx, s.DB, userID)
+}
+
+// readVolunteer is GetVolunteer's read on db (the pool or a transaction).
+func (s *Store) readVolunteer(ctx context.Context, db rowQueryer, userID int64) (model.Volunteer, error) {
+	return s.scanVolunteer(db.QueryRowContext(ctx, `SELECT `+volunteerColumns+` FROM volunteers WHERE user_id = ?`, userID))
 }
 
 // UpdateVolunteer changes the volunteer record of v.UserID: empty encrypted

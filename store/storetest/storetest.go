@@ -174,13 +174,14 @@ func Replicas(t testing.TB, n int, sessionCacheTTL time.Duration) []*store.Store
 	return out
 }
 
-// FlushPrefix deletes every Redis key of the store's prefix: the test's
-// FLUSHALL, which leaves other tests' keys alone.
+// FlushPrefix deletes every Redis key of the store's prefix (matched
+// literally, see store.Keys.Match): the test's FLUSHALL, which leaves other
+// tests' keys alone.
 func FlushPrefix(t testing.TB, st *store.Store) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	iter := st.Redis.Scan(ctx, 0, st.Keys.Prefix()+"*", 500).Iterator()
+	iter := st.Redis.Scan(ctx, 0, st.Keys.Match(), 500).Iterator()
 	var batch []string
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())
