@@ -16,6 +16,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
+
+	"jindalai/store"
 )
 
 // FreshDatabase drops db on the server of dsn if it exists, creates it empty
@@ -66,7 +68,7 @@ func adminExec(ctx context.Context, mc *mysql.Config, q string) error {
 // is under it), leaving everyone else's keys alone: the prefix is matched
 // literally, glob characters in it included.
 func FlushPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
-	iter := rdb.Scan(ctx, 0, globQuote.Replace(prefix)+"*", 1000).Iterator()
+	iter := rdb.Scan(ctx, 0, store.NewKeys(prefix).Match(), 1000).Iterator()
 	var batch []string
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())
@@ -124,6 +126,3 @@ func ProcCPU(pid int) time.Duration {
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / clockTicks
 }
-
-// globQuote escapes the characters special in a Redis SCAN/KEYS pattern.
-var globQuote = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`)
