@@ -95,7 +95,7 @@ func newEnv(t *testing.T) *env {
 		_ = suite.stack.Run("start-redis", time.Minute)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if keys, _ := e.st.Redis.Keys(ctx, e.prefix+"*").Result(); len(keys) > 0 {
+		if keys, _ := e.st.Redis.Keys(ctx, e.st.Keys.Match()).Result(); len(keys) > 0 {
 			e.st.Redis.Del(ctx, keys...)
 		}
 		_ = e.st.Close()
