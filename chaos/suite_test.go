@@ -1,13 +1,13 @@
 package chaos
 
 import (
-	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"jindalai/internal/testbed"
 )
 
 // envChild, set to "tools-missing" in the children of
@@ -67,35 +67,14 @@ func TestSuiteStartsOnlyForFaultTests(t *testing.T) {
 	}
 }
 
-// runChild runs this test binary with args (-test.v added), the stack's
-// tools hidden and CI=true or unset, and returns its output and whether it
-// exited with a failure.
+// runChild runs this test binary with args, the stack's tools hidden and
+// CI=true or unset, and returns its output and whether it exited with a
+// failure.
 func runChild(t *testing.T, ci bool, args ...string) (string, bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.v", "-test.count=1"}, args...)...)
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if name != "CI" && name != envChild {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	if os.Getenv("GORACE") == "" {
-		// The race detector's second of sleep at a clean exit.
-		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
-	}
-	cmd.Env = append(cmd.Env, envChild+"=tools-missing")
+	env := []string{envChild + "=tools-missing"}
 	if ci {
-		cmd.Env = append(cmd.Env, "CI=true")
+		env = append(env, "CI=true")
 	}
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run the test binary: %v\n%s", err, out)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("the test binary hung (did it start a stack?):\n%s", out)
-	}
-	return string(out), err != nil
+	return testbed.RerunTest(t, 2*time.Minute, []string{envChild}, env, args...)
 }

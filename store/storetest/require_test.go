@@ -1,14 +1,13 @@
 package storetest
 
 import (
-	"context"
-	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"jindalai/internal/testbed"
 )
 
 // envHelper makes TestRequireHelper do its work: it is set only in the
@@ -69,29 +68,7 @@ func TestRequireFailsOnCIAndSkipsElsewhere(t *testing.T) {
 // whether it exited with a failure.
 func runHelper(t *testing.T, env []string) (string, bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestRequireHelper$", "-test.v", "-test.count=1")
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if name != "CI" && name != EnvMySQL && name != EnvRedis && name != envHelper {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	if os.Getenv("GORACE") == "" {
-		// The race detector's second of sleep at a clean exit.
-		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
-	}
-	cmd.Env = append(cmd.Env, env...)
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run the helper: %v\n%s", err, out)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("the helper hung:\n%s", out)
-	}
-	return string(out), err != nil
+	return testbed.RerunTest(t, time.Minute, []string{EnvMySQL, EnvRedis, envHelper}, env, "-test.run=^TestRequireHelper$")
 }
 
 // closedPort returns a loopback address nothing listens on.
