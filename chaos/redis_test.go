@@ -8,7 +8,8 @@ import (
 
 // TestChaosRedisRestartEmpty restarts Redis with nothing in it under a
 // running API with requests in the stations' queues: while it is down the
-// API answers 503 within a second (no hang, no crash); once it is back the
+// API answers 503 within a second (no hang, no crash; sessions cached before
+// the stop are refused as soon as the API sees the loss); once it is back the
 // reconciler restores every dispatch queue, the deadline set and the GEO
 // index of stations and organizations from MySQL within 5 s, no
 // acknowledged request is lost, sessions (which live in Redis) are gone so
@@ -37,9 +38,25 @@ func TestChaosRedisRestartEmpty(t *testing.T) {
 	}
 	e.checkQueues(t, time.Second)
 
+	// The session is now in the API's near cache, good for its whole TTL
+	// (10 s by default).
+	if r := e.call("GET", "/api/v1/me", tok, nil, nil); r.status != 200 {
+		t.Fatalf("/me: %d %s", r.status, r.body)
+	}
 	if err := suite.stack.Run("stop-redis", time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	// The cache serves only while its invalidation subscription is live; the
+	// subscription's connection ends with Redis, and the cache turns off when
+	// the API reads that end, well before the entry's TTL would.
+	took := eventually(t, 3*time.Second, "the session cache turned off", func() bool {
+		r := e.call("GET", "/api/v1/me", tok, nil, nil)
+		if r.err != nil || r.took > time.Second || (r.status != 200 && r.status != 503) {
+			t.Fatalf("me: %d %s in %v (err %v), want 200 (cached) or 503 within 1s", r.status, r.body, r.took, r.err)
+		}
+		return r.status == 503
+	})
+	t.Logf("cached sessions refused %v after Redis stopped", took)
 	fixed := func(s string) func() string { return func() string { return s } }
 	down := []probe{
 		{name: "readyz", method: "GET", path: "/readyz", token: fixed(""), want: []int{503}},
@@ -60,7 +77,7 @@ func TestChaosRedisRestartEmpty(t *testing.T) {
 	if s, o := e.geoSizes(); s != 0 || o != 0 {
 		t.Fatalf("Redis came back with %d/%d GEO members: not empty", s, o)
 	}
-	took := eventually(t, 5*time.Second, "GEO index restored by the reconciler", func() bool {
+	took = eventually(t, 5*time.Second, "GEO index restored by the reconciler", func() bool {
 		s, o := e.geoSizes()
 		return s == int64(city.stations) && o == int64(city.orgs)
 	})

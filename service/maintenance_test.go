@@ -58,8 +58,10 @@ func (f *maintenanceStore) DispatchIndexPresent(ctx context.Context) (bool, erro
 	return f.present, nil
 }
 
+// RebuildDispatchIndex reports its call after its effect, so a test that
+// saw "rebuild" may change the index marker without racing it.
 func (f *maintenanceStore) RebuildDispatchIndex(ctx context.Context) (int, error) {
-	f.record("rebuild")
+	defer f.record("rebuild")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rebuilds++
