@@ -11,7 +11,7 @@ import (
 // began before an invalidation is not cached; nothing is cached or served
 // while the subscription is not live; entries expire after the TTL.
 func TestSessionCacheRefusesReadsThatRacedAnInvalidation(t *testing.T) {
-	c := newSessionCache(50 * time.Millisecond)
+	c := newSessionCache(time.Minute)
 	e := sessionEntry{p: model.Principal{UserID: 1, TokenHash: "h"}}
 	c.put("h", c.generation(), e)
 	if _, ok := c.get("h", false); ok {
@@ -35,8 +35,12 @@ func TestSessionCacheRefusesReadsThatRacedAnInvalidation(t *testing.T) {
 	if _, ok := c.get("h", false); ok {
 		t.Fatal("served a dropped user")
 	}
+	before := time.Now()
 	c.put("h", c.generation(), e)
-	time.Sleep(60 * time.Millisecond)
+	if until := c.entries["h"].until; until.Before(before.Add(time.Minute)) || until.After(time.Now().Add(time.Minute)) {
+		t.Fatalf("cached until %v, want the TTL from the put", until)
+	}
+	c.entries["h"].until = time.Now().Add(-time.Millisecond)
 	if _, ok := c.get("h", false); ok {
 		t.Fatal("served an expired entry")
 	}
