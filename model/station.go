@@ -26,6 +26,16 @@ func (p Point) Valid() bool {
 	return p.Lat >= -MaxLat && p.Lat <= MaxLat && p.Lng >= -MaxLng && p.Lng <= MaxLng
 }
 
+// PositiveZero turns a -0 coordinate into 0: a DOUBLE column reads back 0,
+// so a create's reply says what every later read (and a replay rebuilt from
+// the row) says.
+func PositiveZero(f float64) float64 {
+	if f == 0 {
+		return 0
+	}
+	return f
+}
+
 // Check returns invalid_argument naming lat and/or lng when out of range.
 func (p Point) Check() error {
 	fe := FieldErrors{}

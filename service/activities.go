@@ -162,7 +162,7 @@ func (s *Activities) CreateActivity(ctx context.Context, p model.Principal, idem
 	}
 	a := model.Activity{
 		Title: strings.TrimSpace(in.Title), Description: strings.TrimSpace(in.Description), Category: in.Category,
-		StationID: in.StationID, OrgID: in.OrgID, Lat: in.Lat, Lng: in.Lng, Address: strings.TrimSpace(in.Address),
+		StationID: in.StationID, OrgID: in.OrgID, Lat: model.PositiveZero(in.Lat), Lng: model.PositiveZero(in.Lng), Address: strings.TrimSpace(in.Address),
 		StartsAt: in.StartsAt, EndsAt: in.EndsAt, SignupDeadline: in.SignupDeadline, Capacity: in.Capacity,
 		CreditedMinutes: int(math.Round(in.CreditedHours * 60)), Waitlist: in.Waitlist, CreatedBy: p.UserID,
 	}
@@ -314,7 +314,7 @@ func applyPatch(a *model.Activity, patch ActivityPatch, hours *float64) {
 		v   *float64
 	}{{&a.Lat, patch.Lat}, {&a.Lng, patch.Lng}} {
 		if f.v != nil {
-			*f.dst = *f.v
+			*f.dst = model.PositiveZero(*f.v)
 		}
 	}
 	for _, f := range []struct {

@@ -250,8 +250,8 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 		CategoryName:    cat.Name,
 		Description:     in.Description,
 		Address:         in.Address,
-		Lat:             positiveZero(*in.Lat),
-		Lng:             positiveZero(*in.Lng),
+		Lat:             model.PositiveZero(*in.Lat),
+		Lng:             model.PositiveZero(*in.Lng),
 		Urgency:         in.Urgency,
 		ContactPhone:    MaskPhone(in.ContactPhone),
 		ContactPhoneEnc: s.pii.Encrypt("requests.contact_phone", in.ContactPhone),
@@ -270,15 +270,6 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 		{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: model.ActorSystem, StationID: r.Station.ID},
 	}
 	return s.create(ctx, model.NewRequest{Idem: idem, Request: r, Events: events, Notices: s.dispatchNotices(r, false)}, joined)
-}
-
-// positiveZero turns a -0 coordinate into 0: the DOUBLE column reads back
-// 0, and the reply (like its replay, rebuilt from the row) says what is kept.
-func positiveZero(f float64) float64 {
-	if f == 0 {
-		return 0
-	}
-	return f
 }
 
 // acceptWithin is the accept-by allowance of an urgency.

@@ -140,10 +140,10 @@ func (s *Stations) applyStation(ctx context.Context, st *model.Station, in Stati
 		fe.Add("level", "必须是 1（社工总站）、2（乡镇/街道社工站）或 3（村/社区社工点）")
 	}
 	if in.Lat != nil {
-		st.Lat = *in.Lat
+		st.Lat = model.PositiveZero(*in.Lat)
 	}
 	if in.Lng != nil {
-		st.Lng = *in.Lng
+		st.Lng = model.PositiveZero(*in.Lng)
 	}
 	if err := (model.Point{Lat: st.Lat, Lng: st.Lng}).Check(); err != nil {
 		for k, v := range err.(*model.Error).Fields {
@@ -380,10 +380,10 @@ func (s *Stations) applyOrg(ctx context.Context, o *model.Organization, in OrgIn
 		}
 	}
 	if in.Lat != nil {
-		o.Lat = *in.Lat
+		o.Lat = model.PositiveZero(*in.Lat)
 	}
 	if in.Lng != nil {
-		o.Lng = *in.Lng
+		o.Lng = model.PositiveZero(*in.Lng)
 	}
 	if err := (model.Point{Lat: o.Lat, Lng: o.Lng}).Check(); err != nil {
 		for k, v := range err.(*model.Error).Fields {
