@@ -55,11 +55,13 @@ type Directory interface {
 	Category(ctx context.Context, code string) (model.Category, error)
 }
 
-// SessionReissuer gives a user whose roles change a fresh session, and ends
-// it when the change does not commit (the Auth service implements it).
+// SessionReissuer gives a user whose roles change a fresh session, ends it
+// when the change does not commit, and ends the others once it does (the
+// Auth service implements it).
 type SessionReissuer interface {
 	ReplaceSessions(ctx context.Context, user model.User) (model.Login, error)
 	EndSession(ctx context.Context, userID int64, token string) error
+	EndOtherSessions(ctx context.Context, userID int64, token string) error
 }
 
 // ActivitiesConfig holds the activity rules from config.

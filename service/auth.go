@@ -32,6 +32,7 @@ type AccountStore interface {
 	TouchSessionProfile(ctx context.Context, tokenHash string, ttl time.Duration) (model.Principal, time.Time, model.User, error)
 	DeleteSession(ctx context.Context, userID int64, tokenHash string) error
 	RevokeUserSessions(ctx context.Context, userID int64) error
+	RevokeOtherSessions(ctx context.Context, userID int64, keepHash string) error
 }
 
 // ScopeChecker tells whether a station or organization exists (used to

@@ -140,6 +140,13 @@ func (a *Auth) EndSession(ctx context.Context, userID int64, token string) error
 	return a.store.DeleteSession(ctx, userID, hashToken(token))
 }
 
+// EndOtherSessions ends every session of userID but token's: the ones that
+// logins minted from the old roles while a change that had already minted
+// token was committing. Errors: unavailable.
+func (a *Auth) EndOtherSessions(ctx context.Context, userID int64, token string) error {
+	return a.store.RevokeOtherSessions(ctx, userID, hashToken(token))
+}
+
 // ReissueAfterRoleChange revokes every session of a user whose roles changed
 // and returns a fresh session carrying the new roles.
 // Errors: not_found, unavailable, internal.

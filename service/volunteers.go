@@ -53,7 +53,9 @@ type sealedRegistration struct {
 // carries a fresh token, whose session is minted inside that transaction from
 // the roles read in it. Old sessions are revoked there too, so if the
 // transaction then fails the caller only has to log in again; the fresh
-// session is ended (best effort) and a retry with the key runs anew. A
+// session is ended (best effort) and a retry with the key runs anew. Once it
+// commits, the caller's other sessions are ended: a login in between minted
+// one from the roles before the change. A
 // repeat of in.Idem returns the first reply (its token sealed with the key)
 // and mints and revokes nothing; the key keeps its fingerprint only keyed.
 // Errors: invalid_argument (real_name, phone, skills, org_id), conflict
@@ -99,6 +101,14 @@ func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, i
 			}
 		}
 		return model.VolunteerRegistration{}, err
+	}
+	if minted.Token != "" {
+		// A login between the revocation and the commit minted a session
+		// from the roles before it; end it. Failing leaves a session with
+		// fewer rights than the user has, which a new login mends.
+		if err := s.sessions.EndOtherSessions(context.WithoutCancel(ctx), p.UserID, minted.Token); err != nil {
+			s.log.Warn("sessions minted during a registration not ended", "user_id", p.UserID, "err", err)
+		}
 	}
 	return s.openRegistration(raw)
 }

@@ -145,6 +145,40 @@ func TestSessionsRevokeAndSlide(t *testing.T) {
 	}
 }
 
+func TestRevokeOtherSessionsKeepsOne(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	p := model.Principal{UserID: 6, Roles: []model.Role{{Role: model.RoleVolunteer}}}
+	other := model.Principal{UserID: 7}
+	for _, h := range []string{"k1", "k2", "k3"} {
+		if err := st.CreateSession(ctx, h, p, time.Now(), time.Minute, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.CreateSession(ctx, "o1", other, time.Now(), time.Minute, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RevokeOtherSessions(ctx, 6, "k2"); err != nil {
+		t.Fatal(err)
+	}
+	for h, alive := range map[string]bool{"k1": false, "k2": true, "k3": false, "o1": true} {
+		_, _, err := st.TouchSession(ctx, h, time.Hour)
+		if alive != (err == nil) || (!alive && !model.IsCode(err, model.CodeUnauthenticated)) {
+			t.Errorf("session %s after revoking the others of user 6: %v", h, err)
+		}
+	}
+	if got := st.Redis.SMembers(ctx, st.Keys.UserSessions(6)).Val(); len(got) != 1 || got[0] != "k2" {
+		t.Fatalf("user 6's session index: %v, want [k2]", got)
+	}
+	// Nothing else to end: nothing changes.
+	if err := st.RevokeOtherSessions(ctx, 6, "k2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.TouchSession(ctx, "k2", time.Hour); err != nil {
+		t.Fatalf("the kept session: %v", err)
+	}
+}
+
 type reply struct {
 	ID   int64  `json:"id"`
 	Note string `json:"note"`

@@ -78,6 +78,35 @@ func (s *Store) DeleteSession(ctx context.Context, userID int64, tokenHash strin
 	})
 }
 
+// RevokeOtherSessions deletes every session of a user but the one of
+// keepHash, then drops them from every replica's near cache. A role change
+// that mints its session before it commits calls it after the commit, to end
+// the sessions that logins minted meanwhile from the roles it replaced.
+// Errors: unavailable.
+func (s *Store) RevokeOtherSessions(ctx context.Context, userID int64, keepHash string) error {
+	key := s.Keys.UserSessions(userID)
+	hashes, err := s.Redis.SMembers(ctx, key).Result()
+	if err != nil {
+		return translateRedis(err)
+	}
+	var others []any
+	for _, h := range hashes {
+		if h != keepHash {
+			others = append(others, h)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	return s.changeSessions(ctx, userID, func(pipe redis.Pipeliner) {
+		for _, h := range others {
+			pipe.Del(ctx, s.Keys.Session(h.(string)))
+			pipe.Del(ctx, s.Keys.SessionProfile(h.(string)))
+		}
+		pipe.SRem(ctx, key, others...)
+	})
+}
+
 // RevokeUserSessions deletes every session of a user, then drops them from
 // every replica's near cache. It pops the index rather than deleting it, so
 // a session created meanwhile is either revoked too or stays indexed for the
