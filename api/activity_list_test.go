@@ -234,6 +234,11 @@ func TestOrganizationMembersAndHours(t *testing.T) {
 	if r.Status != http.StatusOK || len(claims.Items) != 1 || claims.Items[0].Volunteer.Phone != "13812345678" {
 		t.Fatalf("activity claims: %d %s", r.Status, r.Body)
 	}
+	var mine model.Volunteer
+	h.do(req{method: "GET", path: "/api/v1/volunteers/me", token: member}).decode(t, &mine)
+	if got := claims.Items[0].Volunteer.CreatedAt; !got.Equal(mine.CreatedAt) || got.Location().String() == "UTC" {
+		t.Fatalf("the claimant registered at %v, the list says %s", mine.CreatedAt, r.Body)
+	}
 	r = h.do(req{method: "PATCH", path: "/api/v1/volunteers/me", token: member, body: map[string]any{"phone": "13700001111", "skills": []string{}}})
 	var v model.Volunteer
 	r.decode(t, &v)

@@ -309,7 +309,7 @@ func waitlistedUpTo(activityID, claimID string) string {
 // Errors: unavailable, internal.
 func (s *Store) ListActivityClaims(ctx context.Context, activityID, afterID int64, limit int) ([]model.Claim, error) {
 	rows, err := s.DB.QueryContext(ctx, `
-		SELECT `+claimColumns+`, v.real_name_enc, v.phone_enc, v.skills, v.org_id
+		SELECT `+claimColumns+`, v.real_name_enc, v.phone_enc, v.skills, v.org_id, v.created_at
 		FROM activity_claims c JOIN volunteers v ON v.user_id = c.volunteer_id
 		WHERE c.activity_id = ? AND c.live = 1 AND c.id > ?
 		ORDER BY c.id LIMIT ?`, activityID, afterID, limit)
@@ -322,11 +322,11 @@ func (s *Store) ListActivityClaims(ctx context.Context, activityID, afterID int6
 	for rows.Next() {
 		var v model.Volunteer
 		var skills []byte
-		c, err := s.scanClaimWith(rows, &v.RealNameEnc, &v.PhoneEnc, &skills, &v.OrgID)
+		c, err := s.scanClaimWith(rows, &v.RealNameEnc, &v.PhoneEnc, &skills, &v.OrgID, &v.CreatedAt)
 		if err != nil {
 			return nil, err
 		}
-		v.UserID = c.VolunteerID
+		v.UserID, v.CreatedAt = c.VolunteerID, v.CreatedAt.In(s.Loc)
 		v.Skills = decodeSkills(skills)
 		c.Volunteer = &v
 		if c.Status == model.ClaimWaitlisted {
