@@ -82,7 +82,7 @@ func hasControlExceptNewline(s string) bool {
 // mustHold refuses callers who cannot act for the request's holder.
 func mustHold(a access) error {
 	if a.holderRole == "" {
-		return model.Errorf(model.CodePermissionDenied, "该诉求不在您的待办队列中")
+		return model.Errorf(model.CodePermissionDenied, "只有承办站点的工作人员可以办理该诉求")
 	}
 	return nil
 }
