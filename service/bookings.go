@@ -115,7 +115,9 @@ func (s *Bookings) canManage(ctx context.Context, p model.Principal, stationID i
 	return false, nil
 }
 
-// requireStaff returns permission_denied unless p is staff of stationID.
+// requireStaff returns permission_denied unless p is staff of stationID (or
+// an admin above it), and not_found when a city admin, whom no scope stops,
+// names a station that does not exist.
 func (s *Bookings) requireStaff(ctx context.Context, p model.Principal, stationID int64) error {
 	ok, err := s.canManage(ctx, p, stationID)
 	if err != nil {
@@ -123,6 +125,9 @@ func (s *Bookings) requireStaff(ctx context.Context, p model.Principal, stationI
 	}
 	if !ok {
 		return model.Errorf(model.CodePermissionDenied, "只能管理本站点（及下级站点）的预约服务")
+	}
+	if p.IsCityAdmin() {
+		return s.requireStation(ctx, stationID)
 	}
 	return nil
 }

@@ -162,7 +162,8 @@ func (s *Bookings) MyBookings(ctx context.Context, p model.Principal, status mod
 // StationBookings lists a station's bookings of one day (YYYY-MM-DD in the
 // configured zone; default today) by start time, with who booked: the
 // caller is staff of the station, so phones are shown in full.
-// Errors: invalid_argument (date, cursor), permission_denied, unavailable, internal.
+// Errors: invalid_argument (date, cursor), permission_denied, not_found (no
+// such station), unavailable, internal.
 func (s *Bookings) StationBookings(ctx context.Context, p model.Principal, stationID int64, date string, page model.Page) (model.List[model.Booking], error) {
 	fe := model.FieldErrors{}
 	if date == "" {

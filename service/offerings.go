@@ -56,9 +56,6 @@ func (s *Bookings) CreateOffering(ctx context.Context, p model.Principal, idem *
 	if err := s.requireStaff(ctx, p, in.StationID); err != nil {
 		return model.Offering{}, err
 	}
-	if err := s.requireStation(ctx, in.StationID); err != nil {
-		return model.Offering{}, err
-	}
 	o := model.Offering{StationID: in.StationID, Name: in.Name, Category: in.Category, Description: in.Description, DurationMin: in.DurationMin}
 	return s.store.CreateOffering(ctx, idem, o, p.UserID, s.clock())
 }
@@ -104,7 +101,7 @@ func (s *Bookings) UpdateOffering(ctx context.Context, p model.Principal, id int
 // ListOfferings returns the active offerings of a station (stationID > 0) or
 // of every station; includeInactive (staff of stationID only) also lists
 // deactivated ones. Errors: invalid_argument (station_id, cursor),
-// permission_denied, unavailable, internal.
+// permission_denied, not_found (station, with includeInactive), unavailable, internal.
 func (s *Bookings) ListOfferings(ctx context.Context, p model.Principal, stationID int64, includeInactive bool, page model.Page) (model.List[model.Offering], error) {
 	if includeInactive {
 		if stationID <= 0 {
@@ -140,9 +137,6 @@ func (s *Bookings) AddClosedDate(ctx context.Context, p model.Principal, idem *m
 	if err := s.requireStaff(ctx, p, stationID); err != nil {
 		return model.ClosedDate{}, err
 	}
-	if err := s.requireStation(ctx, stationID); err != nil {
-		return model.ClosedDate{}, err
-	}
 	return s.store.AddClosedDate(ctx, idem, model.ClosedDate{StationID: stationID, Date: date, Reason: reason}, p.UserID, s.clock())
 }
 
@@ -162,7 +156,7 @@ func (s *Bookings) DeleteClosedDate(ctx context.Context, p model.Principal, stat
 
 // ClosedDates lists a station's closed days from..to (YYYY-MM-DD, inclusive;
 // default: today and the next 90 days). Errors: invalid_argument (from, to),
-// permission_denied, unavailable, internal.
+// permission_denied, not_found (station), unavailable, internal.
 func (s *Bookings) ClosedDates(ctx context.Context, p model.Principal, stationID int64, from, to string) ([]model.ClosedDate, error) {
 	fe := model.FieldErrors{}
 	today := s.clock().In(s.loc)

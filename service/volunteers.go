@@ -164,12 +164,36 @@ func (s *Activities) UpdateMyVolunteer(ctx context.Context, p model.Principal, p
 	return s.MyVolunteer(ctx, p)
 }
 
+// requireOrgAdmin lets an organization's admins through, and city admins
+// when the organization exists. Errors: permission_denied (with refusal as
+// its message), not_found, unavailable, internal.
+func (s *Activities) requireOrgAdmin(ctx context.Context, p model.Principal, orgID int64, refusal string) error {
+	if p.HasOrgRole(orgID, model.RoleOrgAdmin) {
+		return nil
+	}
+	if !p.IsCityAdmin() {
+		return model.Errorf(model.CodePermissionDenied, "%s", refusal)
+	}
+	if s.dir == nil {
+		return nil
+	}
+	ok, err := s.dir.OrgExists(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return model.NotFound("组织")
+	}
+	return nil
+}
+
 // OrgMembers lists an organization's volunteers with their names and phones,
 // for that organization's admins and city admins.
-// Errors: invalid_argument (cursor), permission_denied, unavailable, internal.
+// Errors: invalid_argument (cursor), permission_denied, not_found (no such
+// organization), unavailable, internal.
 func (s *Activities) OrgMembers(ctx context.Context, p model.Principal, orgID int64, page model.Page) (model.List[model.Volunteer], error) {
-	if !p.IsCityAdmin() && !p.HasOrgRole(orgID, model.RoleOrgAdmin) {
-		return model.List[model.Volunteer]{}, model.Errorf(model.CodePermissionDenied, "只能查看本组织的成员")
+	if err := s.requireOrgAdmin(ctx, p, orgID, "只能查看本组织的成员"); err != nil {
+		return model.List[model.Volunteer]{}, err
 	}
 	after, err := model.DecodeCursor(page.Cursor)
 	if err != nil {
@@ -188,10 +212,11 @@ func (s *Activities) OrgMembers(ctx context.Context, p model.Principal, orgID in
 // OrgHours lists, per member of an organization, the minutes credited for
 // activities starting in [from, to) (default: the last 30 days), for that
 // organization's admins and city admins.
-// Errors: invalid_argument (from, to, cursor), permission_denied, unavailable, internal.
+// Errors: invalid_argument (from, to, cursor), permission_denied, not_found
+// (no such organization), unavailable, internal.
 func (s *Activities) OrgHours(ctx context.Context, p model.Principal, orgID int64, from, to time.Time, page model.Page) (model.List[model.MemberHours], error) {
-	if !p.IsCityAdmin() && !p.HasOrgRole(orgID, model.RoleOrgAdmin) {
-		return model.List[model.MemberHours]{}, model.Errorf(model.CodePermissionDenied, "只能查看本组织成员的服务时长")
+	if err := s.requireOrgAdmin(ctx, p, orgID, "只能查看本组织成员的服务时长"); err != nil {
+		return model.List[model.MemberHours]{}, err
 	}
 	if to.IsZero() {
 		to = s.now()
