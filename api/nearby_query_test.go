@@ -59,3 +59,55 @@ func TestNearbyQueryErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNearbyListsPage: a nearest-first list longer than limit gives a
+// cursor, and the pages together are the whole list in order, each item
+// once; a cursor that no page gives is 400.
+func TestNearbyListsPage(t *testing.T) {
+	h := newHarness(t)
+	h.city()
+	for _, path := range []string{"/api/v1/stations", "/api/v1/organizations"} {
+		base := path + "?lat=42.917&lng=129.505&radius_m=30000"
+		var whole struct {
+			Items []struct {
+				ID        int64
+				DistanceM float64 `json:"distance_m"`
+			}
+		}
+		h.do(req{method: "GET", path: base + "&limit=100"}).decode(t, &whole)
+		if len(whole.Items) < 2 {
+			t.Fatalf("%s: %d items, the test wants at least 2", path, len(whole.Items))
+		}
+		var got []int64
+		cursor := ""
+		for page := 0; ; page++ {
+			r := h.do(req{method: "GET", path: base + "&limit=1&cursor=" + cursor})
+			var list struct {
+				Items []struct {
+					ID        int64
+					DistanceM float64 `json:"distance_m"`
+				}
+				NextCursor string `json:"next_cursor"`
+			}
+			r.decode(t, &list)
+			if r.Status != http.StatusOK || len(list.Items) != 1 || page > len(whole.Items) {
+				t.Fatalf("%s page %d: %d %s", path, page, r.Status, r.Body)
+			}
+			got = append(got, list.Items[0].ID)
+			if cursor = list.NextCursor; cursor == "" {
+				break
+			}
+		}
+		for i, it := range whole.Items {
+			if i >= len(got) || got[i] != it.ID {
+				t.Fatalf("%s: pages gave %v, the whole list %+v", path, got, whole.Items)
+			}
+		}
+		if len(got) != len(whole.Items) {
+			t.Fatalf("%s: pages gave %v, the whole list %+v", path, got, whole.Items)
+		}
+		if r := h.do(req{method: "GET", path: base + "&cursor=OTk5OTk"}); r.Status != http.StatusBadRequest || r.errorFields()["cursor"] == "" {
+			t.Fatalf("%s with a cursor past any page: %d %s", path, r.Status, r.Body)
+		}
+	}
+}

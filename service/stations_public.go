@@ -14,8 +14,8 @@ const (
 )
 
 // StationQuery filters GET /stations. With Near set the reply is the
-// stations within RadiusM, nearest first, with their distance (no further
-// pages); without it, every station by id, paged.
+// stations within RadiusM, nearest first, with their distance; without it,
+// every station by id. Both are paged.
 type StationQuery struct {
 	Near     *model.Point
 	RadiusM  int
@@ -90,6 +90,30 @@ func (s *Stations) checkStationQuery(c *catalogue, q StationQuery) (int, error) 
 	return radius, nil
 }
 
+// nearbyOffset reads the cursor of a nearest-first page: how many items the
+// earlier pages gave (distance order has no key to resume after; the public
+// catalogue rarely changes between two pages). Errors: invalid_argument (cursor).
+func nearbyOffset(cursor string) (int, error) {
+	off, err := model.DecodeCursor(cursor)
+	if err != nil {
+		return 0, err
+	}
+	if off > maxSearchCount {
+		return 0, model.InvalidField("cursor", "无效的游标")
+	}
+	return int(off), nil
+}
+
+// nearbyPage cuts the page at offset out of hits, which nearby read for
+// offset+limit+1 items, and returns the cursor of the next page ("" at the end).
+func nearbyPage(hits []model.GeoHit, offset, limit int) ([]model.GeoHit, string) {
+	next := ""
+	if len(hits) > offset+limit {
+		hits, next = hits[:offset+limit], model.EncodeCursor(int64(offset+limit))
+	}
+	return hits[min(offset, len(hits)):], next
+}
+
 // nearbyCopy returns the in-process copy a nearby search starts from,
 // checked by check, without reading the version: the search's GeoProbe reads
 // it in its round trip and nearby moves to that version. The version is read
@@ -120,6 +144,10 @@ func (s *Stations) Stations(ctx context.Context, q StationQuery) (model.List[mod
 	}
 	out := model.List[model.Station]{Items: []model.Station{}}
 	if q.Near != nil {
+		offset, err := nearbyOffset(q.Page.Cursor)
+		if err != nil {
+			return out, err
+		}
 		var radius int
 		check := func(c *catalogue) (err error) {
 			radius, err = s.checkStationQuery(c, q)
@@ -129,13 +157,14 @@ func (s *Stations) Stations(ctx context.Context, q StationQuery) (model.List[mod
 		if err != nil {
 			return out, err
 		}
-		hits, c, err := s.nearby(ctx, c, check, *q.Near, radius, q.Page.Limit, true, func(c *catalogue, id int64) bool {
+		hits, c, err := s.nearby(ctx, c, check, *q.Near, radius, offset+q.Page.Limit+1, true, func(c *catalogue, id int64) bool {
 			st, ok := c.stations[id]
 			return ok && keep(st)
 		})
 		if err != nil {
 			return out, err
 		}
+		hits, out.NextCursor = nearbyPage(hits, offset, q.Page.Limit)
 		for _, h := range hits {
 			st := s.present(c.stations[h.ID].Station)
 			d := h.DistanceM
@@ -255,6 +284,10 @@ func (s *Stations) Organizations(ctx context.Context, q OrgQuery) (model.List[mo
 	}
 	out := model.List[model.Organization]{Items: []model.Organization{}}
 	if q.Near != nil {
+		offset, err := nearbyOffset(q.Page.Cursor)
+		if err != nil {
+			return out, err
+		}
 		var radius int
 		check := func(c *catalogue) (err error) {
 			radius, err = s.checkQuery(c, q.Near, q.RadiusM, q.Category)
@@ -264,13 +297,14 @@ func (s *Stations) Organizations(ctx context.Context, q OrgQuery) (model.List[mo
 		if err != nil {
 			return out, err
 		}
-		hits, c, err := s.nearby(ctx, c, check, *q.Near, radius, q.Page.Limit, false, func(c *catalogue, id int64) bool {
+		hits, c, err := s.nearby(ctx, c, check, *q.Near, radius, offset+q.Page.Limit+1, false, func(c *catalogue, id int64) bool {
 			o, ok := c.orgs[id]
 			return ok && keep(o)
 		})
 		if err != nil {
 			return out, err
 		}
+		hits, out.NextCursor = nearbyPage(hits, offset, q.Page.Limit)
 		for _, h := range hits {
 			o := c.orgs[h.ID].Organization
 			d := h.DistanceM
