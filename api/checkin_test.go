@@ -74,6 +74,32 @@ func TestCheckinWindow(t *testing.T) {
 	}
 }
 
+// TestCheckoutNotBeforeTheStart: a volunteer who checked in early cannot
+// check out before the start (a check-out is final and would credit
+// nothing); from the start on, the minutes since the check-in count.
+func TestCheckoutNotBeforeTheStart(t *testing.T) {
+	h := newHarness(t)
+	org := h.organizer("org")
+	tok, _ := h.volunteer("early", 0)
+	a := h.createActivity(org, nil) // starts in 10 minutes
+	h.claim(tok, a.ID)
+	if r := h.onSite(tok, a.ID, "checkin", at(placeLat, placeLng)); r.Status != http.StatusOK {
+		t.Fatalf("check-in 10 minutes early: %d %s", r.Status, r.Body)
+	}
+	h.clock.Advance(9 * time.Minute)
+	r := h.onSite(tok, a.ID, "checkout", at(placeLat, placeLng))
+	if r.Status != http.StatusConflict || r.errorCode() != model.CodeFailedPrecondition {
+		t.Fatalf("check-out before the start: %d %s", r.Status, r.Body)
+	}
+	h.clock.Advance(21 * time.Minute)
+	r = h.onSite(tok, a.ID, "checkout", at(placeLat, placeLng))
+	var c model.Claim
+	r.decode(t, &c)
+	if r.Status != http.StatusOK || c.CreditedMinutes != 30 {
+		t.Fatalf("check-out 20 minutes after the start: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestCheckinCode(t *testing.T) {
 	h := newHarness(t)
 	org := h.organizer("org")

@@ -88,12 +88,14 @@ func (s *Activities) CheckIn(ctx context.Context, p model.Principal, activityID 
 	return s.store.CheckIn(ctx, c.ID, now, method)
 }
 
-// CheckOut checks the caller out, proven like CheckIn, until checkout_grace
-// after the end, and credits the minutes served since check-in, capped by
-// the activity's credited hours; the credit is a row of the hours ledger.
+// CheckOut checks the caller out, proven like CheckIn, from the start until
+// checkout_grace after the end, and credits the minutes served since
+// check-in, capped by the activity's credited hours; the credit is a row of
+// the hours ledger. A check-out is final, so one before the start (a slip
+// of an early arrival, crediting nothing) is refused.
 // Errors: invalid_argument, not_found, failed_precondition (not checked in,
-// too late, too far, wrong code), conflict (already checked out),
-// too_many_requests, unavailable, internal.
+// not started, too late, too far, wrong code), conflict (already checked
+// out), too_many_requests, unavailable, internal.
 func (s *Activities) CheckOut(ctx context.Context, p model.Principal, activityID int64, proof CheckinProof) (model.Claim, error) {
 	a, c, _, err := s.onSite(ctx, p, activityID, proof)
 	if err != nil {
@@ -107,6 +109,8 @@ func (s *Activities) CheckOut(ctx context.Context, p model.Principal, activityID
 		return model.Claim{}, model.Errorf(model.CodeConflict, "已签退")
 	case c.MinutesCheckedAt != nil:
 		return model.Claim{}, model.Errorf(model.CodeConflict, "服务时长已由组织者确认")
+	case now.Before(a.StartsAt):
+		return model.Claim{}, model.Errorf(model.CodeFailedPrecondition, "活动尚未开始，开始后才能签退")
 	case now.After(a.EndsAt.Add(s.cfg.CheckoutGrace)):
 		return model.Claim{}, model.Errorf(model.CodeFailedPrecondition, "已超过签退时间，请联系组织者确认时长")
 	}
