@@ -109,7 +109,7 @@ func checkScope(ctx context.Context, sc ScopeChecker, stationID, orgID int64) er
 // RedeemInvite grants the caller the invite's role. The role change revokes
 // every session of the caller, so the reply carries a fresh token.
 // Errors: invalid_argument (invite_code unknown or expired), conflict (already
-// used), too_many_requests, unavailable, internal.
+// used; the caller already holds the role, and the code stays unused), too_many_requests, unavailable, internal.
 func (a *Auth) RedeemInvite(ctx context.Context, p model.Principal, code string) (model.Login, error) {
 	if err := allowLimit(ctx, a.limit, "invite", formatID(p.UserID), a.cfg.InvitePerMinuteUser); err != nil {
 		return model.Login{}, err

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +95,33 @@ func TestRedeemInviteRaceHasOneWinner(t *testing.T) {
 	var holders int
 	if err := st.DB.QueryRow(`SELECT COUNT(*) FROM user_roles WHERE role = 'social_worker' AND station_id = 7`).Scan(&holders); err != nil || holders != 1 {
 		t.Fatalf("role holders %d (%v), want 1", holders, err)
+	}
+}
+
+// TestRedeemInviteForAHeldRole: redeeming an invite for a role the user
+// already holds is a conflict naming invite_code, and leaves the code unused
+// for someone else.
+func TestRedeemInviteForAHeldRole(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	admin, _ := st.UpsertUserByOpenID(ctx, "dev_admin", "")
+	holder, _ := st.UpsertUserByOpenID(ctx, "dev_holder", "")
+	other, _ := st.UpsertUserByOpenID(ctx, "dev_other", "")
+	role := model.Role{Role: model.RoleSocialWorker, StationID: 7}
+	if err := st.GrantRole(ctx, holder.ID, role); err != nil {
+		t.Fatal(err)
+	}
+	hash := []byte("held-held-held-held-held-held-32")
+	if _, err := st.CreateInvite(ctx, nil, hash, role, admin.ID, time.Now().Add(time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.RedeemInvite(ctx, hash, holder.ID)
+	var me *model.Error
+	if !errors.As(err, &me) || me.Code != model.CodeConflict || me.Fields["invite_code"] == "" {
+		t.Fatalf("redeeming a held role: %v, want conflict naming invite_code", err)
+	}
+	if got, err := st.RedeemInvite(ctx, hash, other.ID); err != nil || got != role {
+		t.Fatalf("the code after the refused redemption: %+v %v, want it still usable", got, err)
 	}
 }
 

@@ -32,8 +32,10 @@ func (s *Store) CreateInvite(ctx context.Context, idem *model.Idempotency, codeH
 
 // RedeemInvite marks the invite used by userID and grants its role, in one
 // transaction. The conditional UPDATE decides a race: of concurrent
-// redemptions exactly one wins. Errors: invalid_argument (unknown or expired
-// code, field invite_code), conflict (already used), unavailable, internal.
+// redemptions exactly one wins. A user who already holds the role gets
+// conflict and the invite stays unused (the unique role index decides).
+// Errors: invalid_argument (unknown or expired code, field invite_code),
+// conflict (already used; role already held), unavailable, internal.
 func (s *Store) RedeemInvite(ctx context.Context, codeHash []byte, userID int64) (model.Role, error) {
 	var role model.Role
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -54,7 +56,13 @@ func (s *Store) RedeemInvite(ctx context.Context, codeHash []byte, userID int64)
 			Scan(&role.Role, &role.StationID, &role.OrgID); err != nil {
 			return translate(err, "邀请码")
 		}
-		return translate(grantRole(ctx, tx, userID, role), "")
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO user_roles (user_id, role, station_id, org_id, created_at)
+			VALUES (?, ?, ?, ?, ?)`, userID, role.Role, role.StationID, role.OrgID, t)
+		if model.IsCode(translate(err, ""), model.CodeConflict) {
+			return &model.Error{Code: model.CodeConflict, Message: "您已拥有该角色", Fields: map[string]string{"invite_code": "您已拥有该邀请码授予的角色"}, Err: err}
+		}
+		return translate(err, "")
 	})
 	return role, err
 }
