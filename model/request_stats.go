@@ -51,3 +51,14 @@ type Stats struct {
 	SatisfactionAvg    *float64       `json:"satisfaction_avg"`
 	ByStation          []StationStats `json:"by_station"`
 }
+
+// ServiceStats is the bookings and activities part of the statistics.
+type ServiceStats struct {
+	// Bookings counts the bookings, not cancelled, whose slot starts in
+	// the window.
+	Bookings int
+	// Activities counts the activities, not cancelled, starting in the window.
+	Activities int
+	// VolunteerMinutes sums the minutes credited for those activities.
+	VolunteerMinutes int
+}
