@@ -302,6 +302,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		SubmitPerMinuteUser: cfg.Limits.SubmitPerMinuteUser,
 		SubmitBatchMax:      cfg.Dispatch.SubmitBatchMax,
 	}, loc, log)
+	requests.UseServiceStats(st)
 	registerSubmitBatchMetrics(reg, requests)
 
 	activities := service.NewActivities(st, stations, auth, limiter, pii, service.ActivitiesConfig{

@@ -40,14 +40,36 @@ type StationStats struct {
 }
 
 // Stats is the reply of GET /admin/stats: requests created in [From, To)
-// held by the stations in scope.
+// held by the stations in scope, and the bookings and activities of the
+// same window and scope (see ServiceStats).
 type Stats struct {
 	From      time.Time     `json:"from"`
 	To        time.Time     `json:"to"`
 	StationID *int64        `json:"station_id"`
 	Requests  RequestCounts `json:"requests"`
 	// ServicePersonTimes counts the services delivered (服务人次): requests resolved.
-	ServicePersonTimes int            `json:"service_person_times"`
-	SatisfactionAvg    *float64       `json:"satisfaction_avg"`
-	ByStation          []StationStats `json:"by_station"`
+	ServicePersonTimes int `json:"service_person_times"`
+	// Bookings counts the bookings of the stations' services, not
+	// cancelled (booked, attended or no-show), whose slot starts in the window.
+	Bookings int `json:"bookings"`
+	// Activities counts the activities, not cancelled, starting in the
+	// window, organized by a station in scope; city-wide also the
+	// organizations' (an organization has no place in the station tree).
+	Activities int `json:"activities"`
+	// VolunteerMinutes sums the minutes credited to volunteers for those
+	// activities (the hours ledger).
+	VolunteerMinutes int            `json:"volunteer_minutes"`
+	SatisfactionAvg  *float64       `json:"satisfaction_avg"`
+	ByStation        []StationStats `json:"by_station"`
+}
+
+// ServiceStats is the bookings and activities part of the statistics.
+type ServiceStats struct {
+	// Bookings counts the bookings, not cancelled, whose slot starts in
+	// the window.
+	Bookings int
+	// Activities counts the activities, not cancelled, starting in the window.
+	Activities int
+	// VolunteerMinutes sums the minutes credited for those activities.
+	VolunteerMinutes int
 }

@@ -20,6 +20,18 @@ type StatsQuery struct {
 	StationID int64
 }
 
+// ServiceStatsReader reads the bookings and activities figures of the
+// statistics (the store implements it): for [from, to) and stationIDs (nil:
+// the whole city, organizations' activities included; empty: nothing).
+type ServiceStatsReader interface {
+	// ServiceStats errors: unavailable, internal.
+	ServiceStats(ctx context.Context, from, to time.Time, stationIDs []int64) (model.ServiceStats, error)
+}
+
+// UseServiceStats gives Stats the reader of its bookings and activities
+// figures; call it once, before serving. Without it Stats fails (internal).
+func (s *Requests) UseServiceStats(r ServiceStatsReader) { s.serviceStats = r }
+
 // parseWhen reads an RFC 3339 time or a date in the configured zone.
 func (s *Requests) parseWhen(field, v string) (time.Time, error) {
 	if v == "" {
@@ -34,10 +46,13 @@ func (s *Requests) parseWhen(field, v string) (time.Time, error) {
 	return time.Time{}, model.InvalidField(field, "必须是 RFC 3339 时间或 YYYY-MM-DD 日期")
 }
 
-// Stats returns the request statistics, read from the request rows and
-// their events: city admins for the whole city or any station's subtree,
-// station admins for their own subtree. Errors: invalid_argument (from, to,
-// station_id), permission_denied, unavailable, internal.
+// Stats returns the statistics of the window and scope: the requests, read
+// from the request rows and their events, and the bookings, activities and
+// volunteer minutes (ServiceStatsReader); city admins for the whole city or
+// any station's subtree, station admins for their own subtree. A station
+// subtree counts only the activities its stations organize; the whole city
+// also the organizations'. Errors: invalid_argument (from, to, station_id),
+// permission_denied, unavailable, internal.
 func (s *Requests) Stats(ctx context.Context, p model.Principal, q StatsQuery) (model.Stats, error) {
 	from, err := s.parseWhen("from", q.From)
 	if err != nil {
@@ -104,7 +119,15 @@ func (s *Requests) Stats(ctx context.Context, p model.Principal, q StatsQuery) (
 	if err != nil {
 		return model.Stats{}, err
 	}
-	out := model.Stats{From: from.In(s.loc), To: to.In(s.loc)}
+	if s.serviceStats == nil {
+		return model.Stats{}, model.Errorf(model.CodeInternal, "statistics of bookings and activities are not wired")
+	}
+	services, err := s.serviceStats.ServiceStats(ctx, from, to, scope)
+	if err != nil {
+		return model.Stats{}, err
+	}
+	out := model.Stats{From: from.In(s.loc), To: to.In(s.loc), Bookings: services.Bookings,
+		Activities: services.Activities, VolunteerMinutes: services.VolunteerMinutes}
 	if q.StationID != 0 {
 		out.StationID = &q.StationID
 	}

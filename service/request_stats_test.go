@@ -77,6 +77,7 @@ func TestStatsByStationOrder(t *testing.T) {
 	}
 	svc := service.NewRequests(&statRowsStore{rows: rows}, newFakeDirectory(), nil, nil,
 		service.RequestsConfig{SubmitBatchMax: 1}, time.UTC, discardLog())
+	svc.UseServiceStats(&serviceStatsReader{})
 	city := model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}
 	st, err := svc.Stats(context.Background(), city, service.StatsQuery{})
 	if err != nil {
@@ -88,5 +89,67 @@ func TestStatsByStationOrder(t *testing.T) {
 	}
 	if want := []int64{7, 4, 9, 2, 5}; !slices.Equal(got, want) {
 		t.Fatalf("by_station order %v, want %v", got, want)
+	}
+}
+
+// serviceStatsReader is the fake ServiceStatsReader: it answers figures
+// (or err) and records the window and stations asked.
+type serviceStatsReader struct {
+	figures  model.ServiceStats
+	err      error
+	from, to time.Time
+	stations []int64
+	calls    int
+}
+
+func (r *serviceStatsReader) ServiceStats(ctx context.Context, from, to time.Time, stationIDs []int64) (model.ServiceStats, error) {
+	r.calls++
+	r.from, r.to, r.stations = from, to, stationIDs
+	return r.figures, r.err
+}
+
+// TestStatsBookingsAndActivities: the bookings, activities and volunteer
+// minutes are read for the window and scope of the request figures (nil:
+// the whole city; a subtree for a station or a station admin), and a failed
+// read fails the statistics.
+func TestStatsBookingsAndActivities(t *testing.T) {
+	ctx := context.Background()
+	reader := &serviceStatsReader{figures: model.ServiceStats{Bookings: 12, Activities: 3, VolunteerMinutes: 420}}
+	svc := service.NewRequests(&statRowsStore{}, newFakeDirectory(), nil, nil,
+		service.RequestsConfig{SubmitBatchMax: 1}, time.UTC, discardLog())
+	svc.UseServiceStats(reader)
+	city := model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}
+	q := service.StatsQuery{From: "2026-11-01T00:00:00+08:00", To: "2026-11-08T00:00:00+08:00"}
+	st, err := svc.Stats(ctx, city, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Bookings != 12 || st.Activities != 3 || st.VolunteerMinutes != 420 {
+		t.Fatalf("figures %d/%d/%d, want 12/3/420", st.Bookings, st.Activities, st.VolunteerMinutes)
+	}
+	if reader.stations != nil || !reader.from.Equal(st.From) || !reader.to.Equal(st.To) {
+		t.Fatalf("city read %v [%v, %v), want all stations [%v, %v)", reader.stations, reader.from, reader.to, st.From, st.To)
+	}
+	for name, c := range map[string]struct {
+		p    model.Principal
+		q    service.StatsQuery
+		want []int64
+	}{
+		"city admin, street 2": {city, service.StatsQuery{StationID: 2}, []int64{2, 3, 4}},
+		"admin of street 2":    {adminOf(7, 2), service.StatsQuery{}, []int64{2, 3, 4}},
+		"admin of point 4":     {adminOf(8, 4), service.StatsQuery{}, []int64{4}},
+	} {
+		if _, err := svc.Stats(ctx, c.p, c.q); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := slices.Clone(reader.stations)
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: read stations %v, want %v", name, got, c.want)
+		}
+	}
+	reader.err = model.Errorf(model.CodeUnavailable, "mysql down")
+	if _, err := svc.Stats(ctx, city, q); !model.IsCode(err, model.CodeUnavailable) {
+		t.Fatalf("failed read: %v, want unavailable", err)
 	}
 }

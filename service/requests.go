@@ -104,6 +104,8 @@ type Requests struct {
 	// by one); batchLimit is limit when it checks many subjects at once.
 	reads      *group[submitRead, readOut]
 	batchLimit BatchRateLimiter
+	// serviceStats reads the bookings and activities figures of Stats.
+	serviceStats ServiceStatsReader
 }
 
 // NewRequests returns the requests service.
