@@ -264,8 +264,8 @@ func (s *Server) setCreditedMinutes(c *gin.Context) {
 	s.respond(c, http.StatusOK, out, err)
 }
 
-// parseTime reads an RFC 3339 time with offset; "" is the zero time, an
-// error when required.
+// parseTime reads an RFC 3339 time with offset in the years
+// model.CheckTime accepts; "" is the zero time, an error when required.
 func parseTime(fe model.FieldErrors, field, raw string, required bool) time.Time {
 	if raw == "" {
 		if required {
@@ -276,6 +276,9 @@ func parseTime(fe model.FieldErrors, field, raw string, required bool) time.Time
 	t, err := time.Parse(time.RFC3339, raw)
 	if err != nil {
 		fe.Add(field, "必须是 RFC 3339 时间（含时区），如 2025-05-01T09:00:00+08:00")
+		return time.Time{}
+	}
+	if !fe.CheckTime(field, t) {
 		return time.Time{}
 	}
 	return t

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -67,10 +68,15 @@ func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 }
 
 // decodeStrict decodes one JSON object into dst. Errors: invalid_argument
-// naming the field at fault ("body" when the JSON itself is broken).
+// naming the field at fault ("body" when the JSON itself is broken or is
+// not UTF-8, which encoding/json would read with U+FFFD in place of the
+// bad bytes).
 func decodeStrict(raw []byte, dst any) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return model.InvalidField("body", "请求体不能为空")
+	}
+	if !utf8.Valid(raw) {
+		return model.InvalidField("body", "必须是 UTF-8 编码的 JSON")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -85,8 +87,15 @@ func (s *Server) fail(c *gin.Context, err error) {
 			slog.String("code", string(code)),
 			slog.String("err", err.Error()))
 	}
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		c.Header("Retry-After", "1")
+	case http.StatusTooManyRequests:
+		var wait time.Duration
+		if me != nil {
+			wait = me.RetryAfter
+		}
+		c.Header("Retry-After", strconv.Itoa(model.RetryAfterSeconds(wait)))
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: detail})
 }

@@ -139,11 +139,12 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
-// bearerToken returns the token of the Authorization header.
+// bearerToken returns the token of the Authorization header; the scheme is
+// case-insensitive (RFC 7235 section 2.1).
 func bearerToken(c *gin.Context) (string, bool) {
-	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
 	token = strings.TrimSpace(token)
-	return token, ok && token != ""
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
 func errLogin() error { return model.Errorf(model.CodeUnauthenticated, "请先登录") }

@@ -4,6 +4,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error; the api package maps each code to one HTTP status.
@@ -26,12 +27,14 @@ const (
 
 // Error is the one error type of the application. Message is safe to show to
 // the caller (Chinese where a resident or worker reads it); Fields names the
-// request fields that were wrong; Err is the cause, never shown.
+// request fields that were wrong; Err is the cause, never shown. RetryAfter
+// is how long a too_many_requests caller must wait (0: not known).
 type Error struct {
-	Code    Code
-	Message string
-	Fields  map[string]string
-	Err     error
+	Code       Code
+	Message    string
+	Fields     map[string]string
+	Err        error
+	RetryAfter time.Duration
 }
 
 // Error implements error.
@@ -96,6 +99,13 @@ func (f FieldErrors) Err() error {
 // InvalidField returns an invalid_argument Error for one field.
 func InvalidField(field, problem string) *Error {
 	return &Error{Code: CodeInvalid, Message: "请求参数有误", Fields: map[string]string{field: problem}}
+}
+
+// RetryAfterSeconds is the wait d as a client is told it: whole seconds,
+// rounded up, at least 1.
+func RetryAfterSeconds(d time.Duration) int {
+	secs := int((d + time.Second - 1) / time.Second)
+	return max(secs, 1)
 }
 
 // NotFound returns a not_found Error for the named kind of object.

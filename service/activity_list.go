@@ -171,5 +171,9 @@ func decodeTimeCursor(cursor string) (time.Time, int64, error) {
 	if !ok || err1 != nil || err2 != nil || n <= 0 {
 		return time.Time{}, 0, bad
 	}
-	return time.UnixMilli(t), n, nil
+	at := time.UnixMilli(t)
+	if model.CheckTime("cursor", at) != nil {
+		return time.Time{}, 0, bad
+	}
+	return at, n, nil
 }

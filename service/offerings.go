@@ -114,12 +114,15 @@ func (s *Bookings) ListOfferings(ctx context.Context, p model.Principal, station
 	return s.store.ListOfferings(ctx, stationID, includeInactive, page)
 }
 
-// parseDate reads a YYYY-MM-DD day in the configured zone (midnight).
+// parseDate reads a YYYY-MM-DD day in the configured zone (midnight), in
+// the years model.CheckTime accepts.
 func (s *Bookings) parseDate(fe model.FieldErrors, field, v string) time.Time {
 	d, err := time.ParseInLocation(time.DateOnly, v, s.loc)
 	if err != nil {
 		fe.Add(field, "必须是 YYYY-MM-DD 格式的日期")
+		return d
 	}
+	fe.CheckTime(field, d)
 	return d
 }
 

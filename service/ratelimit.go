@@ -41,7 +41,10 @@ func allowEach(ctx context.Context, bl BatchRateLimiter, name string, subjects [
 	return out
 }
 
-// tooManyRequests is a limit's refusal, saying when to try again.
+// tooManyRequests is a limit's refusal, saying when to try again (in the
+// message and, for the Retry-After header, in RetryAfter).
 func tooManyRequests(retry time.Duration) error {
-	return model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", int(retry.Seconds())+1)
+	e := model.Errorf(model.CodeTooManyRequests, "操作过于频繁，请 %d 秒后再试", model.RetryAfterSeconds(retry))
+	e.RetryAfter = retry
+	return e
 }
