@@ -163,7 +163,7 @@ func TestListActivitiesNearestFirst(t *testing.T) {
 	if got := ids(list(from.Encode())); fmt.Sprint(got) != fmt.Sprint([]int64{later.ID}) {
 		t.Fatalf("from tomorrow %v", got)
 	}
-	for _, bad := range []string{"lat=42", "lat=x&lng=1", "lat=95&lng=1", "from=today", "radius_m=-1", "cursor=zzz", "category=养老"} {
+	for _, bad := range []string{"lat=42", "lat=x&lng=1", "lat=95&lng=1", "from=today", "radius_m=-1", "cursor=zzz", "category=养老", "category=no_such_service"} {
 		if r := h.do(req{method: "GET", path: "/api/v1/activities?" + bad, token: tok}); r.Status != http.StatusBadRequest {
 			t.Fatalf("list %s: %d %s", bad, r.Status, r.Body)
 		}

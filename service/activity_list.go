@@ -39,6 +39,7 @@ type LatLng struct{ Lat, Lng float64 }
 // ListActivities lists published activities that have not ended, with their
 // remaining places. Near a location: those within the radius, nearest first
 // (distance_m set), paged by position. Otherwise: by start time.
+// A category filter is a service area or a category in use, as on create.
 // Errors: invalid_argument (lat, lng, radius_m, category, cursor), unavailable, internal.
 func (s *Activities) ListActivities(ctx context.Context, q ActivityQuery) (model.List[model.Activity], error) {
 	fe := model.FieldErrors{}
@@ -58,6 +59,11 @@ func (s *Activities) ListActivities(ctx context.Context, q ActivityQuery) (model
 	}
 	if err := fe.Err(); err != nil {
 		return model.List[model.Activity]{}, err
+	}
+	if q.Category != "" {
+		if err := s.checkCategory(ctx, q.Category); err != nil {
+			return model.List[model.Activity]{}, err
+		}
 	}
 	now := s.now()
 	f := model.ActivityFilter{
