@@ -83,13 +83,18 @@ func (p *PII) Index(field, value string) []byte {
 	return m.Sum(nil)
 }
 
-// MaskPhone shows the first 3 and last 4 digits: 138****5678.
+// MaskPhone shows the first 3 and last 4 characters of a mobile-length
+// number (11 or more: 138****5678), only the last 3 of a shorter one such as
+// a landline (****0001), so that the mask never shows most of a number, and
+// nothing of one shorter than 7.
 func MaskPhone(phone string) string {
-	if len(phone) < 7 {
-		if phone == "" {
-			return ""
-		}
+	switch {
+	case phone == "":
+		return ""
+	case len(phone) < 7:
 		return "****"
+	case len(phone) < 11:
+		return "****" + phone[len(phone)-3:]
 	}
 	return phone[:3] + "****" + phone[len(phone)-4:]
 }

@@ -62,7 +62,8 @@ func TestPIIBlindIndex(t *testing.T) {
 }
 
 func TestMasks(t *testing.T) {
-	cases := map[string]string{"13812345678": "138****5678", "": "", "123": "****"}
+	cases := map[string]string{"13812345678": "138****5678", "": "", "123": "****", "+12345": "****",
+		"2510001": "****001", "0433-251000": "043****1000", "043325100": "****100", "+8613812345678": "+86****5678"}
 	for in, want := range cases {
 		if got := MaskPhone(in); got != want {
 			t.Errorf("MaskPhone(%q) = %q, want %q", in, got, want)
