@@ -43,6 +43,13 @@ func (s *Server) requestIDMiddleware(c *gin.Context) {
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
+// noStoreMiddleware keeps the API's replies, which carry people's data and
+// depend on who asks, out of every cache between the server and the phone.
+func noStoreMiddleware(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
 // accessLogMiddleware writes one JSON line per request (when the log level
 // includes info).
 func (s *Server) accessLogMiddleware(c *gin.Context) {

@@ -84,7 +84,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openapiYAML) })
 
-	v1 := r.Group("/api/v1")
+	v1 := r.Group("/api/v1", noStoreMiddleware)
 	s.authRoutes(v1)
 	s.stationsRoutes(v1)
 	s.requestsRoutes(v1)
