@@ -231,6 +231,10 @@ func (c Config) PIIKeyBytes() []byte {
 // IsProduction reports whether Env is production.
 func (c Config) IsProduction() bool { return c.Env == "production" }
 
+// DevelopmentPIIKey is the personal-data key of deploy/config.dev.yaml,
+// published with the code: production refuses it.
+const DevelopmentPIIKey = "ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="
+
 // isLoopbackAddr reports whether addr is host:port with a loopback IP host.
 func isLoopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
@@ -300,6 +304,9 @@ func (c Config) Validate() error {
 	}
 	if k, err := base64.StdEncoding.DecodeString(c.Security.PIIKey); err != nil || len(k) != 32 {
 		return bad("security.pii_key", "must be 32 bytes, base64-encoded (openssl rand -base64 32)")
+	}
+	if c.IsProduction() && c.Security.PIIKey == DevelopmentPIIKey {
+		return bad("security.pii_key", "the development key is public (deploy/config.dev.yaml): production needs its own (openssl rand -base64 32)")
 	}
 	if c.Security.SessionTTL < time.Minute {
 		return bad("security.session_ttl", "must be at least 1m")

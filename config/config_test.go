@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,7 @@ import (
 func TestExampleAndDevConfigsLoad(t *testing.T) {
 	env := []string{
 		"JINDALAI_WECHAT_APP_SECRET=s3cret",
-		"JINDALAI_SECURITY_PII_KEY=ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE=",
+		"JINDALAI_SECURITY_PII_KEY=" + base64.StdEncoding.EncodeToString([]byte("an-example-key-of-32-bytes-long!")),
 	}
 	for _, f := range []string{"config.example.yaml", "config.dev.yaml"} {
 		if _, err := Load(filepath.Join("..", "deploy", f), env); err != nil {
@@ -57,6 +58,15 @@ func TestValidationNamesTheBadKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s: got %v, want an error naming %s", env, err, key)
 		}
+	}
+	// Production with the real WeChat and the development config's key.
+	_, err := Load(dev, []string{"JINDALAI_ENV=production", "JINDALAI_WECHAT_FAKE=false"})
+	if err == nil || !strings.Contains(err.Error(), "security.pii_key") {
+		t.Errorf("production with the development PII key: got %v, want an error naming security.pii_key", err)
+	}
+	if _, err := Load(dev, []string{"JINDALAI_ENV=production", "JINDALAI_WECHAT_FAKE=false",
+		"JINDALAI_SECURITY_PII_KEY=" + base64.StdEncoding.EncodeToString([]byte("a-production-key-of-32-bytes-ok!"))}); err != nil {
+		t.Errorf("production with its own key: %v", err)
 	}
 }
 
