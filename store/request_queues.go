@@ -43,25 +43,44 @@ func (s *Store) queueOf(r *model.Request) (key string, deadline bool) {
 
 // PlaceRequest moves a request's Redis entries from where before had them
 // (nil for a new request) to where after needs them: its holder's queue and
-// the deadline set, in one pipelined round trip. Errors: unavailable.
+// the deadline set, in one pipelined round trip.
+//
+// Two changes of one request commit in order, but their Redis updates may
+// arrive in either order (two workers, two replicas). So an update removes
+// only the entries that are still before's — same score (dropStaleScript) —
+// never ones a later change wrote: applied late, it leaves at worst a stale
+// entry, which queue readers drop and escalation ignores, not a dispatched
+// request missing from its holder's queue. Errors: unavailable.
 func (s *Store) PlaceRequest(ctx context.Context, before *model.Request, after model.Request) error {
 	oldKey, _ := s.queueOf(before)
 	newKey, deadline := s.queueOf(&after)
 	member := strconv.FormatInt(after.ID, 10)
-	_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		if oldKey != "" && oldKey != newKey {
-			pipe.ZRem(ctx, oldKey, member)
-		}
-		if newKey != "" {
-			pipe.ZAdd(ctx, newKey, redis.Z{Score: float64(after.QueueScore()), Member: member})
-		}
-		if deadline {
-			pipe.ZAdd(ctx, s.Keys.DispatchDeadlines(), redis.Z{Score: float64(after.AcceptBy.UnixMilli()), Member: member})
-		} else if before != nil {
-			pipe.ZRem(ctx, s.Keys.DispatchDeadlines(), member)
-		}
-		return nil
+	place := func(drop func(pipe redis.Pipeliner, key string, score int64)) error {
+		_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			if oldKey != "" && oldKey != newKey {
+				drop(pipe, oldKey, before.QueueScore())
+			}
+			if newKey != "" {
+				pipe.ZAdd(ctx, newKey, redis.Z{Score: float64(after.QueueScore()), Member: member})
+			}
+			if deadline {
+				pipe.ZAdd(ctx, s.Keys.DispatchDeadlines(), redis.Z{Score: float64(after.AcceptBy.UnixMilli()), Member: member})
+			} else if before != nil {
+				drop(pipe, s.Keys.DispatchDeadlines(), before.AcceptBy.UnixMilli())
+			}
+			return nil
+		})
+		return err
+	}
+	err := place(func(pipe redis.Pipeliner, key string, score int64) {
+		dropStaleScript.EvalSha(ctx, pipe, []string{key}, member, score)
 	})
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// Redis lost its script cache (a restart): send the script itself.
+		err = place(func(pipe redis.Pipeliner, key string, score int64) {
+			dropStaleScript.Eval(ctx, pipe, []string{key}, member, score)
+		})
+	}
 	return translateRedis(err)
 }
 
@@ -197,10 +216,11 @@ func entryOf(z redis.Z) (model.QueueCursor, bool) {
 	return model.QueueCursor{Score: int64(z.Score), ID: id}, err == nil
 }
 
-// dropStaleScript removes queue entries that a reader found stale, unless
-// they were re-added meanwhile (with another score).
-// KEYS[1]: a queue sorted set. ARGV: pairs of member, score read.
-// It removes each member whose score is still the one read; returns the count.
+// dropStaleScript removes entries of a sorted set (a queue, or the deadline
+// set) that a reader found stale or an update moves away, unless they were
+// re-added meanwhile (with another score).
+// KEYS[1]: the sorted set. ARGV: pairs of member, score expected.
+// It removes each member whose score is still the one expected; returns the count.
 var dropStaleScript = redis.NewScript(`
 local n = 0
 for i = 1, #ARGV, 2 do
