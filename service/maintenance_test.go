@@ -97,6 +97,11 @@ func (f *maintenanceStore) RestoreDeadlines(ctx context.Context, rs []model.Requ
 	return 0, nil
 }
 
+func (f *maintenanceStore) RestoreQueueEntries(ctx context.Context) (int64, error) {
+	f.record("queues")
+	return 0, nil
+}
+
 func (f *maintenanceStore) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]int64, error) {
 	f.record("resolved")
 	f.mu.Lock()
@@ -193,7 +198,7 @@ func TestMaintenanceRebuildsAtStartThenSweepsOnEveryTick(t *testing.T) {
 	// A sweep: the index is checked, overdue requests restored to the
 	// deadline set, resolved ones closed.
 	seen := await(t, f, "close 7")
-	for _, want := range []string{"present", "overdue", "restore", "resolved"} {
+	for _, want := range []string{"present", "overdue", "restore", "queues", "resolved"} {
 		if !slices.Contains(seen, want) {
 			t.Fatalf("first sweep: calls %v lack %q", seen, want)
 		}

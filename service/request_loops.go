@@ -256,8 +256,9 @@ func (s *Requests) Reconcile(ctx context.Context) (int, error) {
 
 // Sweep is the periodic safety net: it rebuilds the queues when Redis lost
 // them (the index marker is gone) or a Redis update failed, puts overdue
-// dispatched requests missing from the deadline set back into it, and
-// closes resolved requests due to close. Errors: unavailable, internal.
+// dispatched requests missing from the deadline set back into it and open
+// requests missing from their holder's queue back into it, and closes
+// resolved requests due to close. Errors: unavailable, internal.
 func (s *Requests) Sweep(ctx context.Context, t time.Time) error {
 	present, err := s.store.DispatchIndexPresent(ctx)
 	if err != nil {
@@ -276,6 +277,11 @@ func (s *Requests) Sweep(ctx context.Context, t time.Time) error {
 		return err
 	} else if n > 0 {
 		s.log.Warn("overdue requests were missing from the deadline set", "restored", n)
+	}
+	if n, err := s.store.RestoreQueueEntries(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		s.log.Warn("open requests were missing from their queues", "restored", n)
 	}
 	_, err = s.AutoClose(ctx, t)
 	return err

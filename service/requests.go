@@ -37,6 +37,7 @@ type RequestStore interface {
 	ClaimDueRequests(ctx context.Context, t time.Time, n int) ([]int64, error)
 	SetDeadline(ctx context.Context, id int64, at time.Time) error
 	RestoreDeadlines(ctx context.Context, rs []model.Request) (int64, error)
+	RestoreQueueEntries(ctx context.Context) (int64, error)
 	QueueEntries(ctx context.Context, stationID, orgID int64, after *model.QueueCursor, limit int) (entries []model.QueueCursor, more, present bool, err error)
 	DropStaleQueueEntries(ctx context.Context, stationID, orgID int64, stale []model.QueueCursor) error
 	DispatchIndexPresent(ctx context.Context) (bool, error)

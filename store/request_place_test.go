@@ -6,9 +6,53 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"jindalai/model"
 	"jindalai/store/storetest"
 )
+
+// TestRestoreQueueEntries: the sweep's repair puts an open request missing
+// from its holder's queue back, and leaves present entries (whatever their
+// score) and requests that are not open alone.
+func TestRestoreQueueEntries(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	var ids []int64
+	for range 3 {
+		r, _, err := st.CreateRequest(ctx, nil, newRequest(100), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	if _, err := st.DB.ExecContext(ctx, `UPDATE requests SET status = 'accepted' WHERE id = ?`, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	queue := st.Keys.StationQueue(3)
+	if err := st.Redis.ZAdd(ctx, queue, redis.Z{Score: 7, Member: strconv.FormatInt(ids[1], 10)}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.RestoreQueueEntries(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("restored %d (%v), want 1", n, err)
+	}
+	zs, err := st.Redis.ZRangeWithScores(ctx, queue, 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, z := range zs {
+		got[z.Member.(string)] = z.Score
+	}
+	r0, err := st.GetRequest(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[strconv.FormatInt(ids[0], 10)] != float64(r0.QueueScore()) || got[strconv.FormatInt(ids[1], 10)] != 7 {
+		t.Fatalf("station 3's queue %v: want the missing open request added and the present entry untouched", got)
+	}
+}
 
 // TestPlaceRequestOutOfOrder: two changes of one request (a transfer to
 // station 4, then back to station 3) whose Redis updates arrive in reverse

@@ -261,6 +261,63 @@ func (s *Store) DispatchIndexPresent(ctx context.Context) (bool, error) {
 	return n == 1, translateRedis(err)
 }
 
+// RestoreQueueEntries puts every open request that its holder's queue lacks
+// back in it, leaving present entries alone (ZADD NX), and returns how many
+// it added: the sweep's repair of an entry a lost or reordered update took
+// away. An entry added for a request that moves meanwhile is only stale,
+// which queue readers drop. One pass over the open requests (a range of
+// ix_requests_due), a pipeline per thousand. Errors: unavailable, internal.
+func (s *Store) RestoreQueueEntries(ctx context.Context) (int64, error) {
+	rows, err := s.DB.QueryContext(ctx, `
+		SELECT id, status, urgency, station_id, org_id, accept_by FROM requests
+		WHERE status IN ('dispatched', 'reopened')`)
+	if err != nil {
+		return 0, translate(err, "")
+	}
+	defer rows.Close()
+	var added int64
+	batch := make([]model.Request, 0, 1000)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		var cmds []*redis.IntCmd
+		_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i := range batch {
+				if key, _ := s.queueOf(&batch[i]); key != "" {
+					cmds = append(cmds, pipe.ZAddNX(ctx, key, redis.Z{Score: float64(batch[i].QueueScore()),
+						Member: strconv.FormatInt(batch[i].ID, 10)}))
+				}
+			}
+			return nil
+		})
+		for _, c := range cmds {
+			added += c.Val()
+		}
+		batch = batch[:0]
+		return translateRedis(err)
+	}
+	for rows.Next() {
+		var r model.Request
+		var org int64
+		if err := rows.Scan(&r.ID, &r.Status, &r.Urgency, &r.Station.ID, &org, &r.AcceptBy); err != nil {
+			return added, translate(err, "")
+		}
+		if org != 0 {
+			r.Org = &model.OrgRef{ID: org}
+		}
+		if batch = append(batch, r); len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return added, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return added, translate(err, "")
+	}
+	return added, flush()
+}
+
 // RebuildDispatchIndex puts every open request back in its queue and the
 // deadline set from MySQL (ZADD is idempotent, so concurrent dispatches are
 // not disturbed), then sets the marker. It returns the number of open
