@@ -18,6 +18,9 @@ type RequestStore interface {
 	CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error)
 	PrepareRequest(nr model.NewRequest) (model.PreparedRequest, error)
 	CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error)
+	// KeptRequest reads what a stored submit key keeps; found is false
+	// when the key is not stored.
+	KeptRequest(ctx context.Context, idem *model.Idempotency) (kept model.Request, found bool, err error)
 	GetRequest(ctx context.Context, id int64) (model.Request, error)
 	// GetRequests leaves Candidates empty: list reads never dispatch.
 	GetRequests(ctx context.Context, ids []int64) ([]model.Request, error)
@@ -209,8 +212,9 @@ func (in *SubmitInput) validate() error {
 // and stores it dispatched to the first candidate station, with its events
 // and the station staff's notifications, in one transaction that also holds
 // the idempotency key (idem may be nil); then puts it in the station's queue
-// and the deadline set. A retry with the same key returns the first reply.
-// Concurrent submits share one transaction (request_batch.go).
+// and the deadline set. A retry with the same key returns the first reply,
+// also once the rate limit refuses new submits. Concurrent submits share one
+// transaction (request_batch.go).
 // Errors: invalid_argument (category, description, address, lat, lng,
 // urgency, contact_phone, images, fields.<name>), too_many_requests,
 // conflict (key reused with another body), unavailable, internal.
@@ -226,6 +230,9 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 		q = MatchQuery{P: model.Point{Lat: *in.Lat, Lng: *in.Lng}, Category: in.Category}
 	}
 	match, err := s.readSubmit(ctx, p.UserID, q, valid)
+	if idem != nil && model.IsCode(err, model.CodeTooManyRequests) {
+		return s.replayRefused(ctx, idem, err)
+	}
 	if err != nil {
 		return model.Request{}, err
 	}
@@ -273,6 +280,21 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 		{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: model.ActorSystem, StationID: r.Station.ID},
 	}
 	return s.create(ctx, model.NewRequest{Idem: idem, Request: r, Events: events, Notices: s.dispatchNotices(r, false)}, joined)
+}
+
+// replayRefused answers a keyed submit the rate limit refused: a retry
+// whose key is stored gets the first reply, as API.md promises for every
+// retry (the client may well be retrying because it was limited); anything
+// else gets the refusal.
+func (s *Requests) replayRefused(ctx context.Context, idem *model.Idempotency, refusal error) (model.Request, error) {
+	kept, found, err := s.store.KeptRequest(ctx, idem)
+	if err != nil {
+		return model.Request{}, err
+	}
+	if !found {
+		return model.Request{}, refusal
+	}
+	return s.created(ctx, kept)
 }
 
 // acceptWithin is the accept-by allowance of an urgency.

@@ -65,6 +65,18 @@ func InIdempotentTx[T any](ctx context.Context, s *Store, idem *model.Idempotenc
 
 // replayIdempotent returns the stored reply of a committed idempotent create.
 func replayIdempotent[T any](ctx context.Context, s *Store, idem *model.Idempotency) (T, error) {
+	result, found, err := lookupIdempotent[T](ctx, s, idem)
+	if err == nil && !found {
+		// Gone between the duplicate insert and this read: only a purge of a
+		// very old key can do that; a conflict, which the client may retry.
+		return result, model.Errorf(model.CodeConflict, "请求冲突，请重试")
+	}
+	return result, err
+}
+
+// lookupIdempotent returns the stored reply of idem's key, if the key is
+// stored; a key stored for another request is a conflict naming it.
+func lookupIdempotent[T any](ctx context.Context, s *Store, idem *model.Idempotency) (T, bool, error) {
 	var result T
 	var scope string
 	var fingerprint, reply []byte
@@ -72,21 +84,27 @@ func replayIdempotent[T any](ctx context.Context, s *Store, idem *model.Idempote
 		SELECT scope, fingerprint, reply FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`,
 		idem.UserID, idem.Key).Scan(&scope, &fingerprint, &reply)
 	if errors.Is(err, sql.ErrNoRows) {
-		// Gone between the duplicate insert and this read: only a purge of a
-		// very old key can do that; a conflict, which the client may retry.
-		return result, model.Errorf(model.CodeConflict, "请求冲突，请重试")
+		return result, false, nil
 	}
 	if err != nil {
-		return result, translate(err, "")
+		return result, false, translate(err, "")
 	}
 	if scope != idem.Scope || string(fingerprint) != string(idem.Fingerprint[:]) || reply == nil {
-		return result, &model.Error{Code: model.CodeConflict, Message: "Idempotency-Key 已用于另一个请求",
+		return result, false, &model.Error{Code: model.CodeConflict, Message: "Idempotency-Key 已用于另一个请求",
 			Fields: map[string]string{"Idempotency-Key": "已用于另一个请求"}}
 	}
 	if err := json.Unmarshal(reply, &result); err != nil {
-		return result, model.Wrap(model.CodeInternal, err, "")
+		return result, false, model.Wrap(model.CodeInternal, err, "")
 	}
-	return result, nil
+	return result, true, nil
+}
+
+// KeptRequest returns what a committed submit's Idempotency-Key keeps (see
+// CreateRequest), found false when the key is not stored — for a retry
+// refused by the rate limit, which must still get its first reply.
+// Errors: conflict (the key was used for another request), unavailable, internal.
+func (s *Store) KeptRequest(ctx context.Context, idem *model.Idempotency) (kept model.Request, found bool, err error) {
+	return lookupIdempotent[model.Request](ctx, s, idem)
 }
 
 // PurgeIdempotencyKeys deletes at most 1,000 keys older than before (the

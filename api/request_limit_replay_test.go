@@ -1,0 +1,55 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+	"sync"
+	"testing"
+
+	"jindalai/service"
+)
+
+// TestSubmitReplayPassesTheRateLimit: once a resident has used up the submit
+// limit, a new submit is 429, but a retry of a stored key — sequential or
+// many at once — still gets its first reply, byte for byte (API.md: the same
+// key returns the first reply); a key reused with another body is still 409.
+func TestSubmitReplayPassesTheRateLimit(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{dispatch: &service.RequestsConfig{AcceptByUrgent: 1800e9, AcceptByNormal: 14400e9,
+		MaxBounces: 3, SubmitPerMinuteUser: 2}})
+	h.city()
+	alice, _ := h.login("alice")
+	submit := func(key string, body map[string]any) reply {
+		return h.do(req{method: "POST", path: "/api/v1/requests", token: alice, body: body,
+			header: map[string]string{"Idempotency-Key": key}})
+	}
+	first := submit("a", needBody())
+	if first.Status != http.StatusCreated || submit("b", needBody()).Status != http.StatusCreated {
+		t.Fatalf("first submits: %d %s", first.Status, first.Body)
+	}
+	if r := submit("c", needBody()); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("a third new submit in a minute: %d %s", r.Status, r.Body)
+	}
+	var wg sync.WaitGroup
+	replies := make([]reply, 10)
+	for i := range replies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replies[i] = submit("a", needBody())
+		}()
+	}
+	wg.Wait()
+	for _, r := range replies {
+		if r.Status != first.Status || !bytes.Equal(r.Body, first.Body) {
+			t.Fatalf("a retry past the limit: %d %s, want %d %s", r.Status, r.Body, first.Status, first.Body)
+		}
+	}
+	other := needBody()
+	other["description"] = "另一件事"
+	if r := submit("a", other); r.Status != http.StatusConflict || r.errorFields()["Idempotency-Key"] == "" {
+		t.Fatalf("the key with another body past the limit: %d %s", r.Status, r.Body)
+	}
+	if n := h.count(`SELECT COUNT(*) FROM requests`); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+}
