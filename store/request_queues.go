@@ -269,8 +269,7 @@ func (s *Store) DispatchIndexPresent(ctx context.Context) (bool, error) {
 // ix_requests_due), a pipeline per thousand. Errors: unavailable, internal.
 func (s *Store) RestoreQueueEntries(ctx context.Context) (int64, error) {
 	rows, err := s.DB.QueryContext(ctx, `
-		SELECT id, status, urgency, station_id, org_id, accept_by FROM requests
-		WHERE status IN ('dispatched', 'reopened')`)
+		SELECT `+placementColumns+` FROM requests WHERE status IN ('dispatched', 'reopened')`)
 	if err != nil {
 		return 0, translate(err, "")
 	}
@@ -298,13 +297,9 @@ func (s *Store) RestoreQueueEntries(ctx context.Context) (int64, error) {
 		return translateRedis(err)
 	}
 	for rows.Next() {
-		var r model.Request
-		var org int64
-		if err := rows.Scan(&r.ID, &r.Status, &r.Urgency, &r.Station.ID, &org, &r.AcceptBy); err != nil {
-			return added, translate(err, "")
-		}
-		if org != 0 {
-			r.Org = &model.OrgRef{ID: org}
+		r, err := scanPlacement(rows)
+		if err != nil {
+			return added, err
 		}
 		if batch = append(batch, r); len(batch) == cap(batch) {
 			if err := flush(); err != nil {
