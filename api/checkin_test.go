@@ -100,6 +100,40 @@ func TestCheckoutNotBeforeTheStart(t *testing.T) {
 	}
 }
 
+// TestCancelChecksOutTheVolunteersOnSite: cancelling an activity under way
+// checks out the volunteers on site, credited the minutes served so far (a
+// cancelled activity takes no check-out); one who never checked in gets
+// nothing.
+func TestCancelChecksOutTheVolunteersOnSite(t *testing.T) {
+	h := newHarness(t)
+	org := h.organizer("org")
+	tokens, _ := h.volunteers("cut", 2)
+	a := h.createActivity(org, nil) // starts in 10 minutes, 2 credited hours
+	h.claim(tokens[0], a.ID)
+	h.claim(tokens[1], a.ID)
+	h.clock.Advance(10 * time.Minute)
+	if r := h.onSite(tokens[0], a.ID, "checkin", at(placeLat, placeLng)); r.Status != http.StatusOK {
+		t.Fatalf("check-in: %d %s", r.Status, r.Body)
+	}
+	h.clock.Advance(25 * time.Minute)
+	r := h.do(req{method: "POST", path: fmt.Sprintf("/api/v1/activities/%d/cancel", a.ID), token: org,
+		body: map[string]string{"reason": "暴雨，提前结束"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	for i, want := range []int64{25, 0} {
+		var hours model.Hours
+		r := h.do(req{method: "GET", path: "/api/v1/me/hours", token: tokens[i]})
+		r.decode(t, &hours)
+		if r.Status != http.StatusOK || hours.TotalMinutes != want {
+			t.Fatalf("volunteer %d's hours after the cancel: %d %s, want %d minutes", i, r.Status, r.Body, want)
+		}
+	}
+	if r := h.onSite(tokens[0], a.ID, "checkout", at(placeLat, placeLng)); r.Status != http.StatusConflict {
+		t.Fatalf("check-out of the cancelled activity: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestCheckinCode(t *testing.T) {
 	h := newHarness(t)
 	org := h.organizer("org")

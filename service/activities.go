@@ -28,7 +28,7 @@ type ActivityStore interface {
 	UpdateActivity(ctx context.Context, id int64, edit func(*model.Activity) error,
 		promoted func(model.Activity, model.Claim) model.Notification,
 		changed func(before, after model.Activity) func(volunteerID int64) model.Notification) (model.Activity, error)
-	CancelActivity(ctx context.Context, id int64, reason string, check func(model.Activity) error,
+	CancelActivity(ctx context.Context, id int64, at time.Time, reason string, check func(model.Activity) error,
 		notify func(a model.Activity, volunteerIDs []int64) []model.Notification) (model.Activity, error)
 
 	ClaimActivity(ctx context.Context, idem *model.Idempotency, activityID, volunteerID int64, now time.Time,
@@ -341,7 +341,8 @@ func applyPatch(a *model.Activity, patch ActivityPatch, hours *float64) {
 
 // CancelActivity cancels an activity before its end (its organizers only);
 // every volunteer holding a claim gets an activity_cancelled notification in
-// the same transaction. Errors: invalid_argument (reason), permission_denied,
+// the same transaction, and those on site are checked out, credited the
+// minutes served so far (they cannot check out of a cancelled activity). Errors: invalid_argument (reason), permission_denied,
 // not_found, failed_precondition (already cancelled or ended), unavailable, internal.
 func (s *Activities) CancelActivity(ctx context.Context, p model.Principal, id int64, reason string) (model.Activity, error) {
 	reason = strings.TrimSpace(reason)
@@ -370,7 +371,7 @@ func (s *Activities) CancelActivity(ctx context.Context, p model.Principal, id i
 		}
 		return out
 	}
-	return s.store.CancelActivity(ctx, id, reason, check, notify)
+	return s.store.CancelActivity(ctx, id, s.now(), reason, check, notify)
 }
 
 // GetActivity returns an activity with the caller's live claim, if any.
