@@ -167,8 +167,8 @@ type TransferInput struct {
 // with a reason; its deadline starts again. An organization's admins then
 // find it in their queue and may accept it. Errors: invalid_argument
 // (station_id, org_id, reason), not_found, permission_denied (not the
-// holding station's staff), failed_precondition (not dispatched),
-// unavailable, internal.
+// holding station's staff), failed_precondition (not dispatched; to a
+// station while the holder must take it), unavailable, internal.
 func (s *Requests) Transfer(ctx context.Context, p model.Principal, id int64, in TransferInput) (model.Request, error) {
 	reason, err := reasonOf("reason", in.Reason, 500)
 	if err != nil {
@@ -200,6 +200,12 @@ func (s *Requests) Transfer(ctx context.Context, p model.Principal, id int64, in
 		if station.ID != 0 {
 			if station.ID == r.Station.ID && r.OrgID() == 0 {
 				return model.RequestChange{}, model.InvalidField("station_id", "已在该站点")
+			}
+			if r.MustTake {
+				// The bounce limit gave it to this station to take: handing it
+				// to another station would start the round again. An
+				// organization may still help (it comes back here, must_take kept).
+				return model.RequestChange{}, model.Errorf(model.CodeFailedPrecondition, "该诉求已多次退单，本站须签收办理，不能转派给其他站点")
 			}
 			next.Station, next.Org, next.MustTake = station, nil, false
 		} else {

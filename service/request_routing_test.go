@@ -57,6 +57,10 @@ func TestRejectWalksCandidatesThenParentMustTake(t *testing.T) {
 	}
 	_, err = f.svc.Reject(ctx, worker(12, 2), r.ID, "还是不想要")
 	mustCode(t, err, model.CodeFailedPrecondition)
+	// Nor may it hand the request to another station, which would start
+	// the round again without must_take.
+	_, err = f.svc.Transfer(ctx, worker(12, 2), r.ID, service.TransferInput{StationID: 4, Reason: "转回"})
+	mustCode(t, err, model.CodeFailedPrecondition)
 	_, err = f.svc.Accept(ctx, worker(11, 4), r.ID)
 	mustCode(t, err, model.CodeNotFound)
 	// A station admin above sees it but may not accept for station 2.
