@@ -117,3 +117,20 @@ func TestNewNotificationsRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadlineTextRoundsUp: a deadline is named by the minute at or after
+// it, never the minute before.
+func TestDeadlineTextRoundsUp(t *testing.T) {
+	loc := time.FixedZone("CST", 8*3600)
+	s := &Requests{loc: loc}
+	for at, want := range map[time.Time]string{
+		time.Date(2031, 5, 6, 15, 40, 58, 0, loc):      "请于 05-06 15:41 前签收",
+		time.Date(2031, 5, 6, 15, 40, 0, 0, loc):       "请于 05-06 15:40 前签收",
+		time.Date(2031, 5, 6, 23, 59, 0, 1e6, loc):     "请于 05-07 00:00 前签收",
+		time.Date(2031, 5, 6, 7, 40, 0, 1e6, time.UTC): "请于 05-06 15:41 前签收",
+	} {
+		if got := s.deadlineText(at); got != want {
+			t.Errorf("deadlineText(%v) = %q, want %q", at, got, want)
+		}
+	}
+}

@@ -225,8 +225,8 @@ var (
 // social workers learn of it from their queue (GET /queue), which every
 // dispatch updates at once; the admins supervise that it is accepted.
 func (s *Requests) dispatchNotices(r model.Request, escalated bool) []model.RequestNotice {
-	body := fmt.Sprintf("【%s】%s", r.CategoryName, excerpt(r.Description, 60))
-	deadline := "请于 " + r.AcceptBy.In(s.loc).Format("01-02 15:04") + " 前签收"
+	body := noticeBody(r)
+	deadline := s.deadlineText(r.AcceptBy)
 	to := model.Audience{StationID: r.Station.ID, Roles: stationAdmins}
 	if r.OrgID() != 0 {
 		to = model.Audience{OrgID: r.OrgID(), Roles: orgAdmins}
@@ -236,4 +236,28 @@ func (s *Requests) dispatchNotices(r model.Request, escalated bool) []model.Requ
 	}
 	return []model.RequestNotice{{To: to,
 		Notification: s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)}}
+}
+
+// reminderNotices tell the admins of a station that keeps an overdue
+// request (the top of the tree: there is nowhere to escalate it to) that it
+// is still not accepted: a 督办 again, not a new dispatch.
+func (s *Requests) reminderNotices(r model.Request) []model.RequestNotice {
+	return []model.RequestNotice{{To: model.Audience{StationID: r.Station.ID, Roles: stationAdmins},
+		Notification: s.notification("request_escalated", "督办：诉求仍未签收，"+s.deadlineText(r.AcceptBy),
+			"超过签收时限仍未被签收，请尽快安排签收："+noticeBody(r), r, r.AcceptBy, "仍未签收，请督促办理")}}
+}
+
+// noticeBody is a request as the admins' messages describe it.
+func noticeBody(r model.Request) string {
+	return fmt.Sprintf("【%s】%s", r.CategoryName, excerpt(r.Description, 60))
+}
+
+// deadlineText is an accept-by time as the admins read it, rounded up to
+// the minute, so it never names a minute before the deadline.
+func (s *Requests) deadlineText(t time.Time) string {
+	m := t.Truncate(time.Minute)
+	if m.Before(t) {
+		m = m.Add(time.Minute)
+	}
+	return "请于 " + m.In(s.loc).Format("01-02 15:04") + " 前签收"
 }

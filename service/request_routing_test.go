@@ -400,7 +400,8 @@ func TestEscalationFromAnOrganizationAndAtTheTop(t *testing.T) {
 	}
 
 	r, _ = f.st.GetRequest(ctx, top.ID)
-	if r.Station.ID != 1 || r.Bounces != 1 || !r.MustTake || r.Status != model.StatusDispatched || !r.AcceptBy.Equal(accepts) {
+	// The top keeps it: a timeout there is no bounce.
+	if r.Station.ID != 1 || r.Bounces != 0 || !r.MustTake || r.Status != model.StatusDispatched || !r.AcceptBy.Equal(accepts) {
 		t.Fatalf("at the top: %+v", r)
 	}
 	if e := lastEvent(t, f, top.ID); e.Kind != model.EventEscalate || e.Note != "超过签收时限未签收，仍由「延吉市社工总站」办理" {
@@ -414,6 +415,11 @@ func TestEscalationFromAnOrganizationAndAtTheTop(t *testing.T) {
 		if n := f.count(t, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ? AND kind = 'request_escalated'`, admin, id); n != 1 {
 			t.Fatalf("request %d: %d 督办 for its station's admin, want 1", id, n)
 		}
+	}
+	// The station that keeps it hears it is still waiting, not that it
+	// was moved there.
+	if n := f.count(t, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ? AND title LIKE '督办：诉求仍未签收%' AND body LIKE '超过签收时限仍未被签收%'`, admin1, top.ID); n != 1 {
+		t.Fatalf("the reminder at the top: %d", n)
 	}
 }
 
