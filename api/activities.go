@@ -216,12 +216,7 @@ func (s *Server) checkinCode(c *gin.Context) {
 		return
 	}
 	out, err := s.Activities.CheckinCode(c.Request.Context(), principal(c), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, out)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) activityClaims(c *gin.Context) {
