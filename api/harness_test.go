@@ -209,6 +209,18 @@ func (r reply) errorFields() map[string]string {
 	return e.Error.Fields
 }
 
+// replays tells whether r repeats first byte for byte: the same status and
+// body (what a retried Idempotency-Key gets).
+func (r reply) replays(first reply) bool {
+	return r.Status == first.Status && bytes.Equal(r.Body, first.Body)
+}
+
+// refusesKey tells whether r is the 409 naming Idempotency-Key (the key
+// reused with another body).
+func (r reply) refusesKey() bool {
+	return r.Status == http.StatusConflict && r.errorFields()["Idempotency-Key"] != ""
+}
+
 // req describes one call; body is JSON-encoded unless it is a string or []byte.
 type req struct {
 	method, path, token string
@@ -257,6 +269,18 @@ func (h *harness) do(r req) reply {
 		h.t.Errorf("%s %s: no X-Request-Id", r.method, r.path)
 	}
 	validateReply(h.t, hr, out)
+	return out
+}
+
+// doAtOnce sends the requests concurrently and returns their replies in order.
+func (h *harness) doAtOnce(rs ...req) []reply {
+	h.t.Helper()
+	out := make([]reply, len(rs))
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		wg.Go(func() { out[i] = h.do(r) })
+	}
+	wg.Wait()
 	return out
 }
 

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"net/http"
-	"sync"
 	"testing"
 
 	"jindalai/service"
@@ -18,10 +16,11 @@ func TestSubmitReplayPassesTheRateLimit(t *testing.T) {
 		MaxBounces: 3, SubmitPerMinuteUser: 2}})
 	h.city()
 	alice, _ := h.login("alice")
-	submit := func(key string, body map[string]any) reply {
-		return h.do(req{method: "POST", path: "/api/v1/requests", token: alice, body: body,
-			header: map[string]string{"Idempotency-Key": key}})
+	submitReq := func(key string, body map[string]any) req {
+		return req{method: "POST", path: "/api/v1/requests", token: alice, body: body,
+			header: map[string]string{"Idempotency-Key": key}}
 	}
+	submit := func(key string, body map[string]any) reply { return h.do(submitReq(key, body)) }
 	first := submit("a", needBody())
 	if first.Status != http.StatusCreated || submit("b", needBody()).Status != http.StatusCreated {
 		t.Fatalf("first submits: %d %s", first.Status, first.Body)
@@ -29,24 +28,18 @@ func TestSubmitReplayPassesTheRateLimit(t *testing.T) {
 	if r := submit("c", needBody()); r.Status != http.StatusTooManyRequests {
 		t.Fatalf("a third new submit in a minute: %d %s", r.Status, r.Body)
 	}
-	var wg sync.WaitGroup
-	replies := make([]reply, 10)
-	for i := range replies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			replies[i] = submit("a", needBody())
-		}()
+	retries := make([]req, 10)
+	for i := range retries {
+		retries[i] = submitReq("a", needBody())
 	}
-	wg.Wait()
-	for _, r := range replies {
-		if r.Status != first.Status || !bytes.Equal(r.Body, first.Body) {
+	for _, r := range h.doAtOnce(retries...) {
+		if !r.replays(first) {
 			t.Fatalf("a retry past the limit: %d %s, want %d %s", r.Status, r.Body, first.Status, first.Body)
 		}
 	}
 	other := needBody()
 	other["description"] = "另一件事"
-	if r := submit("a", other); r.Status != http.StatusConflict || r.errorFields()["Idempotency-Key"] == "" {
+	if r := submit("a", other); !r.refusesKey() {
 		t.Fatalf("the key with another body past the limit: %d %s", r.Status, r.Body)
 	}
 	if n := h.count(`SELECT COUNT(*) FROM requests`); n != 2 {

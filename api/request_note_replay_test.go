@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"net/http"
 	"testing"
 
@@ -31,7 +30,7 @@ func TestRequestNoteReplayByKey(t *testing.T) {
 		t.Fatalf("note: %d %s", first.Status, first.Body)
 	}
 	again := h.do(req{method: "POST", path: path, token: w, body: map[string]string{"text": "家属电话已核实"}, header: key})
-	if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+	if !again.replays(first) {
 		t.Errorf("retried: %d %s, want %d %s", again.Status, again.Body, first.Status, first.Body)
 	}
 	if n := h.noteCount(a.ID); n != 1 {
@@ -39,7 +38,7 @@ func TestRequestNoteReplayByKey(t *testing.T) {
 	}
 
 	other := h.do(req{method: "POST", path: path, token: w, body: map[string]string{"text": "已预约下周回访"}, header: key})
-	if other.Status != http.StatusConflict || other.errorFields()["Idempotency-Key"] == "" {
+	if !other.refusesKey() {
 		t.Errorf("same key, another text: %d %s", other.Status, other.Body)
 	}
 	if n := h.noteCount(a.ID); n != 1 {
@@ -92,7 +91,7 @@ func TestRequestNoteKeyScopedByRequest(t *testing.T) {
 	}
 	r := h.do(req{method: "POST", path: reqPath(b.ID, "notes"), token: w, body: body,
 		header: map[string]string{"Idempotency-Key": "shared"}})
-	if r.Status != http.StatusConflict || r.errorFields()["Idempotency-Key"] == "" {
+	if !r.refusesKey() {
 		t.Errorf("A's key on B: %d %s, want 409 naming Idempotency-Key", r.Status, r.Body)
 	}
 	if na, nb := h.noteCount(a.ID), h.noteCount(b.ID); na != 1 || nb != 0 {

@@ -37,7 +37,7 @@ func TestVolunteerRegistrationReplayByKey(t *testing.T) {
 	}
 
 	again := h.do(req{method: "POST", path: "/api/v1/volunteers", token: reg.Token, body: body, header: key})
-	if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+	if !again.replays(first) {
 		t.Fatalf("retried: %d %s, want %d %s", again.Status, again.Body, first.Status, first.Body)
 	}
 	if n := h.sessionCount(user.ID); n != 1 {
@@ -47,7 +47,7 @@ func TestVolunteerRegistrationReplayByKey(t *testing.T) {
 	// The reply was lost: the client logs in again and retries with the key.
 	relogin, _ := h.login("vreplay")
 	lost := h.do(req{method: "POST", path: "/api/v1/volunteers", token: relogin, body: body, header: key})
-	if lost.Status != first.Status || !bytes.Equal(lost.Body, first.Body) {
+	if !lost.replays(first) {
 		t.Fatalf("retried after a lost reply: %d %s, want %d %s", lost.Status, lost.Body, first.Status, first.Body)
 	}
 	if n := h.sessionCount(user.ID); n != 2 {
@@ -66,7 +66,7 @@ func TestVolunteerRegistrationReplayByKey(t *testing.T) {
 
 	other := h.do(req{method: "POST", path: "/api/v1/volunteers", token: reg.Token, header: key,
 		body: map[string]any{"real_name": "李小龙", "phone": "13912345679"}})
-	if other.Status != http.StatusConflict || other.errorFields()["Idempotency-Key"] == "" {
+	if !other.refusesKey() {
 		t.Fatalf("same key, another body: %d %s", other.Status, other.Body)
 	}
 	if n := h.count(`SELECT COUNT(*) FROM volunteers WHERE user_id = ?`, user.ID); n != 1 {
@@ -133,19 +133,15 @@ func TestKeyedRegistrationsDoNotExhaustThePool(t *testing.T) {
 	h.store.DB.SetMaxOpenConns(8)
 	body := map[string]any{"real_name": "赵六", "phone": "13612345678"}
 	key := map[string]string{"Idempotency-Key": "pool"}
-	firsts := make([]reply, n)
+	registrations := make([]req, n)
+	for i := range tokens {
+		registrations[i] = req{method: "POST", path: "/api/v1/volunteers", token: tokens[i], body: body, header: key}
+	}
+	var firsts []reply
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var wg sync.WaitGroup
-		for i := range tokens {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				firsts[i] = h.do(req{method: "POST", path: "/api/v1/volunteers", token: tokens[i], body: body, header: key})
-			}()
-		}
-		wg.Wait()
+		firsts = h.doAtOnce(registrations...)
 	}()
 	select {
 	case <-done:
@@ -159,7 +155,7 @@ func TestKeyedRegistrationsDoNotExhaustThePool(t *testing.T) {
 		var reg model.VolunteerRegistration
 		first.decode(t, &reg)
 		again := h.do(req{method: "POST", path: "/api/v1/volunteers", token: reg.Token, body: body, header: key})
-		if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		if !again.replays(first) {
 			t.Fatalf("replay %d: %d %s, want %s", i, again.Status, again.Body, first.Body)
 		}
 	}
