@@ -65,26 +65,12 @@ func (l *RateLimiter) Allow(ctx context.Context, name, subject string, perMinute
 // subject 0 when allowed, else how long until it would be.
 // Errors: unavailable.
 func (l *RateLimiter) AllowMany(ctx context.Context, name string, subjects []string, perMinute int) ([]time.Duration, error) {
-	run := func(eval func(pipe redis.Pipeliner, key string) *redis.Cmd) ([]*redis.Cmd, error) {
-		cmds := make([]*redis.Cmd, len(subjects))
-		_, err := l.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for i, subject := range subjects {
-				cmds[i] = eval(pipe, l.keys.RateLimit(name, subject))
-			}
-			return nil
-		})
-		return cmds, err
-	}
-	args := []any{perMinute, perMinute, 60}
-	cmds, err := run(func(pipe redis.Pipeliner, key string) *redis.Cmd {
-		return gcraScript.EvalSha(ctx, pipe, []string{key}, args...)
+	cmds := make([]*redis.Cmd, len(subjects))
+	err := pipelineScripts(ctx, l.rdb, func(_ redis.Pipeliner, eval scriptCall) {
+		for i, subject := range subjects {
+			cmds[i] = eval(gcraScript, []string{l.keys.RateLimit(name, subject)}, perMinute, perMinute, 60)
+		}
 	})
-	if redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// Redis lost its script cache (a restart): send the script itself.
-		cmds, err = run(func(pipe redis.Pipeliner, key string) *redis.Cmd {
-			return gcraScript.Eval(ctx, pipe, []string{key}, args...)
-		})
-	}
 	if err != nil {
 		return nil, translateRedis(err)
 	}
@@ -108,4 +94,32 @@ func (l *RateLimiter) AllowMany(ctx context.Context, name string, subjects []str
 		out[i] = max(time.Duration(secs*float64(time.Second)), time.Millisecond)
 	}
 	return out, nil
+}
+
+// scriptCall adds a call of a script to a pipeline.
+type scriptCall func(script *redis.Script, keys []string, args ...any) *redis.Cmd
+
+// pipelineScripts runs the commands fill adds in one pipelined round trip,
+// the scripts among them by EVALSHA; when Redis lost its script cache (a
+// restart: NOSCRIPT), it runs fill's commands again, sending the scripts
+// themselves, so fill's commands must bear being sent twice. Errors: the
+// pipeline's, untranslated.
+func pipelineScripts(ctx context.Context, rdb *redis.Client, fill func(pipe redis.Pipeliner, eval scriptCall)) error {
+	run := func(byHash bool) error {
+		_, err := rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			fill(pipe, func(script *redis.Script, keys []string, args ...any) *redis.Cmd {
+				if byHash {
+					return script.EvalSha(ctx, pipe, keys, args...)
+				}
+				return script.Eval(ctx, pipe, keys, args...)
+			})
+			return nil
+		})
+		return err
+	}
+	err := run(true)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		err = run(false)
+	}
+	return err
 }

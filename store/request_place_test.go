@@ -37,14 +37,7 @@ func TestRestoreQueueEntries(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("restored %d (%v), want 1", n, err)
 	}
-	zs, err := st.Redis.ZRangeWithScores(ctx, queue, 0, -1).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, z := range zs {
-		got[z.Member.(string)] = z.Score
-	}
+	got := zscores(t, st, queue)
 	r0, err := st.GetRequest(ctx, ids[0])
 	if err != nil {
 		t.Fatal(err)

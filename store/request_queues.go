@@ -55,32 +55,19 @@ func (s *Store) PlaceRequest(ctx context.Context, before *model.Request, after m
 	oldKey, _ := s.queueOf(before)
 	newKey, deadline := s.queueOf(&after)
 	member := strconv.FormatInt(after.ID, 10)
-	place := func(drop func(pipe redis.Pipeliner, key string, score int64)) error {
-		_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			if oldKey != "" && oldKey != newKey {
-				drop(pipe, oldKey, before.QueueScore())
-			}
-			if newKey != "" {
-				pipe.ZAdd(ctx, newKey, redis.Z{Score: float64(after.QueueScore()), Member: member})
-			}
-			if deadline {
-				pipe.ZAdd(ctx, s.Keys.DispatchDeadlines(), redis.Z{Score: float64(after.AcceptBy.UnixMilli()), Member: member})
-			} else if before != nil {
-				drop(pipe, s.Keys.DispatchDeadlines(), before.AcceptBy.UnixMilli())
-			}
-			return nil
-		})
-		return err
-	}
-	err := place(func(pipe redis.Pipeliner, key string, score int64) {
-		dropStaleScript.EvalSha(ctx, pipe, []string{key}, member, score)
+	err := pipelineScripts(ctx, s.Redis, func(pipe redis.Pipeliner, eval scriptCall) {
+		if oldKey != "" && oldKey != newKey {
+			eval(dropStaleScript, []string{oldKey}, member, before.QueueScore())
+		}
+		if newKey != "" {
+			pipe.ZAdd(ctx, newKey, redis.Z{Score: float64(after.QueueScore()), Member: member})
+		}
+		if deadline {
+			pipe.ZAdd(ctx, s.Keys.DispatchDeadlines(), redis.Z{Score: float64(after.AcceptBy.UnixMilli()), Member: member})
+		} else if before != nil {
+			eval(dropStaleScript, []string{s.Keys.DispatchDeadlines()}, member, before.AcceptBy.UnixMilli())
+		}
 	})
-	if redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// Redis lost its script cache (a restart): send the script itself.
-		err = place(func(pipe redis.Pipeliner, key string, score int64) {
-			dropStaleScript.Eval(ctx, pipe, []string{key}, member, score)
-		})
-	}
 	return translateRedis(err)
 }
 

@@ -171,17 +171,6 @@ func TestRebuildDispatchIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	zset := func(key string) map[string]float64 {
-		zs, err := st.Redis.ZRangeWithScores(ctx, key, 0, -1).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]float64{}
-		for _, z := range zs {
-			out[z.Member.(string)] = z.Score
-		}
-		return out
-	}
 	want := func(key string, got, want map[string]float64) {
 		t.Helper()
 		if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -189,10 +178,10 @@ func TestRebuildDispatchIndex(t *testing.T) {
 		}
 	}
 	id := func(i int) string { return itoa(rs[i].ID) }
-	want("station queue", zset(st.Keys.StationQueue(3)), map[string]float64{
+	want("station queue", zscores(t, st, st.Keys.StationQueue(3)), map[string]float64{
 		id(0): float64(rs[0].QueueScore()), id(2): float64(rs[2].QueueScore())})
-	want("org queue", zset(st.Keys.OrgQueue(7)), map[string]float64{id(1): float64(rs[1].QueueScore())})
-	want("deadlines", zset(st.Keys.DispatchDeadlines()), map[string]float64{
+	want("org queue", zscores(t, st, st.Keys.OrgQueue(7)), map[string]float64{id(1): float64(rs[1].QueueScore())})
+	want("deadlines", zscores(t, st, st.Keys.DispatchDeadlines()), map[string]float64{
 		id(0): float64(rs[0].AcceptBy.UnixMilli()), id(1): float64(rs[1].AcceptBy.UnixMilli())})
 	if present, err := st.DispatchIndexPresent(ctx); err != nil || !present {
 		t.Fatalf("marker: %v %v", present, err)
