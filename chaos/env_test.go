@@ -18,6 +18,7 @@ import (
 
 	"jindalai/internal/testbed"
 	"jindalai/store"
+	"jindalai/store/storetest"
 )
 
 // env is one test's API process over its own database and Redis key prefix
@@ -93,12 +94,10 @@ func newEnv(t *testing.T) *env {
 		}
 		_ = suite.stack.Run("start-mysql", time.Minute)
 		_ = suite.stack.Run("start-redis", time.Minute)
+		storetest.FlushPrefix(t, e.st)
+		_ = e.st.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if keys, _ := e.st.Redis.Keys(ctx, e.st.Keys.Match()).Result(); len(keys) > 0 {
-			e.st.Redis.Del(ctx, keys...)
-		}
-		_ = e.st.Close()
 		if a, err := store.Open(store.Options{DSN: suite.stack.DSN(""), MaxOpenConns: 1, RedisAddr: suite.stack.RedisAddr()}); err == nil {
 			_, _ = a.DB.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
 			_ = a.Close()

@@ -131,19 +131,27 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 			continue
 		}
 		var parts []string
-		met := true
+		met, measured := true, true
 		if tg.minRatio > 0 {
-			v, _ := ratioOf(r, byName)
-			parts = append(parts, fmt.Sprintf("%s/%s %.2f (≥ %.2f)", r.Name, r.Baseline, v, tg.minRatio))
-			met = met && v >= tg.minRatio
+			if v, ok := ratioOf(r, byName); ok {
+				parts = append(parts, fmt.Sprintf("%s/%s %.2f (≥ %.2f)", r.Name, r.Baseline, v, tg.minRatio))
+				met = met && v >= tg.minRatio
+			} else {
+				// The baseline did not run (-only) or was skipped.
+				parts = append(parts, fmt.Sprintf("%s/%s not measured (≥ %.2f)", r.Name, r.Baseline, tg.minRatio))
+				measured = false
+			}
 		}
 		if tg.maxP99 > 0 {
 			parts = append(parts, fmt.Sprintf("p99 %s ms (< %s ms)", ms(r.P99), ms(tg.maxP99)))
 			met = met && r.P99 < tg.maxP99
 		}
 		verdict := "met"
-		if !met {
+		switch {
+		case !met:
 			verdict = "MISSED"
+		case !measured:
+			verdict = "not measured"
 		}
 		checks = append(checks, fmt.Sprintf("TARGET %s: %s: %s", r.Name, strings.Join(parts, ", "), verdict))
 	}

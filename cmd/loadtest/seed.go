@@ -26,13 +26,9 @@ const (
 	codeStationAdmin = "sa"
 )
 
-// seedCity fills the fresh bench database with multi-row INSERTs, for the
-// tables that exist (feature tables arrive with their issues).
+// seedCity fills the fresh bench database (migrated by this tree, so every
+// table is there) with multi-row INSERTs.
 func seedCity(ctx context.Context, db *sql.DB, c *city) error {
-	has, err := tables(ctx, db)
-	if err != nil {
-		return err
-	}
 	t0 := time.Now()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	users := c.Residents + c.Workers + c.Volunteers + c.Stations
@@ -69,13 +65,6 @@ func seedCity(ctx context.Context, db *sql.DB, c *city) error {
 	}
 	c.Seeded = append(c.Seeded, fmt.Sprintf("user_roles=%d", c.Workers+c.Volunteers+c.Stations))
 	for _, step := range featureSeeds {
-		ok := true
-		for _, t := range step.tables {
-			ok = ok && has[t]
-		}
-		if !ok {
-			continue
-		}
 		n, err := step.seed(ctx, db, c, now)
 		if err != nil {
 			return fmt.Errorf("seed %s: %w", step.name, err)
@@ -86,19 +75,17 @@ func seedCity(ctx context.Context, db *sql.DB, c *city) error {
 	return nil
 }
 
-// featureSeed fills the tables of one feature when they exist.
+// featureSeed fills the tables of one feature.
 type featureSeed struct {
-	name   string
-	tables []string
-	seed   func(ctx context.Context, db *sql.DB, c *city, now time.Time) (int, error)
+	name string
+	seed func(ctx context.Context, db *sql.DB, c *city, now time.Time) (int, error)
 }
 
-// featureSeeds run in this order, each when its tables exist: the slots'
-// offerings name stations 1..benchOfferings, which the stations step creates.
+// featureSeeds run in this order: the slots' offerings name stations
+// 1..benchOfferings, which the stations step creates.
 var featureSeeds = []featureSeed{
-	{name: "stations+orgs", tables: []string{"categories", "stations", "station_categories", "organizations", "organization_categories"},
-		seed: seedStations},
-	{name: "slots", tables: []string{"offerings", "slots", "bookings", "stations"}, seed: seedBookings},
+	{name: "stations+orgs", seed: seedStations},
+	{name: "slots", seed: seedBookings},
 }
 
 // userCode returns the login code and nickname of the i-th seeded user.
@@ -120,24 +107,6 @@ func userCode(c *city, i int) (code, name string) {
 
 // workerStation is the station of worker k (see seedCity).
 func workerStation(c *city, k int) int64 { return int64(k%c.Stations + 1) }
-
-// tables returns the tables of the current database.
-func tables(ctx context.Context, db *sql.DB) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out[n] = true
-	}
-	return out, rows.Err()
-}
 
 // insertRows inserts n rows of cols into table, 500 rows per statement.
 func insertRows(ctx context.Context, db *sql.DB, table string, cols []string, n int, row func(i int) []any) error {

@@ -27,13 +27,10 @@ func FreshDatabase(ctx context.Context, dsn, db string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mysql dsn: %w", err)
 	}
-	for _, q := range []string{
-		"DROP DATABASE IF EXISTS " + db,
-		"CREATE DATABASE " + db + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
-	} {
-		if err := adminExec(ctx, mc, q); err != nil {
-			return "", err
-		}
+	if err := adminExec(ctx, mc,
+		"DROP DATABASE IF EXISTS "+db,
+		"CREATE DATABASE "+db+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+		return "", err
 	}
 	mc.DBName = db
 	return mc.FormatDSN(), nil
@@ -48,8 +45,9 @@ func DropDatabase(ctx context.Context, dsn, db string) error {
 	return adminExec(ctx, mc, "DROP DATABASE IF EXISTS "+db)
 }
 
-// adminExec runs one statement on the server of mc, outside any database.
-func adminExec(ctx context.Context, mc *mysql.Config, q string) error {
+// adminExec runs statements in order on the server of mc, outside any
+// database, over one connection pool; it stops at the first that fails.
+func adminExec(ctx context.Context, mc *mysql.Config, qs ...string) error {
 	mc = mc.Clone()
 	mc.DBName = ""
 	conn, err := mysql.NewConnector(mc)
@@ -58,8 +56,10 @@ func adminExec(ctx context.Context, mc *mysql.Config, q string) error {
 	}
 	db := sql.OpenDB(conn)
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("%s: %w", q, err)
+	for _, q := range qs {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
 	}
 	return nil
 }

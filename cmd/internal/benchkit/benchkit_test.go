@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +79,22 @@ func TestFreshDatabaseAndFlushPrefix(t *testing.T) {
 	}
 	if err := DropDatabase(ctx, adminDSN, name); err != nil {
 		t.Fatal(err)
+	}
+	// A statement the server refuses, or a DSN that does not parse, is an
+	// error naming what failed.
+	if _, err := FreshDatabase(ctx, adminDSN, name+" bad"); err == nil || !strings.Contains(err.Error(), "DROP DATABASE IF EXISTS "+name+" bad") {
+		t.Errorf("FreshDatabase of a bad name: %v", err)
+	}
+	if err := DropDatabase(ctx, adminDSN, name+" bad"); err == nil || !strings.Contains(err.Error(), "DROP DATABASE") {
+		t.Errorf("DropDatabase of a bad name: %v", err)
+	}
+	for _, bad := range []func() error{
+		func() error { _, err := FreshDatabase(ctx, "no dsn", name); return err },
+		func() error { return DropDatabase(ctx, "no dsn", name) },
+	} {
+		if err := bad(); err == nil || !strings.Contains(err.Error(), "mysql dsn") {
+			t.Errorf("a DSN that does not parse: %v", err)
+		}
 	}
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("database after DropDatabase: %d (%v)", n, err)
