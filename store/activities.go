@@ -222,7 +222,7 @@ func (s *Store) CancelActivity(ctx context.Context, id int64, at time.Time, reas
 // ledger, as their own check-out would have. With tx holding the activity.
 func checkOutOnSite(ctx context.Context, tx *sql.Tx, a model.Activity, at time.Time) error {
 	rows, err := tx.QueryContext(ctx, `
-		SELECT id, volunteer_id, checked_in_at FROM activity_claims
+		SELECT id, checked_in_at FROM activity_claims
 		WHERE activity_id = ? AND live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL
 			AND minutes_checked_at IS NULL
 		ORDER BY id FOR UPDATE`, a.ID)
@@ -230,13 +230,13 @@ func checkOutOnSite(ctx context.Context, tx *sql.Tx, a model.Activity, at time.T
 		return translate(err, "")
 	}
 	type onSite struct {
-		claim, volunteer int64
-		in               time.Time
+		claim int64
+		in    time.Time
 	}
 	var found []onSite
 	for rows.Next() {
 		var o onSite
-		if err := rows.Scan(&o.claim, &o.volunteer, &o.in); err != nil {
+		if err := rows.Scan(&o.claim, &o.in); err != nil {
 			rows.Close()
 			return translate(err, "")
 		}
@@ -246,18 +246,10 @@ func checkOutOnSite(ctx context.Context, tx *sql.Tx, a model.Activity, at time.T
 	if err := rows.Err(); err != nil {
 		return translate(err, "")
 	}
-	t := now()
 	for _, o := range found {
 		minutes := max(0, min(int(at.Sub(o.in)/time.Minute), a.CreditedMinutes))
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE activity_claims SET checked_out_at = ?, credited_minutes = ?, updated_at = ? WHERE id = ?`,
-			at.UTC(), minutes, t, o.claim); err != nil {
-			return translate(err, "")
-		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO volunteer_hours (volunteer_id, activity_id, claim_id, kind, minutes, recorded_by, created_at)
-			VALUES (?, ?, ?, 'served', ?, ?, ?)`, o.volunteer, a.ID, o.claim, minutes, o.volunteer, t); err != nil {
-			return translate(err, "")
+		if _, err := checkOutClaim(ctx, tx, o.claim, at, minutes); err != nil {
+			return err
 		}
 	}
 	return nil
