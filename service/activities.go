@@ -16,7 +16,7 @@ import (
 // ActivityStore is what volunteers, activities, claims and hours need from storage.
 type ActivityStore interface {
 	CreateVolunteer(ctx context.Context, idem *model.Idempotency, v model.Volunteer,
-		reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, bool, error)
+		reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, error)
 	GetVolunteer(ctx context.Context, userID int64) (model.Volunteer, error)
 	UpdateVolunteer(ctx context.Context, v model.Volunteer) error
 	ListOrgMembers(ctx context.Context, orgID, afterUserID int64, limit int) ([]model.Volunteer, error)

@@ -77,7 +77,7 @@ func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, i
 		}
 	}
 	var minted model.Login
-	raw, _, err := s.store.CreateVolunteer(ctx, in.Idem, model.Volunteer{
+	raw, err := s.store.CreateVolunteer(ctx, in.Idem, model.Volunteer{
 		UserID:      p.UserID,
 		RealNameEnc: s.pii.Encrypt("volunteers.real_name", name),
 		PhoneEnc:    s.pii.Encrypt("volunteers.phone", phone),
