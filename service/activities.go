@@ -16,7 +16,7 @@ import (
 // ActivityStore is what volunteers, activities, claims and hours need from storage.
 type ActivityStore interface {
 	CreateVolunteer(ctx context.Context, idem *model.Idempotency, v model.Volunteer,
-		reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, bool, error)
+		reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, error)
 	GetVolunteer(ctx context.Context, userID int64) (model.Volunteer, error)
 	UpdateVolunteer(ctx context.Context, v model.Volunteer) error
 	ListOrgMembers(ctx context.Context, orgID, afterUserID int64, limit int) ([]model.Volunteer, error)
@@ -29,6 +29,7 @@ type ActivityStore interface {
 		promoted func(model.Activity, model.Claim) model.Notification,
 		changed func(before, after model.Activity) func(volunteerID int64) model.Notification) (model.Activity, error)
 	CancelActivity(ctx context.Context, id int64, at time.Time, reason string, check func(model.Activity) error,
+		credit func(a model.Activity, checkedIn, at time.Time) int,
 		notify func(a model.Activity, volunteerIDs []int64) []model.Notification) (model.Activity, error)
 
 	ClaimActivity(ctx context.Context, idem *model.Idempotency, activityID, volunteerID int64, now time.Time,
@@ -371,7 +372,7 @@ func (s *Activities) CancelActivity(ctx context.Context, p model.Principal, id i
 		}
 		return out
 	}
-	return s.store.CancelActivity(ctx, id, s.now(), reason, check, notify)
+	return s.store.CancelActivity(ctx, id, s.now(), reason, check, servedMinutes, notify)
 }
 
 // GetActivity returns an activity with the caller's live claim, if any.

@@ -134,14 +134,7 @@ func (s *Bookings) requireStaff(ctx context.Context, p model.Principal, stationI
 
 // requireStation returns not_found when the station does not exist.
 func (s *Bookings) requireStation(ctx context.Context, stationID int64) error {
-	ok, err := s.stations.StationExists(ctx, stationID)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return model.NotFound("站点")
-	}
-	return nil
+	return requireExists(ctx, s.stations.StationExists, stationID, "站点")
 }
 
 // clock returns the service's now, truncated as the database keeps it.

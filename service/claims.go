@@ -117,9 +117,13 @@ func (s *Activities) CheckOut(ctx context.Context, p model.Principal, activityID
 	if err := s.proveOnSite(ctx, a, proof, now); err != nil {
 		return model.Claim{}, err
 	}
-	minutes := int(now.Sub(*c.CheckedInAt) / time.Minute)
-	minutes = max(0, min(minutes, a.CreditedMinutes))
-	return s.store.CheckOut(ctx, c.ID, now, minutes)
+	return s.store.CheckOut(ctx, c.ID, now, servedMinutes(a, *c.CheckedInAt, now))
+}
+
+// servedMinutes is what a check-out at `at` credits: the whole minutes since
+// check-in, capped by the activity's credited minutes.
+func servedMinutes(a model.Activity, checkedIn, at time.Time) int {
+	return max(0, min(int(at.Sub(checkedIn)/time.Minute), a.CreditedMinutes))
 }
 
 // onSite validates the proof's shape, rate-limits the attempt and loads the

@@ -106,6 +106,20 @@ func checkScope(ctx context.Context, sc ScopeChecker, stationID, orgID int64) er
 	return nil
 }
 
+// requireExists returns not_found naming what unless exists finds id: for
+// an object named in the path, where checkScope's names a body field.
+// Errors: not_found, exists's.
+func requireExists(ctx context.Context, exists func(context.Context, int64) (bool, error), id int64, what string) error {
+	ok, err := exists(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return model.NotFound(what)
+	}
+	return nil
+}
+
 // RedeemInvite grants the caller the invite's role. The role change revokes
 // every session of the caller, so the reply carries a fresh token.
 // Errors: invalid_argument (invite_code unknown or expired), conflict (already

@@ -69,3 +69,18 @@ func TestUnknownStationOrOrganizationNamesItsField(t *testing.T) {
 		t.Errorf("no checker: %v", err)
 	}
 }
+
+func TestRequireExists(t *testing.T) {
+	ctx := context.Background()
+	if err := requireExists(ctx, fakeScopes{}.OrgExists, 7, "组织"); err != nil {
+		t.Errorf("a known organization: %v", err)
+	}
+	var me *model.Error
+	if err := requireExists(ctx, fakeScopes{}.OrgExists, 8, "组织"); !errors.As(err, &me) || me.Code != model.CodeNotFound || me.Message != "组织不存在" {
+		t.Errorf("an unknown organization: %v", err)
+	}
+	down := model.Errorf(model.CodeUnavailable, "down")
+	if err := requireExists(ctx, fakeScopes{err: down}.StationExists, 1, "站点"); !errors.Is(err, down) {
+		t.Errorf("the checker's error: %v", err)
+	}
+}

@@ -77,7 +77,7 @@ func (s *Activities) RegisterVolunteer(ctx context.Context, p model.Principal, i
 		}
 	}
 	var minted model.Login
-	raw, _, err := s.store.CreateVolunteer(ctx, in.Idem, model.Volunteer{
+	raw, err := s.store.CreateVolunteer(ctx, in.Idem, model.Volunteer{
 		UserID:      p.UserID,
 		RealNameEnc: s.pii.Encrypt("volunteers.real_name", name),
 		PhoneEnc:    s.pii.Encrypt("volunteers.phone", phone),
@@ -177,14 +177,7 @@ func (s *Activities) requireOrgAdmin(ctx context.Context, p model.Principal, org
 	if s.dir == nil {
 		return nil
 	}
-	ok, err := s.dir.OrgExists(ctx, orgID)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return model.NotFound("组织")
-	}
-	return nil
+	return requireExists(ctx, s.dir.OrgExists, orgID, "组织")
 }
 
 // OrgMembers lists an organization's volunteers with their names and phones,

@@ -19,11 +19,11 @@ type failingCommitStore struct {
 }
 
 func (f failingCommitStore) CreateVolunteer(_ context.Context, _ *model.Idempotency, v model.Volunteer,
-	reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, bool, error) {
+	reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, error) {
 	if _, err := reply(v, model.User{ID: v.UserID, Roles: []model.Role{{Role: model.RoleVolunteer}}}); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return nil, false, f.err
+	return nil, f.err
 }
 
 // recordingSessions mints "token-N" sessions and records the ended ones
@@ -59,16 +59,16 @@ type keyedVolunteerStore struct {
 }
 
 func (f keyedVolunteerStore) CreateVolunteer(_ context.Context, idem *model.Idempotency, v model.Volunteer,
-	reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, bool, error) {
+	reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, error) {
 	if raw, ok := f.replies[idem.Key]; ok {
-		return raw, true, nil
+		return raw, nil
 	}
 	raw, err := reply(v, model.User{ID: v.UserID, Roles: []model.Role{{Role: model.RoleVolunteer}}})
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	f.replies[idem.Key] = raw
-	return raw, false, nil
+	return raw, nil
 }
 
 // TestCommittedRegistrationEndsTheOtherSessions: once the registration

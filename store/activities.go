@@ -175,10 +175,12 @@ func (s *Store) notifyClaimants(ctx context.Context, tx *sql.Tx, before, after m
 
 // CancelActivity locks the activity, lets check refuse (it returns the error
 // to give), marks it cancelled with reason, checks out at `at` the
-// volunteers still on site (checkOutOnSite) and inserts notify's
-// notifications for the volunteers holding a live claim, in one transaction.
+// volunteers still on site, credited what credit says (checkOutOnSite), and
+// inserts notify's notifications for the volunteers holding a live claim, in
+// one transaction.
 // Errors: check's; not_found; failed_precondition (already cancelled); unavailable; internal.
 func (s *Store) CancelActivity(ctx context.Context, id int64, at time.Time, reason string, check func(model.Activity) error,
+	credit func(a model.Activity, checkedIn, at time.Time) int,
 	notify func(a model.Activity, volunteerIDs []int64) []model.Notification) (model.Activity, error) {
 	var out model.Activity
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -200,7 +202,7 @@ func (s *Store) CancelActivity(ctx context.Context, id int64, at time.Time, reas
 		} else if n == 0 {
 			return model.Errorf(model.CodeFailedPrecondition, "活动已取消")
 		}
-		if err := checkOutOnSite(ctx, tx, a, at); err != nil {
+		if err := checkOutOnSite(ctx, tx, a, at, credit); err != nil {
 			return err
 		}
 		ids, err := liveClaimants(ctx, tx, id)
@@ -217,12 +219,13 @@ func (s *Store) CancelActivity(ctx context.Context, id int64, at time.Time, reas
 
 // checkOutOnSite checks out, at `at`, the volunteers of an activity being
 // cancelled who checked in and have not checked out (and whose minutes no
-// organizer set): each is credited the whole minutes served since check-in,
-// capped by the activity's credited minutes, with a served row in the hours
+// organizer set): each is credited credit(a, checked-in time, at) minutes
+// (the service's rule for a check-out), with a served row in the hours
 // ledger, as their own check-out would have. With tx holding the activity.
-func checkOutOnSite(ctx context.Context, tx *sql.Tx, a model.Activity, at time.Time) error {
+func checkOutOnSite(ctx context.Context, tx *sql.Tx, a model.Activity, at time.Time,
+	credit func(a model.Activity, checkedIn, at time.Time) int) error {
 	rows, err := tx.QueryContext(ctx, `
-		SELECT id, volunteer_id, checked_in_at FROM activity_claims
+		SELECT id, checked_in_at FROM activity_claims
 		WHERE activity_id = ? AND live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL
 			AND minutes_checked_at IS NULL
 		ORDER BY id FOR UPDATE`, a.ID)
@@ -230,13 +233,13 @@ func checkOutOnSite(ctx context.Context, tx *sql.Tx, a model.Activity, at time.T
 		return translate(err, "")
 	}
 	type onSite struct {
-		claim, volunteer int64
-		in               time.Time
+		claim int64
+		in    time.Time
 	}
 	var found []onSite
 	for rows.Next() {
 		var o onSite
-		if err := rows.Scan(&o.claim, &o.volunteer, &o.in); err != nil {
+		if err := rows.Scan(&o.claim, &o.in); err != nil {
 			rows.Close()
 			return translate(err, "")
 		}
@@ -246,18 +249,9 @@ func checkOutOnSite(ctx context.Context, tx *sql.Tx, a model.Activity, at time.T
 	if err := rows.Err(); err != nil {
 		return translate(err, "")
 	}
-	t := now()
 	for _, o := range found {
-		minutes := max(0, min(int(at.Sub(o.in)/time.Minute), a.CreditedMinutes))
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE activity_claims SET checked_out_at = ?, credited_minutes = ?, updated_at = ? WHERE id = ?`,
-			at.UTC(), minutes, t, o.claim); err != nil {
-			return translate(err, "")
-		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO volunteer_hours (volunteer_id, activity_id, claim_id, kind, minutes, recorded_by, created_at)
-			VALUES (?, ?, ?, 'served', ?, ?, ?)`, o.volunteer, a.ID, o.claim, minutes, o.volunteer, t); err != nil {
-			return translate(err, "")
+		if _, err := checkOutClaim(ctx, tx, o.claim, at, credit(a, o.in, at)); err != nil {
+			return err
 		}
 	}
 	return nil

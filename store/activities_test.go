@@ -39,7 +39,7 @@ func makeVolunteers(t testing.TB, st *store.Store, n int) []int64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := st.CreateVolunteer(ctx, nil, model.Volunteer{UserID: u.ID, RealNameEnc: []byte("x"), PhoneEnc: []byte("x"),
+		if _, err := st.CreateVolunteer(ctx, nil, model.Volunteer{UserID: u.ID, RealNameEnc: []byte("x"), PhoneEnc: []byte("x"),
 			PhoneIndex: make([]byte, 32)}, func(model.Volunteer, model.User) (json.RawMessage, error) { return nil, nil }); err != nil {
 			t.Fatal(err)
 		}

@@ -36,33 +36,40 @@ func (s *Store) CheckIn(ctx context.Context, claimID int64, at time.Time, method
 func (s *Store) CheckOut(ctx context.Context, claimID int64, at time.Time, minutes int) (model.Claim, error) {
 	var out model.Claim
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		t := now()
-		res, err := tx.ExecContext(ctx, `
-			UPDATE activity_claims SET checked_out_at = ?, credited_minutes = ?, updated_at = ?
-			WHERE id = ? AND live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL
-				AND minutes_checked_at IS NULL`,
-			at.UTC(), minutes, t, claimID)
-		if err != nil {
-			return translate(err, "")
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return translate(err, "")
-		} else if n == 0 {
+		if ok, err := checkOutClaim(ctx, tx, claimID, at, minutes); err != nil {
+			return err
+		} else if !ok {
 			return model.Errorf(model.CodeConflict, "已签退或服务时长已由组织者确认")
 		}
 		c, err := s.getClaim(ctx, tx, claimID, false)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO volunteer_hours (volunteer_id, activity_id, claim_id, kind, minutes, recorded_by, created_at)
-			VALUES (?, ?, ?, 'served', ?, ?, ?)`, c.VolunteerID, c.ActivityID, c.ID, minutes, c.VolunteerID, t); err != nil {
-			return translate(err, "")
-		}
 		out = c
-		return nil
+		return err
 	})
 	return out, err
+}
+
+// checkOutClaim checks a claim out at `at`, credited minutes, with its
+// served row in the hours ledger (recorded by the volunteer), if it is live,
+// checked in, not checked out and its minutes unset; otherwise it writes
+// nothing and reports false (the conditional UPDATE decides a race).
+func checkOutClaim(ctx context.Context, tx *sql.Tx, claimID int64, at time.Time, minutes int) (bool, error) {
+	t := now()
+	res, err := tx.ExecContext(ctx, `
+		UPDATE activity_claims SET checked_out_at = ?, credited_minutes = ?, updated_at = ?
+		WHERE id = ? AND live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL
+			AND minutes_checked_at IS NULL`,
+		at.UTC(), minutes, t, claimID)
+	if err != nil {
+		return false, translate(err, "")
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, translate(err, "")
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO volunteer_hours (volunteer_id, activity_id, claim_id, kind, minutes, recorded_by, created_at)
+		SELECT volunteer_id, activity_id, id, 'served', ?, volunteer_id, ? FROM activity_claims WHERE id = ?`,
+		minutes, t, claimID)
+	return err == nil, translate(err, "")
 }
 
 // SetCreditedMinutes confirms or corrects the minutes credited to a claim

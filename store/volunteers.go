@@ -16,17 +16,17 @@ const volunteerColumns = `user_id, real_name_enc, phone_enc, phone_index, skills
 // which first claims idem (nil: no Idempotency-Key). Still in it, reply gets
 // the volunteer and the user with the roles read in the transaction (the new
 // one included) and builds the reply kept with the key; the transaction then
-// commits. A repeat of idem returns the kept reply (replayed = true) without
-// calling reply. Errors: conflict (already a volunteer; the key was used for
-// another request), reply's, unavailable, internal.
+// commits. A repeat of idem returns the kept reply without calling reply.
+// Errors: conflict (already a volunteer; the key was used for another
+// request), reply's, unavailable, internal.
 func (s *Store) CreateVolunteer(ctx context.Context, idem *model.Idempotency, v model.Volunteer,
-	reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, bool, error) {
+	reply func(model.Volunteer, model.User) (json.RawMessage, error)) (json.RawMessage, error) {
 	skills, err := json.Marshal(nonNilStrings(v.Skills))
 	if err != nil {
-		return nil, false, model.Wrap(model.CodeInternal, err, "")
+		return nil, model.Wrap(model.CodeInternal, err, "")
 	}
 	t := now()
-	return InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (json.RawMessage, error) {
+	out, _, err := InIdempotentTx(ctx, s, idem, func(tx *sql.Tx) (json.RawMessage, error) {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO volunteers (`+volunteerColumns+`, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -50,6 +50,7 @@ func (s *Store) CreateVolunteer(ctx context.Context, idem *model.Idempotency, v 
 		}
 		return reply(vol, user)
 	})
+	return out, err
 }
 
 // GetVolunteer returns the volunteer record of a user.
