@@ -133,7 +133,7 @@ func (s *Server) cancelActivity(c *gin.Context) {
 }
 
 func (s *Server) listActivities(c *gin.Context) {
-	near, radius, err := nearWithin(c, service.ActivitiesMaxRadiusM)
+	near, radius, err := nearQuery(c)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -143,10 +143,7 @@ func (s *Server) listActivities(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	q := service.ActivityQuery{Category: c.Query("category"), RadiusM: radius, Page: page}
-	if near != nil {
-		q.Near = &service.LatLng{Lat: near.Lat, Lng: near.Lng}
-	}
+	q := service.ActivityQuery{Near: near, Category: c.Query("category"), RadiusM: radius, Page: page}
 	fe := model.FieldErrors{}
 	q.From = parseTime(fe, "from", c.Query("from"), false)
 	if err := fe.Err(); err != nil {

@@ -228,31 +228,6 @@ func nearQuery(c *gin.Context) (*model.Point, int, error) {
 	return &model.Point{Lat: lat, Lng: lng}, int(radius), nil
 }
 
-// nearWithin reads ?lat=&lng=&radius_m= with nearQuery and checks them as
-// every nearby list does, so the same bad input gets the same 400 on each:
-// coordinates in range, radius_m 1–maxRadiusM (0 or absent: the route's
-// default) and only together with lat and lng. Errors: invalid_argument
-// (lat, lng, radius_m).
-func nearWithin(c *gin.Context, maxRadiusM int) (*model.Point, int, error) {
-	near, radius, err := nearQuery(c)
-	if err != nil {
-		return nil, 0, err
-	}
-	if near == nil {
-		if radius != 0 {
-			return nil, 0, model.InvalidField("radius_m", "需要同时提供 lat 和 lng")
-		}
-		return nil, 0, nil
-	}
-	if err := near.Check(); err != nil {
-		return nil, 0, err
-	}
-	if radius > maxRadiusM {
-		return nil, 0, model.InvalidField("radius_m", fmt.Sprintf("必须在 1–%d 米之间", maxRadiusM))
-	}
-	return near, radius, nil
-}
-
 // queryFloat reads an optional float query parameter; ok is false when absent.
 func queryFloat(c *gin.Context, name string) (v float64, ok bool, err error) {
 	raw, present := c.GetQuery(name)

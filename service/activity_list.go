@@ -16,14 +16,14 @@ import (
 // nearest are chosen among the soonest this many.
 const nearbyCandidates = 500
 
-// ActivitiesMaxRadiusM caps the radius of the list near a location: wider
+// activitiesMaxRadiusM caps the radius of the list near a location: wider
 // than the stations' 50 km, since volunteers travel to an activity.
-const ActivitiesMaxRadiusM = 100000
+const activitiesMaxRadiusM = 100000
 
 // ActivityQuery asks for a list of activities.
 type ActivityQuery struct {
 	// Near, when set, lists activities within RadiusM of it, nearest first.
-	Near *LatLng
+	Near *model.Point
 	// RadiusM 0 means the configured default.
 	RadiusM  int
 	Category string
@@ -33,9 +33,6 @@ type ActivityQuery struct {
 	Page model.Page
 }
 
-// LatLng is a GCJ-02 coordinate.
-type LatLng struct{ Lat, Lng float64 }
-
 // ListActivities lists published activities that have not ended, with their
 // remaining places. Near a location: those within the radius, nearest first
 // (distance_m set), paged by position. Otherwise: by start time.
@@ -43,22 +40,14 @@ type LatLng struct{ Lat, Lng float64 }
 // Errors: invalid_argument (lat, lng, radius_m, category, cursor), unavailable, internal.
 func (s *Activities) ListActivities(ctx context.Context, q ActivityQuery) (model.List[model.Activity], error) {
 	fe := model.FieldErrors{}
-	if q.Category != "" && !activityCategoryPattern.MatchString(q.Category) {
-		fe.Add("category", "必须是服务类别代码")
-	}
-	if q.Near != nil {
-		if !(q.Near.Lat >= -90 && q.Near.Lat <= 90) {
-			fe.Add("lat", "必须是 -90 到 90 之间的纬度")
-		}
-		if !(q.Near.Lng >= -180 && q.Near.Lng <= 180) {
-			fe.Add("lng", "必须是 -180 到 180 之间的经度")
-		}
-	}
-	if q.RadiusM < 0 || q.RadiusM > ActivitiesMaxRadiusM {
-		fe.Add("radius_m", "必须是 1–100000 的整数")
+	if err := checkNear(fe, q.Near, q.RadiusM, activitiesMaxRadiusM); err != nil {
+		return model.List[model.Activity]{}, err
 	}
 	if err := fe.Err(); err != nil {
 		return model.List[model.Activity]{}, err
+	}
+	if q.Category != "" && !activityCategoryPattern.MatchString(q.Category) {
+		return model.List[model.Activity]{}, model.InvalidField("category", "必须是服务类别代码")
 	}
 	if q.Category != "" {
 		if err := s.checkCategory(ctx, q.Category); err != nil {
@@ -96,7 +85,7 @@ func (s *Activities) listByTime(ctx context.Context, f model.ActivityFilter, pag
 	return out, nil
 }
 
-func (s *Activities) listNear(ctx context.Context, f model.ActivityFilter, at LatLng, radius int, page model.Page) (model.List[model.Activity], error) {
+func (s *Activities) listNear(ctx context.Context, f model.ActivityFilter, at model.Point, radius int, page model.Page) (model.List[model.Activity], error) {
 	offset, err := model.DecodeCursor(page.Cursor)
 	if err != nil {
 		return model.List[model.Activity]{}, err
@@ -112,7 +101,7 @@ func (s *Activities) listNear(ctx context.Context, f model.ActivityFilter, at La
 	}
 	near := candidates[:0]
 	for _, a := range candidates {
-		d := int(math.Round(greatCircleM(at, LatLng{a.Lat, a.Lng})))
+		d := int(math.Round(greatCircleM(at, model.Point{Lat: a.Lat, Lng: a.Lng})))
 		if d <= radius {
 			a.DistanceM = &d
 			near = append(near, a)
@@ -135,7 +124,7 @@ func (s *Activities) listNear(ctx context.Context, f model.ActivityFilter, at La
 const meanEarthRadiusM = 6371008.8
 
 // greatCircleM is the haversine distance between two points, in metres.
-func greatCircleM(a, b LatLng) float64 {
+func greatCircleM(a, b model.Point) float64 {
 	rad := math.Pi / 180
 	dLat := (b.Lat - a.Lat) * rad
 	dLng := (b.Lng - a.Lng) * rad
@@ -145,7 +134,7 @@ func greatCircleM(a, b LatLng) float64 {
 }
 
 // boundingBox is a rectangle holding every point within radius metres of c.
-func boundingBox(c LatLng, radius float64) model.BoundingBox {
+func boundingBox(c model.Point, radius float64) model.BoundingBox {
 	dLat := radius / meanEarthRadiusM * 180 / math.Pi
 	cos := math.Cos(c.Lat * math.Pi / 180)
 	dLng := 180.0

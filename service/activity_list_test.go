@@ -5,18 +5,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jindalai/model"
 )
 
 func TestGreatCircleM(t *testing.T) {
 	for _, c := range []struct {
-		a, b LatLng
+		a, b model.Point
 		want float64
 	}{
-		{LatLng{42.906, 129.497}, LatLng{42.906, 129.497}, 0},
-		{LatLng{42.906, 129.497}, LatLng{42.951, 129.497}, 5004},        // 0.045° of latitude
-		{LatLng{0, 0}, LatLng{0, 1}, 111195},                            // 1° on the equator
-		{LatLng{42.905, 129.509}, LatLng{42.882, 129.513}, 2578},        // 民政局 → 河南街道
-		{LatLng{39.9042, 116.4074}, LatLng{31.2304, 121.4737}, 1067311}, // Beijing → Shanghai
+		{model.Point{Lat: 42.906, Lng: 129.497}, model.Point{Lat: 42.906, Lng: 129.497}, 0},
+		{model.Point{Lat: 42.906, Lng: 129.497}, model.Point{Lat: 42.951, Lng: 129.497}, 5004},        // 0.045° of latitude
+		{model.Point{Lat: 0, Lng: 0}, model.Point{Lat: 0, Lng: 1}, 111195},                            // 1° on the equator
+		{model.Point{Lat: 42.905, Lng: 129.509}, model.Point{Lat: 42.882, Lng: 129.513}, 2578},        // 民政局 → 河南街道
+		{model.Point{Lat: 39.9042, Lng: 116.4074}, model.Point{Lat: 31.2304, Lng: 121.4737}, 1067311}, // Beijing → Shanghai
 	} {
 		got := greatCircleM(c.a, c.b)
 		if math.Abs(got-c.want) > c.want*0.002+1 {
@@ -26,14 +28,14 @@ func TestGreatCircleM(t *testing.T) {
 }
 
 func TestBoundingBoxHoldsTheCircle(t *testing.T) {
-	c := LatLng{42.906, 129.497}
+	c := model.Point{Lat: 42.906, Lng: 129.497}
 	const r = 5000.0
 	box := boundingBox(c, r)
 	for deg := 0.0; deg < 360; deg += 7.5 {
 		// A point just inside the circle (0.995 r away) in direction deg.
 		rad := deg * math.Pi / 180
 		step := 0.995 * r / 111195
-		p := LatLng{c.Lat + step*math.Cos(rad), c.Lng + step/math.Cos(c.Lat*math.Pi/180)*math.Sin(rad)}
+		p := model.Point{Lat: c.Lat + step*math.Cos(rad), Lng: c.Lng + step/math.Cos(c.Lat*math.Pi/180)*math.Sin(rad)}
 		if d := greatCircleM(c, p); d > r {
 			t.Fatalf("test point %v is %.0f m away, outside the circle", p, d)
 		}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"jindalai/model"
@@ -53,21 +54,35 @@ func (s *Stations) Categories(ctx context.Context, area string) ([]model.Categor
 	return out, nil
 }
 
+// checkNear checks a nearby list's point and radius as every nearby list
+// does, so the same bad input gets the same 400 on each: a point out of
+// range is returned at once; radius_m beyond 0–maxM (0: the list's
+// default), or without a point, is added to fe. Errors: invalid_argument
+// (lat, lng).
+func checkNear(fe model.FieldErrors, near *model.Point, radius, maxM int) error {
+	if near == nil {
+		if radius != 0 {
+			fe.Add("radius_m", "需要同时提供 lat 和 lng")
+		}
+		return nil
+	}
+	if err := near.Check(); err != nil {
+		return err
+	}
+	if radius < 0 || radius > maxM {
+		fe.Add("radius_m", fmt.Sprintf("必须在 1–%d 米之间", maxM))
+	}
+	return nil
+}
+
 // checkQuery validates the shared filters; it returns the radius to use.
 func (s *Stations) checkQuery(c *catalogue, near *model.Point, radius int, category string) (int, error) {
 	fe := model.FieldErrors{}
-	if near != nil {
-		if err := near.Check(); err != nil {
-			return 0, err
-		}
-		if radius == 0 {
-			radius = defaultNearbyRadiusM
-		}
-		if radius < 1 || radius > maxNearbyRadiusM {
-			fe.Add("radius_m", "必须在 1–50000 米之间")
-		}
-	} else if radius != 0 {
-		fe.Add("radius_m", "需要同时提供 lat 和 lng")
+	if err := checkNear(fe, near, radius, maxNearbyRadiusM); err != nil {
+		return 0, err
+	}
+	if near != nil && radius == 0 {
+		radius = defaultNearbyRadiusM
 	}
 	if category != "" {
 		if cat, ok := c.categories[category]; !ok || !cat.Active {
