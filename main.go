@@ -300,6 +300,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		EscalationEvery:     cfg.Dispatch.EscalationEvery,
 		SweepEvery:          cfg.Dispatch.SweepEvery,
 		SubmitPerMinuteUser: cfg.Limits.SubmitPerMinuteUser,
+		WritesPerMinuteUser: cfg.Limits.WritesPerMinuteUser,
 		SubmitBatchMax:      cfg.Dispatch.SubmitBatchMax,
 	}, loc, log)
 	requests.UseServiceStats(st)

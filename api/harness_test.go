@@ -135,6 +135,9 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	if o.dispatch != nil {
 		dispatch = *o.dispatch
 	}
+	if dispatch.WritesPerMinuteUser == 0 {
+		dispatch.WritesPerMinuteUser = o.writesPerMinute
+	}
 	requests := service.NewRequests(st, stations, st.NewRateLimiter(), pii, dispatch, st.Loc, log)
 	requests.UseServiceStats(st)
 	clock := newTestClock()

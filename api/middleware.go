@@ -124,8 +124,20 @@ func (s *Server) failCode(c *gin.Context, code model.Code, message string) {
 	s.fail(c, &model.Error{Code: code, Message: message})
 }
 
-// authenticate requires a valid bearer token and stores the principal.
+// authenticate requires a valid bearer token and stores the principal; a
+// call that is not a GET or HEAD takes a token of the caller's write budget.
 func (s *Server) authenticate(c *gin.Context) {
+	s.authenticateWith(c, true)
+}
+
+// authenticateSubmit is authenticate for POST /requests: the write token is
+// taken by Requests.Submit, together with the submit limit in one round
+// trip.
+func (s *Server) authenticateSubmit(c *gin.Context) {
+	s.authenticateWith(c, false)
+}
+
+func (s *Server) authenticateWith(c *gin.Context, takeWrite bool) {
 	token, ok := bearerToken(c)
 	if !ok {
 		s.fail(c, errLogin())
@@ -136,7 +148,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+	if takeWrite && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
 		if err := s.Auth.AllowWrite(c.Request.Context(), p); err != nil {
 			s.fail(c, err)
 			return

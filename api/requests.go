@@ -12,8 +12,8 @@ import (
 
 // requestsRoutes registers the routes of resident requests and their dispatch (issue 4).
 func (s *Server) requestsRoutes(v1 *gin.RouterGroup) {
+	v1.POST("/requests", s.authenticateSubmit, s.submitRequest)
 	a := v1.Group("", s.authenticate)
-	a.POST("/requests", s.submitRequest)
 	a.GET("/requests", s.listRequests)
 	a.GET("/requests/:id", s.getRequest)
 	a.POST("/requests/:id/cancel", s.cancelRequest)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"jindalai/service"
 
 	"jindalai/model"
 )
@@ -60,5 +63,40 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != c.want {
 			t.Errorf("%v: %d Retry-After %q, want %s", c.err, w.Code, w.Header().Get("Retry-After"), c.want)
 		}
+	}
+}
+
+// TestSubmitTakesTheWriteBudget: a submit takes one token of the caller's
+// write budget (in Requests.Submit, with the submit limit, not in the
+// middleware), and only when both limits allow: a submit refused by the
+// submit limit leaves the write budget alone.
+func TestSubmitTakesTheWriteBudget(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{writesPerMinute: 3, dispatch: &service.RequestsConfig{AcceptByUrgent: 1800e9,
+		AcceptByNormal: 14400e9, MaxBounces: 3, SubmitPerMinuteUser: 1}})
+	h.city()
+	alice, _ := h.login("alice")
+	submit := req{method: "POST", path: "/api/v1/requests", token: alice, body: needBody()}
+	write := req{method: "PATCH", path: "/api/v1/me", token: alice, body: map[string]string{"nickname": "n"}}
+	var got []int
+	for _, r := range []req{submit, submit, submit, write, write, write} {
+		got = append(got, h.do(r).Status)
+	}
+	if fmt.Sprint(got) != "[201 429 429 200 200 429]" {
+		t.Fatalf("statuses %v: want the submit to take one of the three write tokens, the refused ones none", got)
+	}
+}
+
+// TestSubmitsSpendTheWriteBudget: under a loose submit limit, submits stop
+// at the write budget.
+func TestSubmitsSpendTheWriteBudget(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{writesPerMinute: 2})
+	h.city()
+	bob, _ := h.login("bob")
+	var got []int
+	for range 3 {
+		got = append(got, h.do(req{method: "POST", path: "/api/v1/requests", token: bob, body: needBody()}).Status)
+	}
+	if fmt.Sprint(got) != "[201 201 429]" {
+		t.Fatalf("submits under a write budget of 2: %v", got)
 	}
 }

@@ -129,3 +129,10 @@ type Idempotency struct {
 	Scope       string
 	Fingerprint [32]byte
 }
+
+// RateLimit is a named limit of PerMinute calls a minute per subject (a user
+// or an IP), with bursts up to PerMinute.
+type RateLimit struct {
+	Name      string
+	PerMinute int
+}

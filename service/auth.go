@@ -90,7 +90,7 @@ func NewAuth(store AccountStore, scopes ScopeChecker, wx WeChatAuth, limit RateL
 	a := &Auth{store: store, scopes: scopes, wechat: wx, limit: limit, pii: pii, cfg: cfg, loc: loc, log: log, admins: admins}
 	if bl, ok := limit.(BatchRateLimiter); ok && cfg.WritesPerMinuteUser > 0 {
 		a.writes = newGroup(256, 1, 0, func(ctx context.Context, users []string) []error {
-			return allowEach(ctx, bl, "write", users, cfg.WritesPerMinuteUser)
+			return allowEach(ctx, bl, users, []model.RateLimit{{Name: WriteLimit, PerMinute: cfg.WritesPerMinuteUser}})
 		}, groupError)
 	}
 	return a
@@ -204,6 +204,11 @@ func (a *Auth) checkMaxAge(ctx context.Context, p model.Principal, created time.
 	return nil
 }
 
+// WriteLimit names every user's write budget (writes_per_minute_user),
+// taken once by every call that changes something: by AllowWrite, or for a
+// submit by Requests.Submit together with the submit limit.
+const WriteLimit = "write"
+
 // AllowWrite takes one token of the caller's write budget; concurrent
 // writes share one Redis round trip. Errors: too_many_requests, unavailable.
 func (a *Auth) AllowWrite(ctx context.Context, p model.Principal) error {
@@ -213,7 +218,7 @@ func (a *Auth) AllowWrite(ctx context.Context, p model.Principal) error {
 	if a.writes != nil {
 		return a.writes.do(ctx, formatID(p.UserID), nil)
 	}
-	return allowLimit(ctx, a.limit, "write", formatID(p.UserID), a.cfg.WritesPerMinuteUser)
+	return allowLimit(ctx, a.limit, WriteLimit, formatID(p.UserID), a.cfg.WritesPerMinuteUser)
 }
 
 // Logout ends the caller's session at once. Errors: unavailable.

@@ -24,12 +24,12 @@ func allowLimit(ctx context.Context, l RateLimiter, name, subject string, perMin
 	return nil
 }
 
-// allowEach takes one token of a named limit for each subject in one round
-// trip and returns each one's verdict: nil, too_many_requests or the
-// limiter's error.
-func allowEach(ctx context.Context, bl BatchRateLimiter, name string, subjects []string, perMinute int) []error {
+// allowEach takes, for each subject, one token of every limit (or none)
+// in one round trip and returns each one's verdict: nil, too_many_requests
+// or the limiter's error.
+func allowEach(ctx context.Context, bl BatchRateLimiter, subjects []string, limits []model.RateLimit) []error {
 	out := make([]error, len(subjects))
-	retry, err := bl.AllowMany(ctx, name, subjects, perMinute)
+	retry, err := bl.AllowMany(ctx, subjects, limits)
 	for i := range out {
 		switch {
 		case err != nil:

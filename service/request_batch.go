@@ -274,10 +274,10 @@ func (s *Requests) SubmitBatchStats() SubmitBatchStats {
 		WriteTime: time.Duration(s.batch.writeNanos.Load())}
 }
 
-// BatchRateLimiter is a RateLimiter that also takes one token for each of
-// many subjects in one round trip: 0 for an allowed subject, else how long
-// until it would be.
+// BatchRateLimiter is a RateLimiter that also takes, for each of many
+// subjects, one token of every limit given (all or none) in one round trip:
+// 0 for an allowed subject, else how long until it would be.
 type BatchRateLimiter interface {
 	RateLimiter
-	AllowMany(ctx context.Context, name string, subjects []string, perMinute int) ([]time.Duration, error)
+	AllowMany(ctx context.Context, subjects []string, limits []model.RateLimit) ([]time.Duration, error)
 }

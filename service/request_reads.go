@@ -8,10 +8,11 @@ import (
 )
 
 // The reads of concurrent submits are batched too: one batch checks every
-// member's rate limit (one pipelined round trip) while it matches every
-// member's point (Stations.MatchMany: a GEO round trip per search round and
-// one for the queue lengths), so a submit waits for one batch of reads, not
-// for three round trips of its own.
+// member's rate limits (the write budget and the submit limit in one script
+// call each, one pipelined round trip) while it matches every member's point
+// (Stations.MatchMany: the searches in process, one round trip for the
+// queue lengths), so a submit waits for one batch of reads, not for three
+// round trips of its own.
 
 // submitRead is one submit's reads: its resident's rate limit and, when its
 // input is valid, its match.
@@ -43,7 +44,7 @@ func (s *Requests) readMany(ctx context.Context, ins []submitRead) []readOut {
 			for i, in := range ins {
 				subjects[i] = formatID(in.user)
 			}
-			for i, err := range allowEach(ctx, s.batchLimit, "submit", subjects, s.cfg.SubmitPerMinuteUser) {
+			for i, err := range allowEach(ctx, s.batchLimit, subjects, s.limits) {
 				out[i].allow = err
 			}
 		}()
@@ -70,10 +71,12 @@ func (s *Requests) readMany(ctx context.Context, ins []submitRead) []readOut {
 // limit is decided first: a refused submit gets too_many_requests whatever
 // its input; then a validation error (valid false) stops it.
 func (s *Requests) readSubmit(ctx context.Context, userID int64, q MatchQuery, valid error) (model.MatchResult, error) {
-	limited := s.limit != nil && s.cfg.SubmitPerMinuteUser > 0
+	limited := len(s.limits) > 0
 	if s.reads == nil || (limited && s.batchLimit == nil) {
-		if err := allowLimit(ctx, s.limit, "submit", formatID(userID), s.cfg.SubmitPerMinuteUser); err != nil {
-			return model.MatchResult{}, err
+		for _, l := range s.limits {
+			if err := allowLimit(ctx, s.limit, l.Name, formatID(userID), l.PerMinute); err != nil {
+				return model.MatchResult{}, err
+			}
 		}
 		if valid != nil {
 			return model.MatchResult{}, valid

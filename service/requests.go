@@ -73,6 +73,10 @@ type RequestsConfig struct {
 	EscalationEvery     time.Duration
 	SweepEvery          time.Duration
 	SubmitPerMinuteUser int
+	// WritesPerMinuteUser is the caller's write budget (see WriteLimit): the
+	// api does not take it for a submit, which takes it with the submit
+	// limit, in the same round trip. 0 leaves it out.
+	WritesPerMinuteUser int
 	// SubmitBatchMax is the most submits one transaction writes (group
 	// commit, see request_batch.go); 0 means 64, 1 turns batching off.
 	SubmitBatchMax int
@@ -104,6 +108,9 @@ type Requests struct {
 	kick        chan struct{}
 	// batch is the submit group commit; nil when turned off.
 	batch *submitBatcher
+	// limits are what a submit takes a token of: the write budget and the
+	// submit limit, those configured.
+	limits []model.RateLimit
 	// reads batches the submits' rate-limit checks and matches (nil: one
 	// by one); batchLimit is limit when it checks many subjects at once.
 	reads      *group[submitRead, readOut]
@@ -124,10 +131,18 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 		cfg.SweepEvery = time.Minute
 	}
 	s := &Requests{store: store, dir: dir, limit: limit, pii: pii, cfg: cfg, loc: loc, log: log, kick: make(chan struct{}, 1)}
+	if limit != nil {
+		if cfg.WritesPerMinuteUser > 0 {
+			s.limits = append(s.limits, model.RateLimit{Name: WriteLimit, PerMinute: cfg.WritesPerMinuteUser})
+		}
+		if cfg.SubmitPerMinuteUser > 0 {
+			s.limits = append(s.limits, model.RateLimit{Name: "submit", PerMinute: cfg.SubmitPerMinuteUser})
+		}
+	}
 	s.batch = newSubmitBatcher(s)
 	if s.batch != nil {
 		s.reads = newReadGroup(s)
-		if bl, ok := limit.(BatchRateLimiter); ok && cfg.SubmitPerMinuteUser > 0 {
+		if bl, ok := limit.(BatchRateLimiter); ok && len(s.limits) > 0 {
 			s.batchLimit = bl
 		}
 	}

@@ -32,9 +32,11 @@ func (k Keys) UserSessions(userID int64) string {
 	return k.prefix + "usess:" + strconv.FormatInt(userID, 10)
 }
 
-// RateLimit is the counter of a named limit for one subject (an IP or a user).
+// RateLimit is the counter of a named limit for one subject (an IP or a
+// user). The hash tag keeps a subject's limits in one Cluster slot, so one
+// script checks several of them.
 func (k Keys) RateLimit(name, subject string) string {
-	return k.prefix + "rl:" + name + ":" + subject
+	return k.prefix + "rl:{" + subject + "}:" + name
 }
 
 // WeChat is a key of the WeChat SDK's cache (access tokens).

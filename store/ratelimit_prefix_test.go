@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"jindalai/model"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestRateLimitCountersLiveUnderThePrefix(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	subject := "u" + strings.TrimSuffix(st.Keys.Prefix(), ":") // no other test's keys contain it
-	if _, err := st.NewRateLimiter().AllowMany(ctx, "login", []string{subject + "a", subject + "b"}, 5); err != nil {
+	if _, err := st.NewRateLimiter().AllowMany(ctx, []string{subject + "a", subject + "b"}, []model.RateLimit{{Name: "login", PerMinute: 5}}); err != nil {
 		t.Fatal(err)
 	}
 	keys := scanKeys(t, st.Redis, "*"+subject+"*")

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"jindalai/model"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ func TestRateLimiterAllowMany(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	l := st.NewRateLimiter()
-	retry, err := l.AllowMany(ctx, "submit", []string{"1", "2", "1", "1"}, 2)
+	retry, err := l.AllowMany(ctx, []string{"1", "2", "1", "1"}, []model.RateLimit{{Name: "submit", PerMinute: 2}})
 	if err != nil || len(retry) != 4 {
 		t.Fatalf("allow many: %v %v", retry, err)
 	}
@@ -28,11 +30,38 @@ func TestRateLimiterAllowMany(t *testing.T) {
 	if ok, after, err := l.Allow(ctx, "submit", "2", 2); ok || err != nil || after <= 0 {
 		t.Fatalf("third token of 2: %v %v %v", ok, after, err)
 	}
-	key := st.Keys.Prefix() + "rl:submit:1"
+	key := st.Keys.Prefix() + "rl:{1}:submit"
 	if got := st.Keys.RateLimit("submit", "1"); got != key {
 		t.Fatalf("counter key %q, want %q", got, key)
 	}
 	if ttl, err := st.Redis.TTL(ctx, key).Result(); err != nil || ttl <= 0 || ttl > 61*time.Second {
 		t.Fatalf("counter ttl %v %v", ttl, err)
+	}
+}
+
+// TestRateLimiterAllowManyTakesEveryLimitOrNone: a subject under two limits
+// takes a token of each while both allow; once one is spent a call takes
+// none (the other keeps its tokens) and waits for the later of the two.
+func TestRateLimiterAllowManyTakesEveryLimitOrNone(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	l := st.NewRateLimiter()
+	both := []model.RateLimit{{Name: "write", PerMinute: 3}, {Name: "submit", PerMinute: 1}}
+	retry, err := l.AllowMany(ctx, []string{"7", "7", "8"}, both)
+	if err != nil || len(retry) != 3 {
+		t.Fatalf("allow many: %v %v", retry, err)
+	}
+	if retry[0] != 0 || retry[1] < 50*time.Second || retry[1] > 61*time.Second || retry[2] != 0 {
+		t.Fatalf("retries %v: want the first and the other subject allowed, the second told to wait for the submit limit", retry)
+	}
+	// The refused call took no write token: two are left of three.
+	for i, want := range []bool{true, true, false} {
+		ok, _, err := l.Allow(ctx, "write", "7", 3)
+		if err != nil || ok != want {
+			t.Fatalf("write token %d: %v %v, want %v", i+2, ok, err, want)
+		}
+	}
+	if a, b := st.Keys.RateLimit("write", "7"), st.Keys.RateLimit("submit", "7"); a[strings.Index(a, "{"):strings.Index(a, "}")] != b[strings.Index(b, "{"):strings.Index(b, "}")] {
+		t.Fatalf("keys %q and %q do not share a hash tag", a, b)
 	}
 }
