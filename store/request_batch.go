@@ -348,17 +348,12 @@ func addBatchNotices(sc *script, parts []*batchParts, refs []string) {
 		sc.add(`INSERT INTO notifications `+notificationColumns+` VALUES `+strings.Join(userRows, ", "), userArgs...)
 	}
 	for _, g := range groups {
-		args := append([]any{requestPagePrefix}, g.args...)
-		for range 2 {
-			for _, r := range g.roles {
-				args = append(args, string(r))
-			}
-		}
+		roles, roleArgs := staffRoles(g.col, g.roles)
+		args := append(append([]any{requestPagePrefix}, g.args...), roleArgs...)
 		sc.add(`INSERT INTO notifications `+notificationColumns+`
 			SELECT ur.user_id, v.kind, v.title, v.body, v.data, CONCAT(?, v.rid), 'request', v.rid, v.ps, v.sr, v.t, v.t
 			FROM (`+strings.Join(g.rows, " UNION ALL ")+`) v
-			JOIN user_roles ur ON ur.`+g.col+` = v.holder AND ur.role IN (`+inList(len(g.roles))+`)
-			WHERE `+firstRoleOnly(g.col, len(g.roles)), args...)
+			JOIN user_roles ur ON ur.`+g.col+` = v.holder AND `+roles, args...)
 	}
 }
 

@@ -180,3 +180,50 @@ func TestPlaceNewRequests(t *testing.T) {
 		t.Fatalf("deadline: %v %v", score, err)
 	}
 }
+
+// TestStaffNoticesToOneRole: a notice to the holders of one role at a
+// station (no de-duplication in the SQL) reaches each holder once, in the
+// batch and alone, and nobody else; a role held at a station and at an
+// organization at once is refused by MySQL, which is what makes that safe.
+func TestStaffNoticesToOneRole(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	admins := []int64{mustUser(t, st, "dev_one_role_a"), mustUser(t, st, "dev_one_role_b")}
+	for _, u := range admins {
+		for _, r := range []model.Role{{Role: model.RoleStationAdmin, StationID: 3}, {Role: model.RoleSocialWorker, StationID: 3},
+			{Role: model.RoleStationAdmin, StationID: 4}} {
+			if err := st.GrantRole(ctx, u, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	toAdmins := func(batch []model.NewRequest) []model.NewRequest {
+		for i := range batch {
+			batch[i].Notices = batch[i].Notices[:1]
+			batch[i].Notices[0].To.Roles = []model.RoleName{model.RoleStationAdmin}
+		}
+		return batch
+	}
+	out, err := st.CreateRequests(ctx, unprepared(toAdmins(batchOf(3, 3, false))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, _, err := st.CreateRequest(ctx, nil, toAdmins(batchOf(1, 3, false))[0].Request, nil, toAdmins(batchOf(1, 3, false))[0].Notices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range append(out, alone) {
+		for _, u := range admins {
+			if n := count(t, st, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ?`, u, r.ID); n != 1 {
+				t.Fatalf("request %d: admin %d has %d notices, want 1", r.ID, u, n)
+			}
+		}
+	}
+	if n := count(t, st, `SELECT COUNT(*) FROM notifications`); n != 2*4 {
+		t.Fatalf("%d notices, want one per admin and request", n)
+	}
+	_, err = st.DB.ExecContext(ctx, `INSERT INTO user_roles (user_id, role, station_id, org_id, created_at) VALUES (?, 'station_admin', 3, 5, NOW())`, admins[0])
+	if err == nil {
+		t.Fatal("a role held at a station and an organization at once was stored")
+	}
+}

@@ -122,13 +122,9 @@ func addNotices(sc *script, notices []noticeParts, t time.Time, refID string, re
 			sc.add(`INSERT INTO notifications `+notificationColumns+` SELECT ?, `+values+where, append([]any{np.userID}, args...)...)
 			continue
 		}
-		args = append(args, np.holder)
-		for range 2 {
-			for _, r := range np.roles {
-				args = append(args, string(r))
-			}
-		}
-		where := `ur.` + np.col + ` = ? AND ur.role IN (` + inList(len(np.roles)) + `) AND ` + firstRoleOnly(np.col, len(np.roles))
+		roles, roleArgs := staffRoles(np.col, np.roles)
+		args = append(append(args, np.holder), roleArgs...)
+		where := `ur.` + np.col + ` = ? AND ` + roles
 		if cond != "" {
 			where += " AND " + cond
 		}
@@ -137,14 +133,25 @@ func addNotices(sc *script, notices []noticeParts, t time.Time, refID string, re
 	}
 }
 
-// firstRoleOnly is the condition that keeps, of the user_roles rows ur of
-// one user at one holder (col) with n roles, only the first: a staff member
-// holding two of the roles gets one notice. It reads the user's roles by the
-// unique (user_id, …) index, where SELECT DISTINCT would build a temporary
-// table; its n placeholders take the roles again.
-func firstRoleOnly(col string, n int) string {
-	return `NOT EXISTS (SELECT 1 FROM user_roles dup WHERE dup.user_id = ur.user_id AND dup.` + col + ` = ur.` + col +
-		` AND dup.role IN (` + inList(n) + `) AND dup.id < ur.id)`
+// staffRoles is the condition on the user_roles rows ur of one holder (col)
+// that keeps the holders of roles, and its arguments. Of a user holding two
+// of several roles it keeps only the first row, so that the user gets one
+// notice: an anti-join reading the user's roles by the unique (user_id, …)
+// index, where SELECT DISTINCT would build a temporary table. A single role
+// needs none: it is held at most once per user and holder (the unique index
+// and ck_user_roles_one_holder, migration 00014).
+func staffRoles(col string, roles []model.RoleName) (string, []any) {
+	args := make([]any, 0, 2*len(roles))
+	for _, r := range roles {
+		args = append(args, string(r))
+	}
+	cond := `ur.role IN (` + inList(len(roles)) + `)`
+	if len(roles) > 1 {
+		cond += ` AND NOT EXISTS (SELECT 1 FROM user_roles dup WHERE dup.user_id = ur.user_id AND dup.` + col + ` = ur.` + col +
+			` AND dup.role IN (` + inList(len(roles)) + `) AND dup.id < ur.id)`
+		args = append(args, args...)
+	}
+	return cond, args
 }
 
 // eventColumns are the columns of an event row; eventArgs gives the values
