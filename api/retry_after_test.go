@@ -71,18 +71,22 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 // middleware), and only when both limits allow: a submit refused by the
 // submit limit leaves the write budget alone.
 func TestSubmitTakesTheWriteBudget(t *testing.T) {
-	h := newHarnessWith(t, harnessOptions{writesPerMinute: 3, dispatch: &service.RequestsConfig{AcceptByUrgent: 1800e9,
-		AcceptByNormal: 14400e9, MaxBounces: 3, SubmitPerMinuteUser: 1}})
-	h.city()
-	alice, _ := h.login("alice")
-	submit := req{method: "POST", path: "/api/v1/requests", token: alice, body: needBody()}
-	write := req{method: "PATCH", path: "/api/v1/me", token: alice, body: map[string]string{"nickname": "n"}}
-	var got []int
-	for _, r := range []req{submit, submit, submit, write, write, write} {
-		got = append(got, h.do(r).Status)
-	}
-	if fmt.Sprint(got) != "[201 429 429 200 200 429]" {
-		t.Fatalf("statuses %v: want the submit to take one of the three write tokens, the refused ones none", got)
+	for name, batchMax := range map[string]int{"batched": 0, "one by one": 1} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarnessWith(t, harnessOptions{writesPerMinute: 3, dispatch: &service.RequestsConfig{AcceptByUrgent: 1800e9,
+				AcceptByNormal: 14400e9, MaxBounces: 3, SubmitPerMinuteUser: 1, SubmitBatchMax: batchMax}})
+			h.city()
+			alice, _ := h.login("alice")
+			submit := req{method: "POST", path: "/api/v1/requests", token: alice, body: needBody()}
+			write := req{method: "PATCH", path: "/api/v1/me", token: alice, body: map[string]string{"nickname": "n"}}
+			var got []int
+			for _, r := range []req{submit, submit, submit, write, write, write} {
+				got = append(got, h.do(r).Status)
+			}
+			if fmt.Sprint(got) != "[201 429 429 200 200 429]" {
+				t.Fatalf("statuses %v: want the submit to take one of the three write tokens, the refused ones none", got)
+			}
+		})
 	}
 }
 

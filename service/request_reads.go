@@ -73,10 +73,8 @@ func (s *Requests) readMany(ctx context.Context, ins []submitRead) []readOut {
 func (s *Requests) readSubmit(ctx context.Context, userID int64, q MatchQuery, valid error) (model.MatchResult, error) {
 	limited := len(s.limits) > 0
 	if s.reads == nil || (limited && s.batchLimit == nil) {
-		for _, l := range s.limits {
-			if err := allowLimit(ctx, s.limit, l.Name, formatID(userID), l.PerMinute); err != nil {
-				return model.MatchResult{}, err
-			}
+		if err := s.allowSubmit(ctx, userID); err != nil {
+			return model.MatchResult{}, err
 		}
 		if valid != nil {
 			return model.MatchResult{}, valid
@@ -98,4 +96,19 @@ func (s *Requests) readSubmit(ctx context.Context, userID int64, q MatchQuery, v
 		return model.MatchResult{}, valid
 	}
 	return r.match.Result, r.match.Err
+}
+
+// allowSubmit takes a submit's tokens (s.limits) for one caller: all or
+// none when the limiter checks several limits at once, else one limit
+// after the other. Errors: too_many_requests, unavailable.
+func (s *Requests) allowSubmit(ctx context.Context, userID int64) error {
+	if bl, ok := s.limit.(BatchRateLimiter); ok && len(s.limits) > 0 {
+		return allowEach(ctx, bl, []string{formatID(userID)}, s.limits)[0]
+	}
+	for _, l := range s.limits {
+		if err := allowLimit(ctx, s.limit, l.Name, formatID(userID), l.PerMinute); err != nil {
+			return err
+		}
+	}
+	return nil
 }
