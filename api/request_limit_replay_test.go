@@ -46,3 +46,28 @@ func TestSubmitReplayPassesTheRateLimit(t *testing.T) {
 		t.Fatalf("%d rows, want 2", n)
 	}
 }
+
+// TestSubmitReplayPassesTheWriteBudget: a retry of a stored submit key gets
+// its first reply also once the caller's write budget is spent (the budget is
+// taken with the submit limit, in Requests.Submit, which replays a stored
+// key on either refusal); other writes are still refused.
+func TestSubmitReplayPassesTheWriteBudget(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{writesPerMinute: 1})
+	h.city()
+	alice, _ := h.login("alice")
+	keyed := req{method: "POST", path: "/api/v1/requests", token: alice, body: needBody(),
+		header: map[string]string{"Idempotency-Key": "only-one"}}
+	first := h.do(keyed)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("first submit: %d %s", first.Status, first.Body)
+	}
+	if r := h.do(keyed); !r.replays(first) {
+		t.Fatalf("a retry with the budget spent: %d %s, want the first reply", r.Status, r.Body)
+	}
+	if r := h.do(req{method: "PATCH", path: "/api/v1/me", token: alice, body: map[string]string{"nickname": "n"}}); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("another write with the budget spent: %d %s", r.Status, r.Body)
+	}
+	if n := h.count(`SELECT COUNT(*) FROM requests`); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+}
