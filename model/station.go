@@ -48,6 +48,23 @@ func (p Point) Check() error {
 	return fe.Err()
 }
 
+// CheckPlace is Check for a location that is stored or proves presence (a
+// request, a station, an organization, an activity, a check-in): it also
+// refuses (0, 0), which a phone without a fix or an unfilled form sends.
+// Errors: invalid_argument (lat, lng).
+func (p Point) CheckPlace() error {
+	if err := p.Check(); err != nil {
+		return err
+	}
+	if p.Lat == 0 && p.Lng == 0 {
+		fe := FieldErrors{}
+		fe.Add("lat", "未获取到位置（0, 0），请重新定位或在地图上选点")
+		fe.Add("lng", "未获取到位置（0, 0），请重新定位或在地图上选点")
+		return fe.Err()
+	}
+	return nil
+}
+
 // StationRef names a station in other objects (a request's station).
 type StationRef struct {
 	ID    int64  `json:"id"`

@@ -216,11 +216,10 @@ func (s *Activities) validateActivity(fe model.FieldErrors, a model.Activity, ho
 	if !activityCategoryPattern.MatchString(a.Category) {
 		fe.Add("category", "必须是服务类别代码")
 	}
-	if !(a.Lat >= -90 && a.Lat <= 90) || (a.Lat == 0 && a.Lng == 0) {
-		fe.Add("lat", "必须是 -90 到 90 之间的纬度")
-	}
-	if !(a.Lng >= -180 && a.Lng <= 180) {
-		fe.Add("lng", "必须是 -180 到 180 之间的经度")
+	if err := (model.Point{Lat: a.Lat, Lng: a.Lng}).CheckPlace(); err != nil {
+		for k, v := range err.(*model.Error).Fields {
+			fe.Add(k, v)
+		}
 	}
 	if n := utf8.RuneCountInString(a.Address); n == 0 || n > 256 || hasControl(a.Address) {
 		fe.Add("address", "必须是 1–256 个字符")

@@ -140,10 +140,11 @@ func (s *Activities) onSite(ctx context.Context, p model.Principal, activityID i
 		}
 	case proof.Lat == nil || proof.Lng == nil:
 		return model.Activity{}, model.Claim{}, "", model.InvalidField("lat", "必须提供位置（lat、lng）或签到码")
-	case !(*proof.Lat >= -90 && *proof.Lat <= 90):
-		return model.Activity{}, model.Claim{}, "", model.InvalidField("lat", "必须是 -90 到 90 之间的纬度")
-	case !(*proof.Lng >= -180 && *proof.Lng <= 180):
-		return model.Activity{}, model.Claim{}, "", model.InvalidField("lng", "必须是 -180 到 180 之间的经度")
+	}
+	if proof.Code == "" {
+		if err := (model.Point{Lat: *proof.Lat, Lng: *proof.Lng}).CheckPlace(); err != nil {
+			return model.Activity{}, model.Claim{}, "", err
+		}
 	}
 	if err := allowLimit(ctx, s.limit, "checkin", formatID(p.UserID), s.cfg.CheckinPerMinuteUser); err != nil {
 		return model.Activity{}, model.Claim{}, "", err

@@ -145,7 +145,7 @@ func (s *Stations) applyStation(ctx context.Context, st *model.Station, in Stati
 	if in.Lng != nil {
 		st.Lng = model.PositiveZero(*in.Lng)
 	}
-	if err := (model.Point{Lat: st.Lat, Lng: st.Lng}).Check(); err != nil {
+	if err := (model.Point{Lat: st.Lat, Lng: st.Lng}).CheckPlace(); err != nil {
 		for k, v := range err.(*model.Error).Fields {
 			fe.Add(k, v)
 		}
@@ -385,7 +385,7 @@ func (s *Stations) applyOrg(ctx context.Context, o *model.Organization, in OrgIn
 	if in.Lng != nil {
 		o.Lng = model.PositiveZero(*in.Lng)
 	}
-	if err := (model.Point{Lat: o.Lat, Lng: o.Lng}).Check(); err != nil {
+	if err := (model.Point{Lat: o.Lat, Lng: o.Lng}).CheckPlace(); err != nil {
 		for k, v := range err.(*model.Error).Fields {
 			fe.Add(k, v)
 		}
