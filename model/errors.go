@@ -88,6 +88,17 @@ func (f FieldErrors) Add(field, problem string) {
 	}
 }
 
+// Merge records the field problems of err, an invalid_argument Error (a
+// check's result); nil adds nothing.
+func (f FieldErrors) Merge(err error) {
+	var e *Error
+	if errors.As(err, &e) {
+		for field, problem := range e.Fields {
+			f.Add(field, problem)
+		}
+	}
+}
+
 // Err returns an invalid_argument Error naming every field, or nil when empty.
 func (f FieldErrors) Err() error {
 	if len(f) == 0 {

@@ -216,11 +216,7 @@ func (s *Activities) validateActivity(fe model.FieldErrors, a model.Activity, ho
 	if !activityCategoryPattern.MatchString(a.Category) {
 		fe.Add("category", "必须是服务类别代码")
 	}
-	if err := (model.Point{Lat: a.Lat, Lng: a.Lng}).CheckPlace(); err != nil {
-		for k, v := range err.(*model.Error).Fields {
-			fe.Add(k, v)
-		}
-	}
+	fe.Merge((model.Point{Lat: a.Lat, Lng: a.Lng}).CheckPlace())
 	if n := utf8.RuneCountInString(a.Address); n == 0 || n > 256 || hasControl(a.Address) {
 		fe.Add("address", "必须是 1–256 个字符")
 	}

@@ -189,11 +189,7 @@ func (in *SubmitInput) validate() error {
 		fe.Add("lng", "必填")
 	}
 	if in.Lat != nil && in.Lng != nil {
-		if err := (model.Point{Lat: *in.Lat, Lng: *in.Lng}).CheckPlace(); err != nil {
-			for k, v := range err.(*model.Error).Fields {
-				fe.Add(k, v)
-			}
-		}
+		fe.Merge((model.Point{Lat: *in.Lat, Lng: *in.Lng}).CheckPlace())
 	}
 	switch in.Urgency {
 	case "":

@@ -145,11 +145,7 @@ func (s *Stations) applyStation(ctx context.Context, st *model.Station, in Stati
 	if in.Lng != nil {
 		st.Lng = model.PositiveZero(*in.Lng)
 	}
-	if err := (model.Point{Lat: st.Lat, Lng: st.Lng}).CheckPlace(); err != nil {
-		for k, v := range err.(*model.Error).Fields {
-			fe.Add(k, v)
-		}
-	}
+	fe.Merge((model.Point{Lat: st.Lat, Lng: st.Lng}).CheckPlace())
 	if in.Address != nil {
 		st.Address = strings.TrimSpace(*in.Address)
 		if utf8.RuneCountInString(st.Address) > 200 || hasControl(st.Address) {
@@ -184,11 +180,7 @@ func (s *Stations) applyStation(ctx context.Context, st *model.Station, in Stati
 		}
 	}
 	if in.OpeningHours != nil {
-		if err := model.CheckOpeningHours(*in.OpeningHours); err != nil {
-			for k, v := range err.(*model.Error).Fields {
-				fe.Add(k, v)
-			}
-		}
+		fe.Merge(model.CheckOpeningHours(*in.OpeningHours))
 		st.OpeningHours = append([]model.OpeningPeriod{}, *in.OpeningHours...)
 	}
 	if in.Categories != nil {
@@ -385,11 +377,7 @@ func (s *Stations) applyOrg(ctx context.Context, o *model.Organization, in OrgIn
 	if in.Lng != nil {
 		o.Lng = model.PositiveZero(*in.Lng)
 	}
-	if err := (model.Point{Lat: o.Lat, Lng: o.Lng}).CheckPlace(); err != nil {
-		for k, v := range err.(*model.Error).Fields {
-			fe.Add(k, v)
-		}
-	}
+	fe.Merge((model.Point{Lat: o.Lat, Lng: o.Lng}).CheckPlace())
 	if in.Active != nil {
 		o.Active = *in.Active
 	}
