@@ -102,8 +102,8 @@ func (s *Requests) readSubmit(ctx context.Context, userID int64, q MatchQuery, v
 // none when the limiter checks several limits at once, else one limit
 // after the other. Errors: too_many_requests, unavailable.
 func (s *Requests) allowSubmit(ctx context.Context, userID int64) error {
-	if bl, ok := s.limit.(BatchRateLimiter); ok && len(s.limits) > 0 {
-		return allowEach(ctx, bl, []string{formatID(userID)}, s.limits)[0]
+	if s.batchLimit != nil {
+		return allowEach(ctx, s.batchLimit, []string{formatID(userID)}, s.limits)[0]
 	}
 	for _, l := range s.limits {
 		if err := allowLimit(ctx, s.limit, l.Name, formatID(userID), l.PerMinute); err != nil {

@@ -112,7 +112,8 @@ type Requests struct {
 	// submit limit, those configured.
 	limits []model.RateLimit
 	// reads batches the submits' rate-limit checks and matches (nil: one
-	// by one); batchLimit is limit when it checks many subjects at once.
+	// by one); batchLimit is limit when it checks many subjects, and
+	// several limits, at once.
 	reads      *group[submitRead, readOut]
 	batchLimit BatchRateLimiter
 	// serviceStats reads the bookings and activities figures of Stats.
@@ -139,12 +140,12 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 			s.limits = append(s.limits, model.RateLimit{Name: "submit", PerMinute: cfg.SubmitPerMinuteUser})
 		}
 	}
+	if bl, ok := limit.(BatchRateLimiter); ok && len(s.limits) > 0 {
+		s.batchLimit = bl
+	}
 	s.batch = newSubmitBatcher(s)
 	if s.batch != nil {
 		s.reads = newReadGroup(s)
-		if bl, ok := limit.(BatchRateLimiter); ok && len(s.limits) > 0 {
-			s.batchLimit = bl
-		}
 	}
 	return s
 }
