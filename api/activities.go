@@ -270,7 +270,8 @@ func parseTime(fe model.FieldErrors, field, raw string, required bool) time.Time
 		fe.Add(field, "必须是 RFC 3339 时间（含时区），如 2025-05-01T09:00:00+08:00")
 		return time.Time{}
 	}
-	if !fe.CheckTime(field, t) {
+	if err := model.CheckTime(field, t); err != nil {
+		fe.Merge(err)
 		return time.Time{}
 	}
 	return t

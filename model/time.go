@@ -13,22 +13,22 @@ import (
 // from an accepted time (the next midnight, to = from + N days, a year of
 // statistics) is still storable.
 const (
-	MinClientYear = 2000
-	MaxClientYear = 2199
+	minClientYear = 2000
+	maxClientYear = 2199
 )
 
-// The instants of the client years: from the first moment of MinClientYear
-// in the easternmost zone (UTC+14) to the end of MaxClientYear in the
+// The instants of the client years: from the first moment of minClientYear
+// in the easternmost zone (UTC+14) to the end of maxClientYear in the
 // westernmost (UTC−12). Bounding the instant, not the year as written,
 // keeps the rule the same for a time a client wrote in any zone and for
 // the same instant read back in UTC (a keyset cursor).
 var (
-	minClientTime = time.Date(MinClientYear, 1, 1, 0, 0, 0, 0, time.FixedZone("UTC+14", 14*3600))
-	maxClientTime = time.Date(MaxClientYear+1, 1, 1, 0, 0, 0, 0, time.FixedZone("UTC-12", -12*3600))
+	minClientTime = time.Date(minClientYear, 1, 1, 0, 0, 0, 0, time.FixedZone("UTC+14", 14*3600))
+	maxClientTime = time.Date(maxClientYear+1, 1, 1, 0, 0, 0, 0, time.FixedZone("UTC-12", -12*3600))
 )
 
 // timeOutOfRange is the problem named for a time outside the client years.
-var timeOutOfRange = fmt.Sprintf("日期超出范围，年份须在 %d–%d 之间", MinClientYear, MaxClientYear)
+var timeOutOfRange = fmt.Sprintf("日期超出范围，年份须在 %d–%d 之间", minClientYear, maxClientYear)
 
 // clientTimeOK reports whether t is an instant a client may send.
 func clientTimeOK(t time.Time) bool {
@@ -36,8 +36,8 @@ func clientTimeOK(t time.Time) bool {
 }
 
 // CheckTime is the one rule for a time or date that comes from outside (a
-// query, a body, a cursor): it lies in the years MinClientYear–
-// MaxClientYear (in some zone of the world). Apply it to every parsed or
+// query, a body, a cursor): it lies in the years minClientYear–
+// maxClientYear (in some zone of the world). Apply it to every parsed or
 // decoded time before it reaches a computation or the store.
 // Errors: invalid_argument naming field.
 func CheckTime(field string, t time.Time) error {
@@ -45,14 +45,4 @@ func CheckTime(field string, t time.Time) error {
 		return InvalidField(field, timeOutOfRange)
 	}
 	return nil
-}
-
-// CheckTime records CheckTime's problem with field in f; it reports whether
-// t is in range.
-func (f FieldErrors) CheckTime(field string, t time.Time) bool {
-	if !clientTimeOK(t) {
-		f.Add(field, timeOutOfRange)
-		return false
-	}
-	return true
 }

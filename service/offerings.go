@@ -122,7 +122,7 @@ func (s *Bookings) parseDate(fe model.FieldErrors, field, v string) time.Time {
 		fe.Add(field, "必须是 YYYY-MM-DD 格式的日期")
 		return d
 	}
-	fe.CheckTime(field, d)
+	fe.Merge(model.CheckTime(field, d))
 	return d
 }
 

@@ -69,13 +69,13 @@ func (s *Bookings) CreateSlot(ctx context.Context, p model.Principal, idem *mode
 	if err != nil {
 		fe.Add("starts_at", "必须是 RFC 3339 时间")
 	} else {
-		fe.CheckTime("starts_at", starts)
+		fe.Merge(model.CheckTime("starts_at", starts))
 	}
 	ends, err := time.Parse(time.RFC3339, in.EndsAt)
 	if err != nil {
 		fe.Add("ends_at", "必须是 RFC 3339 时间")
 	} else {
-		fe.CheckTime("ends_at", ends)
+		fe.Merge(model.CheckTime("ends_at", ends))
 	}
 	checkCapacity(fe, in.Capacity)
 	if len(fe) == 0 {
@@ -306,7 +306,7 @@ func (s *Bookings) ListSlots(ctx context.Context, offeringID int64, from, to str
 // endOfDay) or an RFC 3339 instant, in the years model.CheckTime accepts.
 func (s *Bookings) parseInstant(fe model.FieldErrors, field, v string, endOfDay bool) time.Time {
 	if d, err := time.ParseInLocation(time.DateOnly, v, s.loc); err == nil {
-		fe.CheckTime(field, d)
+		fe.Merge(model.CheckTime(field, d))
 		if endOfDay {
 			return d.AddDate(0, 0, 1)
 		}
@@ -317,7 +317,7 @@ func (s *Bookings) parseInstant(fe model.FieldErrors, field, v string, endOfDay 
 		fe.Add(field, "必须是 YYYY-MM-DD 日期或 RFC 3339 时间")
 		return t
 	}
-	fe.CheckTime(field, t)
+	fe.Merge(model.CheckTime(field, t))
 	return t
 }
 
