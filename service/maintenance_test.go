@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -283,5 +284,29 @@ func TestMaintenanceReturnsWhenItsContextEndsMidSweep(t *testing.T) {
 	stop()
 	if strings.Contains(logs.String(), "level=WARN") {
 		t.Fatalf("the cancelled sweep was logged as a failure:\n%s", logs)
+	}
+}
+
+// TestSweepRestoresQueueEntriesUnlessItRebuilt: a sweep that finds the
+// index present repairs missing queue entries; one that rebuilt the queues
+// from MySQL (which put every open request back) skips that second pass.
+func TestSweepRestoresQueueEntriesUnlessItRebuilt(t *testing.T) {
+	for _, present := range []bool{true, false} {
+		f := newMaintenanceStore()
+		f.present = present
+		s := NewRequests(f, nil, nil, nil, RequestsConfig{AutoCloseAfter: 72 * time.Hour, SubmitBatchMax: 1,
+			Now: func() time.Time { return maintenanceClock }}, time.UTC, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err := s.Sweep(context.Background(), maintenanceClock); err != nil {
+			t.Fatal(err)
+		}
+		close(f.calls)
+		var calls []string
+		for c := range f.calls {
+			calls = append(calls, c)
+		}
+		got := strings.Join(calls, " ")
+		if rebuilt := strings.Contains(got, "rebuild"); rebuilt == present || strings.Contains(got, "queues") != present {
+			t.Errorf("index present %v: calls %q", present, got)
+		}
 	}
 }

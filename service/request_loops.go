@@ -265,15 +265,17 @@ func (s *Requests) Reconcile(ctx context.Context) (int, error) {
 
 // Sweep is the periodic safety net: it rebuilds the queues when Redis lost
 // them (the index marker is gone) or a Redis update failed, puts overdue
-// dispatched requests missing from the deadline set back into it and open
-// requests missing from their holder's queue back into it, and closes
+// dispatched requests missing from the deadline set back into it and, when
+// it did not just rebuild them, open requests missing from their holder's
+// queue back into it, and closes
 // resolved requests due to close. Errors: unavailable, internal.
 func (s *Requests) Sweep(ctx context.Context, t time.Time) error {
 	present, err := s.store.DispatchIndexPresent(ctx)
 	if err != nil {
 		return err
 	}
-	if !present || s.needRebuild.Load() {
+	rebuilt := !present || s.needRebuild.Load()
+	if rebuilt {
 		if _, err := s.Reconcile(ctx); err != nil {
 			return err
 		}
@@ -287,10 +289,12 @@ func (s *Requests) Sweep(ctx context.Context, t time.Time) error {
 	} else if n > 0 {
 		s.log.Warn("overdue requests were missing from the deadline set", "restored", n)
 	}
-	if n, err := s.store.RestoreQueueEntries(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		s.log.Warn("open requests were missing from their queues", "restored", n)
+	if !rebuilt {
+		if n, err := s.store.RestoreQueueEntries(ctx); err != nil {
+			return err
+		} else if n > 0 {
+			s.log.Warn("open requests were missing from their queues", "restored", n)
+		}
 	}
 	_, err = s.AutoClose(ctx, t)
 	return err

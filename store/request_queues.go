@@ -252,27 +252,18 @@ func (s *Store) DispatchIndexPresent(ctx context.Context) (bool, error) {
 // back in it, leaving present entries alone (ZADD NX), and returns how many
 // it added: the sweep's repair of an entry a lost or reordered update took
 // away. An entry added for a request that moves meanwhile is only stale,
-// which queue readers drop. One pass over the open requests (a range of
-// ix_requests_due), a pipeline per thousand. Errors: unavailable, internal.
+// which queue readers drop. It pages through the open requests as
+// RebuildDispatchIndex does, a pipeline per page. Errors: unavailable,
+// internal.
 func (s *Store) RestoreQueueEntries(ctx context.Context) (int64, error) {
-	rows, err := s.DB.QueryContext(ctx, `
-		SELECT `+placementColumns+` FROM requests WHERE status IN ('dispatched', 'reopened')`)
-	if err != nil {
-		return 0, translate(err, "")
-	}
-	defer rows.Close()
 	var added int64
-	batch := make([]model.Request, 0, 1000)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	err := s.eachOpenPage(ctx, func(page []model.Request) error {
 		var cmds []*redis.IntCmd
 		_, err := s.Redis.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for i := range batch {
-				if key, _ := s.queueOf(&batch[i]); key != "" {
-					cmds = append(cmds, pipe.ZAddNX(ctx, key, redis.Z{Score: float64(batch[i].QueueScore()),
-						Member: strconv.FormatInt(batch[i].ID, 10)}))
+			for i := range page {
+				if key, _ := s.queueOf(&page[i]); key != "" {
+					cmds = append(cmds, pipe.ZAddNX(ctx, key, redis.Z{Score: float64(page[i].QueueScore()),
+						Member: strconv.FormatInt(page[i].ID, 10)}))
 				}
 			}
 			return nil
@@ -280,24 +271,9 @@ func (s *Store) RestoreQueueEntries(ctx context.Context) (int64, error) {
 		for _, c := range cmds {
 			added += c.Val()
 		}
-		batch = batch[:0]
 		return translateRedis(err)
-	}
-	for rows.Next() {
-		r, err := scanPlacement(rows)
-		if err != nil {
-			return added, err
-		}
-		if batch = append(batch, r); len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return added, err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return added, translate(err, "")
-	}
-	return added, flush()
+	})
+	return added, err
 }
 
 // RebuildDispatchIndex puts every open request back in its queue and the
@@ -306,23 +282,31 @@ func (s *Store) RestoreQueueEntries(ctx context.Context) (int64, error) {
 // requests. Entries of requests that are no longer open are not removed here:
 // queue readers drop them and escalation ignores them. Errors: unavailable, internal.
 func (s *Store) RebuildDispatchIndex(ctx context.Context) (int, error) {
-	var afterID int64
 	total := 0
-	for {
-		rs, err := s.OpenRequests(ctx, afterID, 1000)
-		if err != nil {
-			return total, err
-		}
-		if len(rs) == 0 {
-			break
-		}
-		if err := s.PlaceNewRequests(ctx, rs); err != nil {
-			return total, err
-		}
-		total += len(rs)
-		afterID = rs[len(rs)-1].ID
+	err := s.eachOpenPage(ctx, func(page []model.Request) error {
+		total += len(page)
+		return s.PlaceNewRequests(ctx, page)
+	})
+	if err != nil {
+		return total, err
 	}
 	return total, translateRedis(s.Redis.Set(ctx, s.Keys.DispatchIndexMarker(), time.Now().UTC().Format(time.RFC3339), 0).Err())
+}
+
+// eachOpenPage calls fn with the open requests (OpenRequests), a thousand
+// at a time by id, until they or fn's errors end.
+func (s *Store) eachOpenPage(ctx context.Context, fn func(page []model.Request) error) error {
+	var afterID int64
+	for {
+		page, err := s.OpenRequests(ctx, afterID, 1000)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		afterID = page[len(page)-1].ID
+	}
 }
 
 func parseIDs(raw []string) []int64 {
