@@ -17,6 +17,8 @@ import (
 type countingGeo struct {
 	*store.Store
 	versions, probes atomic.Int64
+	// largest is the largest count a probe asked Redis for.
+	largest atomic.Int64
 }
 
 func (g *countingGeo) StationsVersion(ctx context.Context) (string, error) {
@@ -26,6 +28,9 @@ func (g *countingGeo) StationsVersion(ctx context.Context) (string, error) {
 
 func (g *countingGeo) GeoProbe(ctx context.Context, p model.Point, stations, orgs model.GeoQuery) (model.GeoProbe, error) {
 	g.probes.Add(1)
+	if n := int64(max(stations.Count, orgs.Count)); n > g.largest.Load() {
+		g.largest.Store(n)
+	}
 	return g.Store.GeoProbe(ctx, p, stations, orgs)
 }
 
@@ -109,5 +114,26 @@ func TestNearbySearchReadsTheVersionOnce(t *testing.T) {
 	}
 	if _, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "no_such_service"}); !model.IsCode(err, model.CodeInvalid) {
 		t.Fatalf("unknown category: %v, want invalid_argument", err)
+	}
+}
+
+// TestNearbySearchCountIsBounded: the deepest page a cursor may ask for
+// (offset 2048, limit 100) makes no GEO query for more than the search's
+// bound, 2048 members.
+func TestNearbySearchCountIsBounded(t *testing.T) {
+	c := newCity(t)
+	ctx := context.Background()
+	geo := &countingGeo{Store: c.st}
+	svc := service.NewStations(c.st, geo, matchConfig(), c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	near := nearBeishanA
+	page := model.Page{Limit: 100, Cursor: model.EncodeCursor(2048)}
+	if _, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Page: page}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Organizations(ctx, service.OrgQuery{Near: &near, RadiusM: 5000, Page: page}); err != nil {
+		t.Fatal(err)
+	}
+	if n := geo.largest.Load(); n == 0 || n > 2048 {
+		t.Fatalf("largest GEO count %d, want at most 2048", n)
 	}
 }

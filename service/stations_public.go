@@ -215,8 +215,9 @@ func (s *Stations) Stations(ctx context.Context, q StationQuery) (model.List[mod
 }
 
 // nearby returns up to limit members of a GEO set within radius of p that
-// keep accepts, nearest first, asking Redis for more while a full answer
-// leaves fewer than limit, and the copy it used. The version read by the
+// keep accepts, nearest first, asking Redis for more (never more than
+// maxSearchCount at once) while a full answer leaves fewer than limit, and
+// the copy it used: a list reaches at most the nearest maxSearchCount. The version read by the
 // first probe is the call's one read: when it differs from c's, nearby moves
 // to a copy of that version and checks the query again with check.
 func (s *Stations) nearby(ctx context.Context, c *catalogue, check func(*catalogue) error, p model.Point, radius, limit int,
@@ -224,7 +225,7 @@ func (s *Stations) nearby(ctx context.Context, c *catalogue, check func(*catalog
 	if limit <= 0 {
 		limit = 20
 	}
-	count := limit * 2
+	count := min(limit*2, maxSearchCount)
 	restored, versioned := false, false
 	for {
 		q := model.GeoQuery{RadiusM: float64(radius), Count: count}
@@ -272,7 +273,7 @@ func (s *Stations) nearby(ctx context.Context, c *catalogue, check func(*catalog
 		if len(out) == limit || !full || count >= maxSearchCount {
 			return out, c, nil
 		}
-		count *= 4
+		count = min(count*4, maxSearchCount)
 	}
 }
 
