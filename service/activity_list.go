@@ -101,7 +101,7 @@ func (s *Activities) listNear(ctx context.Context, f model.ActivityFilter, at mo
 	}
 	near := candidates[:0]
 	for _, a := range candidates {
-		d := int(math.Round(greatCircleM(at, model.Point{Lat: a.Lat, Lng: a.Lng})))
+		d := int(math.Round(distanceM(at, model.Point{Lat: a.Lat, Lng: a.Lng})))
 		if d <= radius {
 			a.DistanceM = &d
 			near = append(near, a)
@@ -120,22 +120,9 @@ func (s *Activities) listNear(ctx context.Context, f model.ActivityFilter, at mo
 	return out, nil
 }
 
-// meanEarthRadiusM is the mean Earth radius used for great-circle distances.
-const meanEarthRadiusM = 6371008.8
-
-// greatCircleM is the haversine distance between two points, in metres.
-func greatCircleM(a, b model.Point) float64 {
-	rad := math.Pi / 180
-	dLat := (b.Lat - a.Lat) * rad
-	dLng := (b.Lng - a.Lng) * rad
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) +
-		math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
-	return 2 * meanEarthRadiusM * math.Asin(math.Min(1, math.Sqrt(h)))
-}
-
 // boundingBox is a rectangle holding every point within radius metres of c.
 func boundingBox(c model.Point, radius float64) model.BoundingBox {
-	dLat := radius / meanEarthRadiusM * 180 / math.Pi
+	dLat := radius / metresPerDegLat
 	cos := math.Cos(c.Lat * math.Pi / 180)
 	dLng := 180.0
 	if cos > 1e-6 {

@@ -9,7 +9,7 @@ import (
 	"jindalai/model"
 )
 
-func TestGreatCircleM(t *testing.T) {
+func TestDistanceM(t *testing.T) {
 	for _, c := range []struct {
 		a, b model.Point
 		want float64
@@ -20,7 +20,7 @@ func TestGreatCircleM(t *testing.T) {
 		{model.Point{Lat: 42.905, Lng: 129.509}, model.Point{Lat: 42.882, Lng: 129.513}, 2578},        // 民政局 → 河南街道
 		{model.Point{Lat: 39.9042, Lng: 116.4074}, model.Point{Lat: 31.2304, Lng: 121.4737}, 1067311}, // Beijing → Shanghai
 	} {
-		got := greatCircleM(c.a, c.b)
+		got := distanceM(c.a, c.b)
 		if math.Abs(got-c.want) > c.want*0.002+1 {
 			t.Errorf("%v → %v: %.0f m, want about %.0f", c.a, c.b, got, c.want)
 		}
@@ -36,11 +36,11 @@ func TestBoundingBoxHoldsTheCircle(t *testing.T) {
 		rad := deg * math.Pi / 180
 		step := 0.995 * r / 111195
 		p := model.Point{Lat: c.Lat + step*math.Cos(rad), Lng: c.Lng + step/math.Cos(c.Lat*math.Pi/180)*math.Sin(rad)}
-		if d := greatCircleM(c, p); d > r {
+		if d := distanceM(c, p); d > r {
 			t.Fatalf("test point %v is %.0f m away, outside the circle", p, d)
 		}
 		if p.Lat < box.MinLat || p.Lat > box.MaxLat || p.Lng < box.MinLng || p.Lng > box.MaxLng {
-			t.Fatalf("point %v at %.0f m is outside the box %+v", p, greatCircleM(c, p), box)
+			t.Fatalf("point %v at %.0f m is outside the box %+v", p, distanceM(c, p), box)
 		}
 	}
 }

@@ -174,7 +174,7 @@ func (s *Activities) onSite(ctx context.Context, p model.Principal, activityID i
 // was replaced, so a code read just before the rotation still works).
 func (s *Activities) proveOnSite(ctx context.Context, a model.Activity, proof CheckinProof, now time.Time) error {
 	if proof.Code == "" {
-		d := greatCircleM(model.Point{Lat: *proof.Lat, Lng: *proof.Lng}, model.Point{Lat: a.Lat, Lng: a.Lng})
+		d := distanceM(model.Point{Lat: *proof.Lat, Lng: *proof.Lng}, model.Point{Lat: a.Lat, Lng: a.Lng})
 		if d > float64(s.cfg.CheckinRadiusM) {
 			return model.Errorf(model.CodeFailedPrecondition, "距离活动地点约 %d 米，超出签到范围（%d 米）",
 				int(d), s.cfg.CheckinRadiusM)

@@ -285,7 +285,9 @@ func (s *Stations) rank(p model.Point, c *catalogue, found []*stationInfo, dists
 	return out
 }
 
-// earthRadiusM is the radius Redis GEO commands use, so distances agree.
+// earthRadiusM is the radius Redis GEO commands use, so distances agree;
+// every distance of the service (matching, nearby activities, check-in
+// radius) is measured on it.
 const earthRadiusM = 6372797.560856
 
 // distanceM is the great-circle (haversine) distance in metres.
