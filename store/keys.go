@@ -1,8 +1,11 @@
 package store
 
 import (
+	"context"
 	"strconv"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Keys builds every Redis key the application uses, all under one prefix.
@@ -16,9 +19,33 @@ func NewKeys(prefix string) Keys { return Keys{prefix: prefix} }
 // Prefix returns the prefix of every key.
 func (k Keys) Prefix() string { return k.prefix }
 
-// Match is the SCAN (or KEYS) pattern of every key under the prefix: the
-// prefix's glob characters are escaped, so it matches only itself.
-func (k Keys) Match() string { return globQuote.Replace(k.prefix) + "*" }
+// match is the SCAN pattern of every key under the prefix: the prefix's
+// glob characters are escaped, so it matches only itself.
+func (k Keys) match() string { return globQuote.Replace(k.prefix) + "*" }
+
+// DeleteAll deletes every key under the prefix (every key a store with it
+// writes), leaving everyone else's alone: a FLUSHALL for one deployment's,
+// test's or benchmark run's keys. Errors: the Redis client's, untranslated.
+func (k Keys) DeleteAll(ctx context.Context, rdb redis.UniversalClient) error {
+	iter := rdb.Scan(ctx, 0, k.match(), 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return rdb.Unlink(ctx, batch...).Err()
+	}
+	return nil
+}
 
 // globQuote escapes the characters special in a Redis SCAN/KEYS pattern.
 var globQuote = strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`, "]", `\]`)

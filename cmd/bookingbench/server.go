@@ -14,6 +14,7 @@ import (
 
 	"jindalai/cmd/internal/benchkit"
 	"jindalai/internal/testbed"
+	"jindalai/store"
 )
 
 // server is a `jindalai serve` child process over its own database and
@@ -94,7 +95,7 @@ func (s *server) stop() {
 	s.dropDatabase(ctx)
 	rdb := redis.NewClient(&redis.Options{Addr: s.redisAddr})
 	defer rdb.Close()
-	if err := benchkit.FlushPrefix(ctx, rdb, s.prefix); err != nil {
+	if err := store.NewKeys(s.prefix).DeleteAll(ctx, rdb); err != nil {
 		fmt.Fprintln(os.Stderr, "bookingbench: delete keys:", err)
 	}
 }

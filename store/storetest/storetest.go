@@ -174,31 +174,15 @@ func Replicas(t testing.TB, n int, sessionCacheTTL time.Duration) []*store.Store
 	return out
 }
 
-// FlushPrefix deletes every Redis key of the store's prefix (matched
-// literally, see store.Keys.Match): the test's FLUSHALL, which leaves other
-// tests' keys alone.
+// FlushPrefix deletes every Redis key of the store's prefix
+// (store.Keys.DeleteAll): the test's FLUSHALL, which leaves other tests'
+// keys alone.
 func FlushPrefix(t testing.TB, st *store.Store) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	iter := st.Redis.Scan(ctx, 0, st.Keys.Match(), 500).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 500 {
-			delKeys(ctx, st.Redis, batch)
-			batch = batch[:0]
-		}
-	}
-	delKeys(ctx, st.Redis, batch)
-	if err := iter.Err(); err != nil && !strings.Contains(err.Error(), "closed") {
+	if err := st.Keys.DeleteAll(ctx, st.Redis); err != nil && !strings.Contains(err.Error(), "closed") {
 		t.Logf("flush redis prefix: %v", err)
-	}
-}
-
-func delKeys(ctx context.Context, rdb *redis.Client, keys []string) {
-	if len(keys) > 0 {
-		rdb.Del(ctx, keys...)
 	}
 }
 

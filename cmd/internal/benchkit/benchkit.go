@@ -15,9 +15,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/redis/go-redis/v9"
-
-	"jindalai/store"
 )
 
 // FreshDatabase drops db on the server of dsn if it exists, creates it empty
@@ -60,30 +57,6 @@ func adminExec(ctx context.Context, mc *mysql.Config, qs ...string) error {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}
-	}
-	return nil
-}
-
-// FlushPrefix deletes every Redis key of prefix (every key the store writes
-// is under it), leaving everyone else's keys alone: the prefix is matched
-// literally, glob characters in it included.
-func FlushPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
-	iter := rdb.Scan(ctx, 0, store.NewKeys(prefix).Match(), 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 1000 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	if len(batch) > 0 {
-		return rdb.Unlink(ctx, batch...).Err()
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"jindalai/store"
 	"jindalai/store/storetest"
 )
 
@@ -53,7 +54,7 @@ func TestProcCPUReadsThisProcess(t *testing.T) {
 	}
 }
 
-func TestFreshDatabaseAndFlushPrefix(t *testing.T) {
+func TestFreshDatabaseAndDeleteAll(t *testing.T) {
 	adminDSN, redisAddr := storetest.Require(t)
 	ctx := context.Background()
 	name := "jdl_benchkit_" + storetest.KeyPrefix()[1:6]
@@ -117,7 +118,7 @@ func TestFreshDatabaseAndFlushPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Del(ctx, other+"a", "rate:"+prefix+"c")
-	if err := FlushPrefix(ctx, rdb, prefix); err != nil {
+	if err := store.NewKeys(prefix).DeleteAll(ctx, rdb); err != nil {
 		t.Fatal(err)
 	}
 	if left, err := rdb.Keys(ctx, prefix+"*").Result(); err != nil || len(left) != 0 {
@@ -125,38 +126,5 @@ func TestFreshDatabaseAndFlushPrefix(t *testing.T) {
 	}
 	if n, err := rdb.Exists(ctx, other+"a", "rate:"+prefix+"c").Result(); err != nil || n != 2 {
 		t.Fatalf("keys outside the prefix were deleted: %d of 2 left (%v)", n, err)
-	}
-}
-
-// A prefix is taken literally, not as a SCAN pattern: one with glob
-// characters (which redis.key_prefix and -prefix allow) flushes its own
-// keys and no key those characters would match.
-func TestFlushPrefixTakesThePrefixLiterally(t *testing.T) {
-	_, redisAddr := storetest.Require(t)
-	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	defer rdb.Close()
-	base := storetest.KeyPrefix() // "t<hex>:"
-	for _, glob := range []string{"*", "?", "[ab]", `\`} {
-		prefix := base + glob
-		own := []string{prefix + "x", prefix + "y:1"}
-		others := []string{base + "a", base + "ab", base + "bx", base + "x"} // none starts with prefix
-		pipe := rdb.Pipeline()
-		for _, k := range append(own, others...) {
-			pipe.Set(ctx, k, "1", time.Minute)
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := FlushPrefix(ctx, rdb, prefix); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := rdb.Exists(ctx, own...).Result(); err != nil || n != 0 {
-			t.Errorf("prefix %q: %d of its own keys left (%v)", prefix, n, err)
-		}
-		if n, err := rdb.Exists(ctx, others...).Result(); err != nil || n != int64(len(others)) {
-			t.Errorf("prefix %q: %d of %d other keys left (%v)", prefix, n, len(others), err)
-		}
-		rdb.Del(ctx, others...)
 	}
 }
