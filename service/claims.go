@@ -92,7 +92,8 @@ func (s *Activities) CheckIn(ctx context.Context, p model.Principal, activityID 
 // checkout_grace after the end, and credits the minutes served since
 // check-in, capped by the activity's credited hours; the credit is a row of
 // the hours ledger. A check-out is final, so one before the start (a slip
-// of an early arrival, crediting nothing) is refused.
+// of an early arrival, who would be credited only the wait since check-in)
+// is refused.
 // Errors: invalid_argument, not_found, failed_precondition (not checked in,
 // not started, too late, too far, wrong code), conflict (already checked
 // out), too_many_requests, unavailable, internal.
@@ -140,8 +141,7 @@ func (s *Activities) onSite(ctx context.Context, p model.Principal, activityID i
 		}
 	case proof.Lat == nil || proof.Lng == nil:
 		return model.Activity{}, model.Claim{}, "", model.InvalidField("lat", "必须提供位置（lat、lng）或签到码")
-	}
-	if proof.Code == "" {
+	default:
 		if err := (model.Point{Lat: *proof.Lat, Lng: *proof.Lng}).CheckPlace(); err != nil {
 			return model.Activity{}, model.Claim{}, "", err
 		}

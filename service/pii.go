@@ -84,9 +84,9 @@ func (p *PII) Index(field, value string) []byte {
 }
 
 // MaskPhone shows the first 3 and last 4 characters of a mobile-length
-// number (11 or more: 138****5678), only the last 3 of a shorter one such as
-// a landline (****0001), so that the mask never shows most of a number, and
-// nothing of one shorter than 7.
+// number (11 characters or more: 138****5678), only the last 3 of a shorter
+// one such as a landline (2510001 → ****001), and nothing of one shorter
+// than 7.
 func MaskPhone(phone string) string {
 	switch {
 	case phone == "":
