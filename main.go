@@ -303,7 +303,6 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		WritesPerMinuteUser: cfg.Limits.WritesPerMinuteUser,
 		SubmitBatchMax:      cfg.Dispatch.SubmitBatchMax,
 	}, loc, log)
-	requests.UseServiceStats(st)
 	registerSubmitBatchMetrics(reg, requests)
 
 	activities := service.NewActivities(st, stations, auth, limiter, pii, service.ActivitiesConfig{

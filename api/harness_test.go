@@ -139,7 +139,6 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 		dispatch.WritesPerMinuteUser = o.writesPerMinute
 	}
 	requests := service.NewRequests(st, stations, st.NewRateLimiter(), pii, dispatch, st.Loc, log)
-	requests.UseServiceStats(st)
 	clock := newTestClock()
 	bookings := service.NewBookings(st, stations, pii, service.BookingsConfig{
 		CloseBefore: time.Hour, CancelBefore: 2 * time.Hour, RemindBefore: 24 * time.Hour,

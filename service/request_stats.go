@@ -28,10 +28,6 @@ type ServiceStatsReader interface {
 	ServiceStats(ctx context.Context, from, to time.Time, stationIDs []int64) (model.ServiceStats, error)
 }
 
-// UseServiceStats gives Stats the reader of its bookings and activities
-// figures; call it once, before serving. Without it Stats fails (internal).
-func (s *Requests) UseServiceStats(r ServiceStatsReader) { s.serviceStats = r }
-
 // parseWhen reads an RFC 3339 time or a date in the configured zone.
 func (s *Requests) parseWhen(field, v string) (time.Time, error) {
 	if v == "" {
@@ -119,10 +115,7 @@ func (s *Requests) Stats(ctx context.Context, p model.Principal, q StatsQuery) (
 	if err != nil {
 		return model.Stats{}, err
 	}
-	if s.serviceStats == nil {
-		return model.Stats{}, model.Errorf(model.CodeInternal, "statistics of bookings and activities are not wired")
-	}
-	services, err := s.serviceStats.ServiceStats(ctx, from, to, scope)
+	services, err := s.store.ServiceStats(ctx, from, to, scope)
 	if err != nil {
 		return model.Stats{}, err
 	}

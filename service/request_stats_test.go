@@ -53,14 +53,23 @@ func TestStatsScopeCheckSurfacesOutage(t *testing.T) {
 	}
 }
 
-// statRowsStore is a RequestStore that answers only RequestStatRows.
+// statRowsStore is a RequestStore that answers only the statistics: its
+// rows, and the service figures of services (none when nil).
 type statRowsStore struct {
 	service.RequestStore
-	rows []model.RequestStatRow
+	rows     []model.RequestStatRow
+	services *serviceStatsReader
 }
 
 func (s *statRowsStore) RequestStatRows(ctx context.Context, from, to time.Time, stationIDs []int64) ([]model.RequestStatRow, error) {
 	return s.rows, nil
+}
+
+func (s *statRowsStore) ServiceStats(ctx context.Context, from, to time.Time, stationIDs []int64) (model.ServiceStats, error) {
+	if s.services == nil {
+		return model.ServiceStats{}, nil
+	}
+	return s.services.ServiceStats(ctx, from, to, stationIDs)
 }
 
 // TestStatsByStationOrder: stations come busiest first, and stations with
@@ -77,7 +86,6 @@ func TestStatsByStationOrder(t *testing.T) {
 	}
 	svc := service.NewRequests(&statRowsStore{rows: rows}, newFakeDirectory(), nil, nil,
 		service.RequestsConfig{SubmitBatchMax: 1}, time.UTC, discardLog())
-	svc.UseServiceStats(&serviceStatsReader{})
 	city := model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}
 	st, err := svc.Stats(context.Background(), city, service.StatsQuery{})
 	if err != nil {
@@ -99,11 +107,9 @@ type serviceStatsReader struct {
 	err      error
 	from, to time.Time
 	stations []int64
-	calls    int
 }
 
 func (r *serviceStatsReader) ServiceStats(ctx context.Context, from, to time.Time, stationIDs []int64) (model.ServiceStats, error) {
-	r.calls++
 	r.from, r.to, r.stations = from, to, stationIDs
 	return r.figures, r.err
 }
@@ -115,9 +121,8 @@ func (r *serviceStatsReader) ServiceStats(ctx context.Context, from, to time.Tim
 func TestStatsBookingsAndActivities(t *testing.T) {
 	ctx := context.Background()
 	reader := &serviceStatsReader{figures: model.ServiceStats{Bookings: 12, Activities: 3, VolunteerMinutes: 420}}
-	svc := service.NewRequests(&statRowsStore{}, newFakeDirectory(), nil, nil,
+	svc := service.NewRequests(&statRowsStore{services: reader}, newFakeDirectory(), nil, nil,
 		service.RequestsConfig{SubmitBatchMax: 1}, time.UTC, discardLog())
-	svc.UseServiceStats(reader)
 	city := model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}
 	q := service.StatsQuery{From: "2026-11-01T00:00:00+08:00", To: "2026-11-08T00:00:00+08:00"}
 	st, err := svc.Stats(ctx, city, q)

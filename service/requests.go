@@ -15,6 +15,8 @@ import (
 // RequestStore is what requests and dispatch need from storage: MySQL rows
 // (the truth) and the Redis queues and deadline set derived from them.
 type RequestStore interface {
+	// ServiceStatsReader gives Stats its bookings and activities figures.
+	ServiceStatsReader
 	CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error)
 	PrepareRequest(nr model.NewRequest) (model.PreparedRequest, error)
 	CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error)
@@ -116,8 +118,6 @@ type Requests struct {
 	// several limits, at once.
 	reads      *group[submitRead, readOut]
 	batchLimit BatchRateLimiter
-	// serviceStats reads the bookings and activities figures of Stats.
-	serviceStats ServiceStatsReader
 }
 
 // NewRequests returns the requests service.
