@@ -49,6 +49,13 @@ type Stats struct {
 	Requests  RequestCounts `json:"requests"`
 	// ServicePersonTimes counts the services delivered (服务人次): requests resolved.
 	ServicePersonTimes int `json:"service_person_times"`
+	ServiceStats
+	SatisfactionAvg *float64       `json:"satisfaction_avg"`
+	ByStation       []StationStats `json:"by_station"`
+}
+
+// ServiceStats is the bookings and activities part of the statistics.
+type ServiceStats struct {
 	// Bookings counts the bookings of the stations' services, not
 	// cancelled (booked, attended or no-show), whose slot starts in the window.
 	Bookings int `json:"bookings"`
@@ -58,18 +65,5 @@ type Stats struct {
 	Activities int `json:"activities"`
 	// VolunteerMinutes sums the minutes credited to volunteers for those
 	// activities (the hours ledger).
-	VolunteerMinutes int            `json:"volunteer_minutes"`
-	SatisfactionAvg  *float64       `json:"satisfaction_avg"`
-	ByStation        []StationStats `json:"by_station"`
-}
-
-// ServiceStats is the bookings and activities part of the statistics.
-type ServiceStats struct {
-	// Bookings counts the bookings, not cancelled, whose slot starts in
-	// the window.
-	Bookings int
-	// Activities counts the activities, not cancelled, starting in the window.
-	Activities int
-	// VolunteerMinutes sums the minutes credited for those activities.
-	VolunteerMinutes int
+	VolunteerMinutes int `json:"volunteer_minutes"`
 }

@@ -119,8 +119,7 @@ func (s *Requests) Stats(ctx context.Context, p model.Principal, q StatsQuery) (
 	if err != nil {
 		return model.Stats{}, err
 	}
-	out := model.Stats{From: from.In(s.loc), To: to.In(s.loc), Bookings: services.Bookings,
-		Activities: services.Activities, VolunteerMinutes: services.VolunteerMinutes}
+	out := model.Stats{From: from.In(s.loc), To: to.In(s.loc), ServiceStats: services}
 	if q.StationID != 0 {
 		out.StationID = &q.StationID
 	}
