@@ -43,8 +43,10 @@ func (s *Server) requestIDMiddleware(c *gin.Context) {
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
-// noStoreMiddleware keeps the API's replies, which carry people's data and
-// depend on who asks, out of every cache between the server and the phone.
+// noStoreMiddleware keeps every reply out of every cache between the server
+// and the phone: the API's carry people's data and depend on who asks, and
+// its errors (an unknown route, a wrong method, a body too large) are
+// answered before any route group's middleware.
 func noStoreMiddleware(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.Next()

@@ -74,8 +74,8 @@ func (s *Server) Handler() (http.Handler, error) {
 	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
 		return nil, err
 	}
-	r.Use(s.requestIDMiddleware, s.accessLogMiddleware, s.recoveryMiddleware, s.metricsMiddleware, s.bodyLimitMiddleware,
-		s.deadlineMiddleware)
+	r.Use(s.requestIDMiddleware, noStoreMiddleware, s.accessLogMiddleware, s.recoveryMiddleware, s.metricsMiddleware,
+		s.bodyLimitMiddleware, s.deadlineMiddleware)
 	r.NoRoute(func(c *gin.Context) { s.failCode(c, model.CodeNotFound, "接口不存在") })
 	r.NoMethod(func(c *gin.Context) { s.failCode(c, model.CodeMethodNotAllowed, "请求方法不支持") })
 
@@ -84,7 +84,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openapiYAML) })
 
-	v1 := r.Group("/api/v1", noStoreMiddleware)
+	v1 := r.Group("/api/v1")
 	s.authRoutes(v1)
 	s.stationsRoutes(v1)
 	s.requestsRoutes(v1)
