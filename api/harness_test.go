@@ -97,8 +97,8 @@ type harness struct {
 type harnessOptions struct {
 	loginPerMinute  int
 	writesPerMinute int
-	// dispatch overrides the dispatch rules (nil: production defaults).
-	dispatch *service.RequestsConfig
+	// dispatch changes the harness's dispatch rules (nil: none changed).
+	dispatch func(*service.RequestsConfig)
 }
 
 func newHarness(t testing.TB) *harness { return newHarnessWith(t, harnessOptions{}) }
@@ -132,11 +132,9 @@ func newHarnessWith(t testing.TB, o harnessOptions) *harness {
 	}, st.Loc, log)
 	dispatch := service.RequestsConfig{AcceptByUrgent: 30 * time.Minute, AcceptByNormal: 4 * time.Hour, MaxBounces: 3,
 		AutoCloseAfter: 7 * 24 * time.Hour, SubmitPerMinuteUser: 100000}
+	dispatch.WritesPerMinuteUser = o.writesPerMinute
 	if o.dispatch != nil {
-		dispatch = *o.dispatch
-	}
-	if dispatch.WritesPerMinuteUser == 0 {
-		dispatch.WritesPerMinuteUser = o.writesPerMinute
+		o.dispatch(&dispatch)
 	}
 	requests := service.NewRequests(st, stations, st.NewRateLimiter(), pii, dispatch, st.Loc, log)
 	clock := newTestClock()

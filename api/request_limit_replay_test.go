@@ -12,8 +12,7 @@ import (
 // many at once — still gets its first reply, byte for byte (API.md: the same
 // key returns the first reply); a key reused with another body is still 409.
 func TestSubmitReplayPassesTheRateLimit(t *testing.T) {
-	h := newHarnessWith(t, harnessOptions{dispatch: &service.RequestsConfig{AcceptByUrgent: 1800e9, AcceptByNormal: 14400e9,
-		MaxBounces: 3, SubmitPerMinuteUser: 2}})
+	h := newHarnessWith(t, harnessOptions{dispatch: func(c *service.RequestsConfig) { c.SubmitPerMinuteUser = 2 }})
 	h.city()
 	alice, _ := h.login("alice")
 	submitReq := func(key string, body map[string]any) req {

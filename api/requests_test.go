@@ -279,8 +279,7 @@ func TestRequestScopeOverHTTP(t *testing.T) {
 }
 
 func TestSubmitValidationOverHTTP(t *testing.T) {
-	h := newHarnessWith(t, harnessOptions{dispatch: &service.RequestsConfig{AcceptByUrgent: 1800e9, AcceptByNormal: 14400e9,
-		MaxBounces: 3, SubmitPerMinuteUser: 8}})
+	h := newHarnessWith(t, harnessOptions{dispatch: func(c *service.RequestsConfig) { c.SubmitPerMinuteUser = 8 }})
 	h.city()
 	alice, _ := h.login("alice")
 	for field, mutate := range map[string]func(map[string]any){

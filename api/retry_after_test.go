@@ -73,8 +73,9 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 func TestSubmitTakesTheWriteBudget(t *testing.T) {
 	for name, batchMax := range map[string]int{"batched": 0, "one by one": 1} {
 		t.Run(name, func(t *testing.T) {
-			h := newHarnessWith(t, harnessOptions{writesPerMinute: 3, dispatch: &service.RequestsConfig{AcceptByUrgent: 1800e9,
-				AcceptByNormal: 14400e9, MaxBounces: 3, SubmitPerMinuteUser: 1, SubmitBatchMax: batchMax}})
+			h := newHarnessWith(t, harnessOptions{writesPerMinute: 3, dispatch: func(c *service.RequestsConfig) {
+				c.SubmitPerMinuteUser, c.SubmitBatchMax = 1, batchMax
+			}})
 			h.city()
 			alice, _ := h.login("alice")
 			submit := req{method: "POST", path: "/api/v1/requests", token: alice, body: needBody()}
