@@ -66,11 +66,11 @@ func (s *Server) Handler() (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	// A path that is a route but for a trailing slash or letter case is an
-	// unknown path: gin's redirects would answer before the middleware, with
-	// an HTML body and no X-Request-Id.
+	// A path that is a route but for a trailing slash is an unknown path:
+	// gin's redirect would answer before the middleware, with an HTML body
+	// and no X-Request-Id. (Letter-case redirects, RedirectFixedPath, are off
+	// by default.)
 	r.RedirectTrailingSlash = false
-	r.RedirectFixedPath = false
 	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
 		return nil, err
 	}
