@@ -16,9 +16,11 @@ import (
 //     organized by one of the stations, or for the whole city by any
 //     station or organization (an organization has no place in the station
 //     tree, so a station list counts only station-organized activities);
-//   - VolunteerMinutes: the minutes credited in the hours ledger (what the
-//     hours endpoints sum: check-out credits and organizers' corrections)
-//     for those same activities.
+//   - VolunteerMinutes: the minutes credited in the hours ledger
+//     (check-out credits and organizers' corrections) for those same
+//     activities. The minutes served on an activity cancelled once under
+//     way are in its volunteers' hours but not here, as the activity is
+//     not counted.
 //
 // Errors: unavailable, internal.
 func (s *Store) ServiceStats(ctx context.Context, from, to time.Time, stationIDs []int64) (model.ServiceStats, error) {
