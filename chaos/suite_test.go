@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"jindalai/internal/testbed"
+	"jindalai/internal/testbed/testrun"
 )
 
 // envChild, set to "tools-missing" in the children of
@@ -68,5 +68,5 @@ func runChild(t *testing.T, ci bool, args ...string) (string, bool) {
 	if ci {
 		env = append(env, "CI=true")
 	}
-	return testbed.RerunTest(t, 2*time.Minute, []string{envChild}, env, args...)
+	return testrun.Rerun(t, 2*time.Minute, []string{envChild}, env, args...)
 }

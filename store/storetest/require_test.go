@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"jindalai/internal/testbed"
+	"jindalai/internal/testbed/testrun"
 )
 
 // envHelper makes TestRequireHelper do its work: it is set only in the
@@ -68,7 +68,7 @@ func TestRequireFailsOnCIAndSkipsElsewhere(t *testing.T) {
 // whether it exited with a failure.
 func runHelper(t *testing.T, env []string) (string, bool) {
 	t.Helper()
-	return testbed.RerunTest(t, time.Minute, []string{EnvMySQL, EnvRedis, envHelper}, env, "-test.run=^TestRequireHelper$")
+	return testrun.Rerun(t, time.Minute, []string{EnvMySQL, EnvRedis, envHelper}, env, "-test.run=^TestRequireHelper$")
 }
 
 // closedPort returns a loopback address nothing listens on.

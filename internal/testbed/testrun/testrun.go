@@ -1,4 +1,7 @@
-package testbed
+// Package testrun runs a test binary again, for tests of what a test run
+// does as a whole; only tests import it (it imports testing), so binaries
+// that use testbed do not link the testing package.
+package testrun
 
 import (
 	"context"
@@ -11,13 +14,13 @@ import (
 	"time"
 )
 
-// RerunTest runs the running test binary again in a child process with args
+// Rerun runs the running test binary again in a child process with args
 // (-test.v and -test.count=1 added), within timeout: its environment is this
 // one without CI and the variables named in drop, plus env. It returns the
 // child's output and whether it exited with a failure; a child that cannot
 // start or outlives timeout fails t. For tests of what a test run does as a
 // whole (skip or fail, start a stack or not).
-func RerunTest(t *testing.T, timeout time.Duration, drop, env []string, args ...string) (string, bool) {
+func Rerun(t *testing.T, timeout time.Duration, drop, env []string, args ...string) (string, bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
