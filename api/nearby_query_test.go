@@ -3,7 +3,10 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
+
+	"jindalai/model"
 )
 
 // TestNearbyQueryErrors: every nearby list answers the same bad lat, lng or
@@ -68,27 +71,19 @@ func TestNearbyListsPage(t *testing.T) {
 	h.city()
 	for _, path := range []string{"/api/v1/stations", "/api/v1/organizations"} {
 		base := path + "?lat=42.917&lng=129.505&radius_m=30000"
-		var whole struct {
-			Items []struct {
-				ID        int64
-				DistanceM float64 `json:"distance_m"`
-			}
-		}
+		var whole model.List[struct{ ID int64 }]
 		h.do(req{method: "GET", path: base + "&limit=100"}).decode(t, &whole)
 		if len(whole.Items) < 2 {
 			t.Fatalf("%s: %d items, the test wants at least 2", path, len(whole.Items))
 		}
-		var got []int64
+		var want, got []int64
+		for _, it := range whole.Items {
+			want = append(want, it.ID)
+		}
 		cursor := ""
 		for page := 0; ; page++ {
 			r := h.do(req{method: "GET", path: base + "&limit=1&cursor=" + cursor})
-			var list struct {
-				Items []struct {
-					ID        int64
-					DistanceM float64 `json:"distance_m"`
-				}
-				NextCursor string `json:"next_cursor"`
-			}
+			var list model.List[struct{ ID int64 }]
 			r.decode(t, &list)
 			if r.Status != http.StatusOK || len(list.Items) != 1 || page > len(whole.Items) {
 				t.Fatalf("%s page %d: %d %s", path, page, r.Status, r.Body)
@@ -98,13 +93,8 @@ func TestNearbyListsPage(t *testing.T) {
 				break
 			}
 		}
-		for i, it := range whole.Items {
-			if i >= len(got) || got[i] != it.ID {
-				t.Fatalf("%s: pages gave %v, the whole list %+v", path, got, whole.Items)
-			}
-		}
-		if len(got) != len(whole.Items) {
-			t.Fatalf("%s: pages gave %v, the whole list %+v", path, got, whole.Items)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: pages gave %v, the whole list %v", path, got, want)
 		}
 		if r := h.do(req{method: "GET", path: base + "&cursor=OTk5OTk"}); r.Status != http.StatusBadRequest || r.errorFields()["cursor"] == "" {
 			t.Fatalf("%s with a cursor past any page: %d %s", path, r.Status, r.Body)
