@@ -28,6 +28,9 @@ type RequestStore interface {
 	GetRequests(ctx context.Context, ids []int64) ([]model.Request, error)
 	ListRequests(ctx context.Context, f model.RequestFilter, afterID int64, limit int) ([]model.Request, error)
 	QueueFromDB(ctx context.Context, f model.QueueFilter, after *model.QueueCursor, limit int) ([]model.Request, error)
+	// StationStaff returns, for each station, the users holding any of
+	// roles there (each once); a station with none is absent.
+	StationStaff(ctx context.Context, stationIDs []int64, roles []model.RoleName) (map[int64][]int64, error)
 	RequestTimeline(ctx context.Context, requestID int64, withInternal bool) ([]model.RequestEvent, error)
 	// AddRequestEvent writes the event in one transaction with idem (nil:
 	// no key); a replayed key returns the first event.
@@ -108,6 +111,8 @@ type Requests struct {
 	// maintenance loop then rebuilds the queues from MySQL.
 	needRebuild atomic.Bool
 	kick        chan struct{}
+	// admins: the station admins that submits tell, cached.
+	admins *stationAdminCache
 	// batch is the submit group commit; nil when turned off.
 	batch *submitBatcher
 	// limits are what a submit takes a token of: the write budget and the
@@ -143,6 +148,7 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 	if bl, ok := limit.(BatchRateLimiter); ok && len(s.limits) > 0 {
 		s.batchLimit = bl
 	}
+	s.admins = newStationAdminCache(s)
 	s.batch = newSubmitBatcher(s)
 	if s.batch != nil {
 		s.reads = newReadGroup(s)
@@ -291,7 +297,8 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 		{Kind: model.EventSubmit, To: model.StatusSubmitted, ActorID: p.UserID, ActorRole: string(model.RoleResident), StationID: r.Station.ID},
 		{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: model.ActorSystem, StationID: r.Station.ID},
 	}
-	return s.create(ctx, model.NewRequest{Idem: idem, Request: r, Events: events, Notices: s.dispatchNotices(r, false)}, joined)
+	notices := s.admins.resolve(ctx, s.dispatchNotices(r, false))
+	return s.create(ctx, model.NewRequest{Idem: idem, Request: r, Events: events, Notices: notices}, joined)
 }
 
 // replayRefused answers a keyed submit the rate limit refused: a retry

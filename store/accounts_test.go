@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -364,5 +365,41 @@ func TestPurgeIdempotencyKeysDeletesOnlyOldKeys(t *testing.T) {
 	var left string
 	if err := st.DB.QueryRow(`SELECT idem_key FROM idempotency_keys`).Scan(&left); err != nil || left != "new" {
 		t.Fatalf("left %q (%v), want new", left, err)
+	}
+}
+
+// TestStationStaff: the holders of the given roles at each station, each
+// once however many of the roles they hold, and nobody else's.
+func TestStationStaff(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	grant := func(openid string, roles ...model.Role) int64 {
+		u := mustUser(t, st, openid)
+		for _, r := range roles {
+			if err := st.GrantRole(ctx, u, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return u
+	}
+	a := grant("dev_staff_a", model.Role{Role: model.RoleStationAdmin, StationID: 3}, model.Role{Role: model.RoleSocialWorker, StationID: 3})
+	b := grant("dev_staff_b", model.Role{Role: model.RoleStationAdmin, StationID: 3}, model.Role{Role: model.RoleStationAdmin, StationID: 4})
+	grant("dev_staff_c", model.Role{Role: model.RoleSocialWorker, StationID: 4}, model.Role{Role: model.RoleOrgAdmin, OrgID: 3})
+	grant("dev_staff_v", model.Role{Role: model.RoleVolunteer})
+
+	got, err := st.StationStaff(ctx, []int64{3, 4, 5}, []model.RoleName{model.RoleStationAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64][]int64{3: {min(a, b), max(a, b)}, 4: {b}}
+	if len(got) != len(want) || !slices.Equal(got[3], want[3]) || !slices.Equal(got[4], want[4]) {
+		t.Fatalf("admins: %v, want %v", got, want)
+	}
+	got, err = st.StationStaff(ctx, []int64{3}, []model.RoleName{model.RoleStationAdmin, model.RoleSocialWorker})
+	if err != nil || !slices.Equal(got[3], want[3]) {
+		t.Fatalf("admins and workers of 3: %v %v, want each of %v once", got, err, want[3])
+	}
+	if got, err := st.StationStaff(ctx, nil, []model.RoleName{model.RoleStationAdmin}); err != nil || len(got) != 0 {
+		t.Fatalf("no stations: %v %v", got, err)
 	}
 }

@@ -160,3 +160,38 @@ func mustAffect(res sql.Result, what string) error {
 	}
 	return nil
 }
+
+// StationStaff returns, for each of stationIDs, the users holding any of
+// roles at it, each once, in user order; a station nobody holds such a role
+// at is absent. Errors: unavailable, internal.
+func (s *Store) StationStaff(ctx context.Context, stationIDs []int64, roles []model.RoleName) (map[int64][]int64, error) {
+	out := map[int64][]int64{}
+	if len(stationIDs) == 0 || len(roles) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(stationIDs)+len(roles))
+	for _, id := range stationIDs {
+		args = append(args, id)
+	}
+	for _, r := range roles {
+		args = append(args, string(r))
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT station_id, user_id FROM user_roles
+		WHERE station_id IN (`+inList(len(stationIDs))+`) AND role IN (`+inList(len(roles))+`)
+		ORDER BY station_id, user_id`, args...)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var station, user int64
+		if err := rows.Scan(&station, &user); err != nil {
+			return nil, translate(err, "")
+		}
+		out[station] = append(out[station], user)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err, "")
+	}
+	return out, nil
+}
