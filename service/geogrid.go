@@ -1,7 +1,6 @@
 package service
 
 import (
-	"cmp"
 	"math"
 	"slices"
 
@@ -29,6 +28,8 @@ type geoPoint struct {
 	id   int64
 	p    model.Point
 	maxM float64
+	// cosLat is cos(p.Lat), set by newGeoGrid for distanceM's formula.
+	cosLat float64
 }
 
 func cellOf(p model.Point) geoCell {
@@ -38,6 +39,7 @@ func cellOf(p model.Point) geoCell {
 func newGeoGrid(points []geoPoint) *geoGrid {
 	g := &geoGrid{cells: make(map[geoCell][]geoPoint)}
 	for _, pt := range points {
+		pt.cosLat = math.Cos(pt.p.Lat * math.Pi / 180)
 		c := cellOf(pt.p)
 		g.cells[c] = append(g.cells[c], pt)
 	}
@@ -59,14 +61,28 @@ func (g *geoGrid) nearest(p model.Point, radiusM float64, limit int) []model.Geo
 	dLng := math.Min(radiusM/(metresPerDegLat*math.Cos(edge*math.Pi/180)), 180)
 	lo := cellOf(model.Point{Lat: p.Lat - dLat, Lng: p.Lng - dLng})
 	hi := cellOf(model.Point{Lat: p.Lat + dLat, Lng: p.Lng + dLng})
-	var hits []model.GeoHit
+	// distanceM's haversine term, with the query's cosine computed once: a
+	// point whose term exceeds the radius's (with a margin for rounding) is
+	// out without the arcsine; the others are measured exactly as
+	// distanceM does.
+	rad := math.Pi / 180
+	cosP := math.Cos(p.Lat * rad)
+	hMax := math.Sin(radiusM/(2*earthRadiusM)) * math.Sin(radiusM/(2*earthRadiusM)) * (1 + 1e-9)
+	hits := make([]model.GeoHit, 0, limit)
 	visit := func(pts []geoPoint) {
 		for _, pt := range pts {
 			if math.Abs(pt.p.Lat-p.Lat) > dLat || math.Abs(pt.p.Lng-p.Lng) > dLng {
 				continue
 			}
-			if d := distanceM(p, pt.p); d <= radiusM && d <= pt.maxM {
-				hits = append(hits, model.GeoHit{ID: pt.id, DistanceM: d})
+			sLat := math.Sin((pt.p.Lat - p.Lat) * rad / 2)
+			sLng := math.Sin((pt.p.Lng - p.Lng) * rad / 2)
+			h := sLat*sLat + cosP*pt.cosLat*sLng*sLng
+			if h > hMax {
+				continue
+			}
+			d := 2 * earthRadiusM * math.Asin(math.Min(1, math.Sqrt(h)))
+			if d <= radiusM && d <= pt.maxM {
+				hits = keepNearest(hits, model.GeoHit{ID: pt.id, DistanceM: d}, limit)
 			}
 		}
 	}
@@ -83,11 +99,31 @@ func (g *geoGrid) nearest(p model.Point, radiusM float64, limit int) []model.Geo
 			}
 		}
 	}
-	slices.SortFunc(hits, func(a, b model.GeoHit) int {
-		if c := cmp.Compare(a.DistanceM, b.DistanceM); c != 0 {
-			return c
+	return hits
+}
+
+// keepNearest adds h to hits, the nearest ones so far in order (distance,
+// then id), keeping at most limit of them.
+func keepNearest(hits []model.GeoHit, h model.GeoHit, limit int) []model.GeoHit {
+	closer := func(a, b model.GeoHit) bool {
+		return a.DistanceM < b.DistanceM || (a.DistanceM == b.DistanceM && a.ID < b.ID)
+	}
+	if len(hits) == limit && !closer(h, hits[len(hits)-1]) {
+		return hits
+	}
+	i, _ := slices.BinarySearchFunc(hits, h, func(e, t model.GeoHit) int {
+		if closer(e, t) {
+			return -1
 		}
-		return cmp.Compare(a.ID, b.ID)
+		if closer(t, e) {
+			return 1
+		}
+		return 0
 	})
-	return hits[:min(len(hits), limit)]
+	if len(hits) < limit {
+		hits = append(hits, model.GeoHit{})
+	}
+	copy(hits[i+1:], hits[i:len(hits)-1])
+	hits[i] = h
+	return hits
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"jindalai/model"
@@ -86,5 +87,28 @@ func TestGeoGridKeepsEachPointsOwnRadius(t *testing.T) {
 	}
 	if got := ids(g.nearest(at, 3000, 2)); !slices.Equal(got, []int64{3, 2}) {
 		t.Fatalf("limit 2: %v", got)
+	}
+}
+
+// BenchmarkGeoGridNearest is the matcher's search on a city of 2,000
+// organizations: the 3 km search, as most submits make, and a 30 km one.
+func BenchmarkGeoGridNearest(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	var points []geoPoint
+	for id := int64(1); id <= 2000; id++ {
+		points = append(points, geoPoint{id: id, p: model.Point{Lat: 42.9 + rng.NormFloat64()*0.08, Lng: 129.5 + rng.NormFloat64()*0.1},
+			maxM: math.Inf(1)})
+	}
+	g := newGeoGrid(points)
+	queries := make([]model.Point, 256)
+	for i := range queries {
+		queries[i] = model.Point{Lat: 42.9 + rng.NormFloat64()*0.08, Lng: 129.5 + rng.NormFloat64()*0.1}
+	}
+	for _, radius := range []float64{3000, 30000} {
+		b.Run(strconv.Itoa(int(radius/1000))+"km", func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				g.nearest(queries[i%len(queries)], radius, 16)
+			}
+		})
 	}
 }
