@@ -86,11 +86,13 @@ func TestCheckDefinition(t *testing.T) {
 }
 
 func TestOpeningHours(t *testing.T) {
-	if err := CheckOpeningHours([]OpeningPeriod{{Weekday: 1, Opens: "08:30", Closes: "17:00"}}); err != nil {
+	if err := CheckOpeningHours([]OpeningPeriod{{Weekday: 1, Opens: "08:30", Closes: "17:00"}, {Weekday: 2, Opens: "00:00", Closes: "24:00"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []OpeningPeriod{{Weekday: 0, Opens: "08:00", Closes: "09:00"}, {Weekday: 1, Opens: "8:00", Closes: "09:00"},
-		{Weekday: 1, Opens: "10:00", Closes: "09:00"}, {Weekday: 1, Opens: "25:00", Closes: "26:00"}} {
+		{Weekday: 1, Opens: "10:00", Closes: "09:00"}, {Weekday: 1, Opens: "25:00", Closes: "26:00"},
+		{Weekday: 1, Opens: " 8:00", Closes: "09:00"}, {Weekday: 1, Opens: "+8:00", Closes: "09:00"},
+		{Weekday: 1, Opens: "08:00", Closes: "24:01"}, {Weekday: 1, Opens: "08:60", Closes: "09:00"}} {
 		if CheckOpeningHours([]OpeningPeriod{p}) == nil {
 			t.Errorf("%+v accepted", p)
 		}

@@ -106,11 +106,17 @@ type OpeningPeriod struct {
 
 // minutes parses "HH:MM" into minutes after midnight; ok is false when malformed.
 func minutes(hhmm string) (int, bool) {
-	var h, m int
 	if len(hhmm) != 5 || hhmm[2] != ':' {
 		return 0, false
 	}
-	if _, err := fmt.Sscanf(hhmm, "%02d:%02d", &h, &m); err != nil || h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0) {
+	for _, i := range [4]int{0, 1, 3, 4} {
+		if hhmm[i] < '0' || hhmm[i] > '9' {
+			return 0, false
+		}
+	}
+	h := int(hhmm[0]-'0')*10 + int(hhmm[1]-'0')
+	m := int(hhmm[3]-'0')*10 + int(hhmm[4]-'0')
+	if h > 24 || m > 59 || (h == 24 && m != 0) {
 		return 0, false
 	}
 	return h*60 + m, true
