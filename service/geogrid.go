@@ -17,8 +17,9 @@ type geoGrid struct {
 	cells map[geoCell][]geoPoint
 }
 
-// geoCellDeg is a cell's side: about 5.6 km of latitude.
-const geoCellDeg = 0.05
+// geoCellDeg is a cell's side: about 2.8 km of latitude, so that a 3 km
+// search reads a few cells' points.
+const geoCellDeg = 0.025
 
 type geoCell struct{ lat, lng int32 }
 
@@ -28,8 +29,18 @@ type geoPoint struct {
 	id   int64
 	p    model.Point
 	maxM float64
-	// cosLat is cos(p.Lat), set by newGeoGrid for distanceM's formula.
-	cosLat float64
+	// cosLat is cos(p.Lat), and x, y, z the point on the unit sphere: set
+	// by newGeoGrid for the search's tests.
+	cosLat, x, y, z float64
+}
+
+// onSphere sets pt's cosine and unit vector.
+func (pt *geoPoint) onSphere() {
+	rad := math.Pi / 180
+	pt.cosLat = math.Cos(pt.p.Lat * rad)
+	pt.x = pt.cosLat * math.Cos(pt.p.Lng*rad)
+	pt.y = pt.cosLat * math.Sin(pt.p.Lng*rad)
+	pt.z = math.Sin(pt.p.Lat * rad)
 }
 
 func cellOf(p model.Point) geoCell {
@@ -39,7 +50,7 @@ func cellOf(p model.Point) geoCell {
 func newGeoGrid(points []geoPoint) *geoGrid {
 	g := &geoGrid{cells: make(map[geoCell][]geoPoint)}
 	for _, pt := range points {
-		pt.cosLat = math.Cos(pt.p.Lat * math.Pi / 180)
+		pt.onSphere()
 		c := cellOf(pt.p)
 		g.cells[c] = append(g.cells[c], pt)
 	}
@@ -61,28 +72,37 @@ func (g *geoGrid) nearest(p model.Point, radiusM float64, limit int) []model.Geo
 	dLng := math.Min(radiusM/(metresPerDegLat*math.Cos(edge*math.Pi/180)), 180)
 	lo := cellOf(model.Point{Lat: p.Lat - dLat, Lng: p.Lng - dLng})
 	hi := cellOf(model.Point{Lat: p.Lat + dLat, Lng: p.Lng + dLng})
-	// distanceM's haversine term, with the query's cosine computed once: a
-	// point whose term exceeds the radius's (with a margin for rounding) is
-	// out without the arcsine; the others are measured exactly as
-	// distanceM does.
+	// distanceM's haversine term h is a quarter of the squared chord between
+	// the two points on the unit sphere: a point whose chord is beyond the
+	// radius's (with a margin for rounding) is out after a few
+	// multiplications; the others are measured exactly as distanceM does.
 	rad := math.Pi / 180
-	cosP := math.Cos(p.Lat * rad)
-	hMax := math.Sin(radiusM/(2*earthRadiusM)) * math.Sin(radiusM/(2*earthRadiusM)) * (1 + 1e-9)
+	q := geoPoint{p: p}
+	q.onSphere()
+	sinHalf := math.Sin(radiusM / (2 * earthRadiusM))
+	chordMax := 4 * sinHalf * sinHalf * (1 + 1e-6)
 	hits := make([]model.GeoHit, 0, limit)
+	kthChord := math.Inf(1)
 	visit := func(pts []geoPoint) {
 		for _, pt := range pts {
 			if math.Abs(pt.p.Lat-p.Lat) > dLat || math.Abs(pt.p.Lng-p.Lng) > dLng {
 				continue
 			}
-			sLat := math.Sin((pt.p.Lat - p.Lat) * rad / 2)
-			sLng := math.Sin((pt.p.Lng - p.Lng) * rad / 2)
-			h := sLat*sLat + cosP*pt.cosLat*sLng*sLng
-			if h > hMax {
+			dx, dy, dz := pt.x-q.x, pt.y-q.y, pt.z-q.z
+			if c2 := dx*dx + dy*dy + dz*dz; c2 > chordMax || c2 > kthChord {
 				continue
 			}
+			sLat := math.Sin((pt.p.Lat - p.Lat) * rad / 2)
+			sLng := math.Sin((pt.p.Lng - p.Lng) * rad / 2)
+			h := sLat*sLat + q.cosLat*pt.cosLat*sLng*sLng
 			d := 2 * earthRadiusM * math.Asin(math.Min(1, math.Sqrt(h)))
 			if d <= radiusM && d <= pt.maxM {
 				hits = keepNearest(hits, model.GeoHit{ID: pt.id, DistanceM: d}, limit)
+				if len(hits) == limit {
+					// Nothing farther than the limit-th kept can be kept.
+					s := math.Sin(hits[limit-1].DistanceM / (2 * earthRadiusM))
+					kthChord = 4 * s * s * (1 + 1e-6)
+				}
 			}
 		}
 	}
