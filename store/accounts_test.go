@@ -373,19 +373,10 @@ func TestPurgeIdempotencyKeysDeletesOnlyOldKeys(t *testing.T) {
 func TestStationStaff(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
-	grant := func(openid string, roles ...model.Role) int64 {
-		u := mustUser(t, st, openid)
-		for _, r := range roles {
-			if err := st.GrantRole(ctx, u, r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return u
-	}
-	a := grant("dev_staff_a", model.Role{Role: model.RoleStationAdmin, StationID: 3}, model.Role{Role: model.RoleSocialWorker, StationID: 3})
-	b := grant("dev_staff_b", model.Role{Role: model.RoleStationAdmin, StationID: 3}, model.Role{Role: model.RoleStationAdmin, StationID: 4})
-	grant("dev_staff_c", model.Role{Role: model.RoleSocialWorker, StationID: 4}, model.Role{Role: model.RoleOrgAdmin, OrgID: 3})
-	grant("dev_staff_v", model.Role{Role: model.RoleVolunteer})
+	a := mustStaff(t, st, "dev_staff_a", model.Role{Role: model.RoleStationAdmin, StationID: 3}, model.Role{Role: model.RoleSocialWorker, StationID: 3})
+	b := mustStaff(t, st, "dev_staff_b", model.Role{Role: model.RoleStationAdmin, StationID: 3}, model.Role{Role: model.RoleStationAdmin, StationID: 4})
+	mustStaff(t, st, "dev_staff_c", model.Role{Role: model.RoleSocialWorker, StationID: 4}, model.Role{Role: model.RoleOrgAdmin, OrgID: 3})
+	mustStaff(t, st, "dev_staff_v", model.Role{Role: model.RoleVolunteer})
 
 	got, err := st.StationStaff(ctx, []int64{3, 4, 5}, []model.RoleName{model.RoleStationAdmin})
 	if err != nil {

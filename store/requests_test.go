@@ -195,20 +195,10 @@ func TestRebuildDispatchIndex(t *testing.T) {
 func TestRequestNoticesReachTheirAudience(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
-	grant := func(openid string, roles ...model.Role) int64 {
-		t.Helper()
-		id := mustUser(t, st, openid)
-		for _, r := range roles {
-			if err := st.GrantRole(ctx, id, r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return id
-	}
-	orgAdmin := grant("dev_org7", model.Role{Role: model.RoleOrgAdmin, OrgID: 7}, model.Role{Role: model.RoleVolunteer, OrgID: 7})
-	otherOrg := grant("dev_org8", model.Role{Role: model.RoleOrgAdmin, OrgID: 8})
-	stationAdmin := grant("dev_st3", model.Role{Role: model.RoleStationAdmin, StationID: 3})
-	otherStation := grant("dev_st4", model.Role{Role: model.RoleStationAdmin, StationID: 4})
+	orgAdmin := mustStaff(t, st, "dev_org7", model.Role{Role: model.RoleOrgAdmin, OrgID: 7}, model.Role{Role: model.RoleVolunteer, OrgID: 7})
+	otherOrg := mustStaff(t, st, "dev_org8", model.Role{Role: model.RoleOrgAdmin, OrgID: 8})
+	stationAdmin := mustStaff(t, st, "dev_st3", model.Role{Role: model.RoleStationAdmin, StationID: 3})
+	otherStation := mustStaff(t, st, "dev_st4", model.Role{Role: model.RoleStationAdmin, StationID: 4})
 	notices := []model.RequestNotice{
 		{To: model.Audience{OrgID: 7, Roles: []model.RoleName{model.RoleOrgAdmin, model.RoleVolunteer}},
 			Notification: model.Notification{Kind: "request_dispatched", Title: "转给组织"}},

@@ -117,6 +117,18 @@ func mustUser(t *testing.T, st *store.Store, openid string) int64 {
 	return u.ID
 }
 
+// mustStaff is mustUser granting the user roles.
+func mustStaff(t *testing.T, st *store.Store, openid string, roles ...model.Role) int64 {
+	t.Helper()
+	id := mustUser(t, st, openid)
+	for _, r := range roles {
+		if err := st.GrantRole(context.Background(), id, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
+}
+
 func TestGeoProbeRebuildAndQueues(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
