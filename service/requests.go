@@ -228,7 +228,8 @@ func (in *SubmitInput) validate() error {
 
 // Submit validates a resident's request against its category, matches it
 // and stores it dispatched to the first candidate station, with its events
-// and the station staff's notifications, in one transaction that also holds
+// and the station admins' notifications (the admins as read at most
+// stationAdminsTTL before), in one transaction that also holds
 // the idempotency key (idem may be nil); then puts it in the station's queue
 // and the deadline set. A retry with the same key returns the first reply,
 // also once the rate limit refuses new submits. Concurrent submits share one
