@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -170,7 +169,20 @@ type SubmitInput struct {
 	Fields       map[string]any
 }
 
-var contactPhonePattern = regexp.MustCompile(`^\+?[0-9][0-9-]{4,19}$`)
+// contactPhoneValid reports whether phone is an optional "+", a digit,
+// then 4 to 19 digits or dashes.
+func contactPhoneValid(phone string) bool {
+	rest := strings.TrimPrefix(phone, "+")
+	if len(rest) < 5 || len(rest) > 20 || rest[0] < '0' || rest[0] > '9' {
+		return false
+	}
+	for i := 1; i < len(rest); i++ {
+		if (rest[i] < '0' || rest[i] > '9') && rest[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // validate checks everything but the category and its fields.
 func (in *SubmitInput) validate() error {
@@ -206,7 +218,7 @@ func (in *SubmitInput) validate() error {
 		fe.Add("urgency", "必须是 normal 或 urgent")
 	}
 	in.ContactPhone = strings.TrimSpace(in.ContactPhone)
-	if in.ContactPhone != "" && !contactPhonePattern.MatchString(in.ContactPhone) {
+	if in.ContactPhone != "" && !contactPhoneValid(in.ContactPhone) {
 		fe.Add("contact_phone", "电话号码格式不正确")
 	}
 	if len(in.Images) > 9 {
