@@ -385,10 +385,9 @@ func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 // the limit together (one round trip) and still take one token each.
 func TestSubmitRateLimitAcrossABatch(t *testing.T) {
 	f := batched(t, 20*time.Millisecond, 64, 1)
-	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
 	cfg := f.cfg
 	cfg.SubmitPerMinuteUser = 3
-	svc := service.NewRequests(f.st, f.dir, f.st.NewRateLimiter(), pii, cfg, f.st.Loc, discardLog())
+	svc := f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
 	f.svc = svc
 	got := submitAll(f, 8, func(int) int64 { return 77 }, func(i int) service.SubmitInput { return needInput("限流") },
 		func(i int) *model.Idempotency { return idemKey(77, "k"+itoa(i), "body") })

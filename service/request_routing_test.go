@@ -556,8 +556,7 @@ func TestActRereadsALostRaceThenGivesUp(t *testing.T) {
 	f := newDispatch(t, nil)
 	r := f.submit(t, 100, model.UrgencyNormal)
 	racing := &racingStore{Store: f.st}
-	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
-	svc := service.NewRequests(racing, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
+	svc := f.serviceOver(racing, nil, f.cfg)
 	_, err := svc.Accept(context.Background(), worker(10, 3), r.ID)
 	mustCode(t, err, model.CodeUnavailable)
 	if n := racing.updates.Load(); n != 8 {

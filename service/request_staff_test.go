@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"jindalai/model"
-	"jindalai/service"
 	"jindalai/store"
 )
 
@@ -35,23 +34,10 @@ func TestSubmitTellsStationAdminsReadWithinTheCacheTime(t *testing.T) {
 	f := newDispatch(t, nil)
 	ctx := context.Background()
 	staff := &staffReads{Store: f.st}
-	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
-	svc := service.NewRequests(staff, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
-	admin := func(openid string) int64 {
-		u, err := f.st.UpsertUserByOpenID(ctx, openid, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.st.GrantRole(ctx, u.ID, model.Role{Role: model.RoleStationAdmin, StationID: 3}); err != nil {
-			t.Fatal(err)
-		}
-		return u.ID
-	}
-	lat, lng := 42.92, 129.50
+	svc := f.serviceOver(staff, nil, f.cfg)
 	submit := func() int64 {
 		t.Helper()
-		r, err := svc.Submit(ctx, resident(100), service.SubmitInput{Category: "home_visit", Description: "需要上门探访",
-			Lat: &lat, Lng: &lng}, nil)
+		r, err := svc.Submit(ctx, resident(100), needInput("需要上门探访"), nil)
 		if err != nil || r.Station.ID != 3 {
 			t.Fatalf("submit: %+v %v", r.Station, err)
 		}
@@ -59,21 +45,20 @@ func TestSubmitTellsStationAdminsReadWithinTheCacheTime(t *testing.T) {
 	}
 	told := func(user, request int64) bool {
 		t.Helper()
-		var n int
-		if err := f.st.DB.QueryRow(`SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ? AND kind = 'request_dispatched'`,
-			user, request).Scan(&n); err != nil || n > 1 {
-			t.Fatalf("user %d, request %d: %d messages %v", user, request, n, err)
+		n := f.count(t, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ? AND kind = 'request_dispatched'`, user, request)
+		if n > 1 {
+			t.Fatalf("user %d, request %d: %d messages", user, request, n)
 		}
 		return n == 1
 	}
 
-	first := admin("dev_cache_admin1")
+	first := stationAdmin(t, f, "dev_cache_admin1", 3)
 	r1 := submit()
 	r2 := submit()
 	if !told(first, r1) || !told(first, r2) || staff.reads.Load() != 1 {
 		t.Fatalf("told %v %v after %d reads, want both after one", told(first, r1), told(first, r2), staff.reads.Load())
 	}
-	second := admin("dev_cache_admin2")
+	second := stationAdmin(t, f, "dev_cache_admin2", 3)
 	f.clock.Advance(5 * time.Second)
 	r3 := submit()
 	if !told(first, r3) || !told(second, r3) || staff.reads.Load() != 2 {

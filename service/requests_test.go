@@ -151,8 +151,14 @@ func newDispatch(t *testing.T, tweak func(*service.RequestsConfig)) *dispatchFix
 
 // newService is another instance over the same store (another replica).
 func (f *dispatchFixture) newService() *service.Requests {
+	return f.serviceOver(f.st, nil, f.cfg)
+}
+
+// serviceOver is an instance over st (the fixture's store, or a wrapper of
+// it that fails or counts some calls), with limit and cfg.
+func (f *dispatchFixture) serviceOver(st service.RequestStore, limit service.RateLimiter, cfg service.RequestsConfig) *service.Requests {
 	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
-	return service.NewRequests(f.st, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
+	return service.NewRequests(st, f.dir, limit, pii, cfg, f.st.Loc, discardLog())
 }
 
 func (f *dispatchFixture) submit(t *testing.T, user int64, urgency model.Urgency) model.Request {
@@ -177,11 +183,7 @@ func (f *dispatchFixture) queueIDs(t *testing.T, key string) []string {
 
 func (f *dispatchFixture) countEvents(t *testing.T, id int64, kind model.EventKind) int {
 	t.Helper()
-	var n int
-	if err := f.st.DB.QueryRow(`SELECT COUNT(*) FROM request_events WHERE request_id = ? AND kind = ?`, id, kind).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return f.count(t, `SELECT COUNT(*) FROM request_events WHERE request_id = ? AND kind = ?`, id, kind)
 }
 
 func TestSubmitDispatchesToFirstCandidateWithDeadline(t *testing.T) {
@@ -383,8 +385,7 @@ func TestFailedPlacementIsRebuiltBySweep(t *testing.T) {
 	f := newDispatch(t, nil)
 	ctx := context.Background()
 	flaky := &failingPlacement{Store: f.st}
-	pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
-	svc := service.NewRequests(flaky, f.dir, nil, pii, f.cfg, f.st.Loc, discardLog())
+	svc := f.serviceOver(flaky, nil, f.cfg)
 	lat, lng := 42.92, 129.50
 	submit := func() model.Request {
 		t.Helper()
@@ -483,8 +484,7 @@ func TestSubmitOneByOne(t *testing.T) {
 	}{{"batching off", 1}, {"batching on", 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newDispatch(t, func(c *service.RequestsConfig) { c.SubmitBatchMax, c.SubmitPerMinuteUser = tc.batch, 2 })
-			pii, _ := service.NewPII([]byte("test-only-pii-key-32-bytes-long!"))
-			svc := service.NewRequests(f.st, f.dir, singleLimiter{f.st.NewRateLimiter()}, pii, f.cfg, f.st.Loc, discardLog())
+			svc := f.serviceOver(f.st, singleLimiter{f.st.NewRateLimiter()}, f.cfg)
 			ctx := context.Background()
 			first, err := svc.Submit(ctx, resident(100), needInput("一个一个来"), idemKey(100, "k", "body"))
 			if err != nil {
