@@ -132,11 +132,11 @@ func (s *Server) authenticate(c *gin.Context) {
 	s.authenticateWith(c, true)
 }
 
-// authenticateSubmit is authenticate for POST /requests: the write token is
-// taken by Requests.Submit, together with the submit limit in one round
-// trip.
+// authenticateSubmit is authenticate for POST /requests: when
+// Requests.Submit takes the write token itself (with the submit limit, in one
+// round trip), the middleware does not.
 func (s *Server) authenticateSubmit(c *gin.Context) {
-	s.authenticateWith(c, false)
+	s.authenticateWith(c, !s.Requests.TakesWriteBudget())
 }
 
 func (s *Server) authenticateWith(c *gin.Context, takeWrite bool) {

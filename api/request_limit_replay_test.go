@@ -46,6 +46,21 @@ func TestSubmitReplayPassesTheRateLimit(t *testing.T) {
 	}
 }
 
+// TestSubmitTakesTheWriteBudgetWhateverTheWiring: a submit takes a token of
+// the caller's write budget also when Requests was built without it (the
+// middleware then takes it), so a later write is refused.
+func TestSubmitTakesTheWriteBudgetWhateverTheWiring(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{writesPerMinute: 1, dispatch: func(c *service.RequestsConfig) { c.WritesPerMinuteUser = 0 }})
+	h.city()
+	alice, _ := h.login("alice")
+	if r := h.do(req{method: "POST", path: "/api/v1/requests", token: alice, body: needBody()}); r.Status != http.StatusCreated {
+		t.Fatalf("submit: %d %s", r.Status, r.Body)
+	}
+	if r := h.do(req{method: "PATCH", path: "/api/v1/me", token: alice, body: map[string]string{"nickname": "n"}}); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("a write after the submit spent the budget: %d %s", r.Status, r.Body)
+	}
+}
+
 // TestSubmitReplayPassesTheWriteBudget: a retry of a stored submit key gets
 // its first reply also once the caller's write budget is spent (the budget is
 // taken with the submit limit, in Requests.Submit, which replays a stored

@@ -110,6 +110,8 @@ type Requests struct {
 	// maintenance loop then rebuilds the queues from MySQL.
 	needRebuild atomic.Bool
 	kick        chan struct{}
+	// takesWrite: s.limits holds the write budget (see TakesWriteBudget).
+	takesWrite bool
 	// admins: the station admins that submits tell, cached.
 	admins *stationAdminCache
 	// batch is the submit group commit; nil when turned off.
@@ -139,6 +141,7 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 	if limit != nil {
 		if cfg.WritesPerMinuteUser > 0 {
 			s.limits = append(s.limits, model.RateLimit{Name: WriteLimit, PerMinute: cfg.WritesPerMinuteUser})
+			s.takesWrite = true
 		}
 		if cfg.SubmitPerMinuteUser > 0 {
 			s.limits = append(s.limits, model.RateLimit{Name: "submit", PerMinute: cfg.SubmitPerMinuteUser})
@@ -328,6 +331,11 @@ func (s *Requests) replayRefused(ctx context.Context, idem *model.Idempotency, r
 	}
 	return s.created(ctx, kept)
 }
+
+// TakesWriteBudget reports whether Submit takes a token of the caller's
+// write budget (WriteLimit) itself, with the submit limit in one round trip;
+// when it does not, the caller of Submit must take it.
+func (s *Requests) TakesWriteBudget() bool { return s.takesWrite }
 
 // acceptWithin is the accept-by allowance of an urgency.
 func (s *Requests) acceptWithin(u model.Urgency) time.Duration {
