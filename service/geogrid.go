@@ -72,36 +72,27 @@ func (g *geoGrid) nearest(p model.Point, radiusM float64, limit int) []model.Geo
 	dLng := math.Min(radiusM/(metresPerDegLat*math.Cos(edge*math.Pi/180)), 180)
 	lo := cellOf(model.Point{Lat: p.Lat - dLat, Lng: p.Lng - dLng})
 	hi := cellOf(model.Point{Lat: p.Lat + dLat, Lng: p.Lng + dLng})
-	// distanceM's haversine term h is a quarter of the squared chord between
-	// the two points on the unit sphere: a point whose chord is beyond the
-	// radius's (with a margin for rounding) is out after a few
-	// multiplications; the others are measured exactly as distanceM does.
+	// A point whose chord to p on the unit sphere is beyond bound is out
+	// after a few multiplications: bound is the chord of the radius, then,
+	// once limit hits are kept, of the limit-th (nothing farther can be
+	// kept). The others are measured by distanceM's formula.
 	rad := math.Pi / 180
 	q := geoPoint{p: p}
 	q.onSphere()
-	sinHalf := math.Sin(radiusM / (2 * earthRadiusM))
-	chordMax := 4 * sinHalf * sinHalf * (1 + 1e-6)
+	bound := chordBound(radiusM)
 	hits := make([]model.GeoHit, 0, limit)
-	kthChord := math.Inf(1)
 	visit := func(pts []geoPoint) {
 		for _, pt := range pts {
 			if math.Abs(pt.p.Lat-p.Lat) > dLat || math.Abs(pt.p.Lng-p.Lng) > dLng {
 				continue
 			}
-			dx, dy, dz := pt.x-q.x, pt.y-q.y, pt.z-q.z
-			if c2 := dx*dx + dy*dy + dz*dz; c2 > chordMax || c2 > kthChord {
+			if dx, dy, dz := pt.x-q.x, pt.y-q.y, pt.z-q.z; dx*dx+dy*dy+dz*dz > bound {
 				continue
 			}
-			sLat := math.Sin((pt.p.Lat - p.Lat) * rad / 2)
-			sLng := math.Sin((pt.p.Lng - p.Lng) * rad / 2)
-			h := sLat*sLat + q.cosLat*pt.cosLat*sLng*sLng
-			d := 2 * earthRadiusM * math.Asin(math.Min(1, math.Sqrt(h)))
+			d := haversineM((pt.p.Lat-p.Lat)*rad, (pt.p.Lng-p.Lng)*rad, q.cosLat, pt.cosLat)
 			if d <= radiusM && d <= pt.maxM {
-				hits = keepNearest(hits, model.GeoHit{ID: pt.id, DistanceM: d}, limit)
-				if len(hits) == limit {
-					// Nothing farther than the limit-th kept can be kept.
-					s := math.Sin(hits[limit-1].DistanceM / (2 * earthRadiusM))
-					kthChord = 4 * s * s * (1 + 1e-6)
+				if hits = keepNearest(hits, model.GeoHit{ID: pt.id, DistanceM: d}, limit); len(hits) == limit {
+					bound = chordBound(hits[limit-1].DistanceM)
 				}
 			}
 		}
@@ -120,6 +111,14 @@ func (g *geoGrid) nearest(p model.Point, radiusM float64, limit int) []model.Geo
 		}
 	}
 	return hits
+}
+
+// chordBound is the squared chord on the unit sphere of a distance in
+// metres, with margins for the rounding of the chord computed from two unit
+// vectors: relative for most distances, absolute below a few millimetres.
+func chordBound(m float64) float64 {
+	s := math.Sin(m / (2 * earthRadiusM))
+	return 4*s*s*(1+1e-6) + 1e-23
 }
 
 // keepNearest adds h to hits, the nearest ones so far in order (distance,

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -87,6 +88,59 @@ func TestGeoGridKeepsEachPointsOwnRadius(t *testing.T) {
 	}
 	if got := ids(g.nearest(at, 3000, 2)); !slices.Equal(got, []int64{3, 2}) {
 		t.Fatalf("limit 2: %v", got)
+	}
+}
+
+// TestGeoGridNearestIsExact: a search returns exactly what sorting every
+// point by (distanceM, id) and keeping the first limit within both radii
+// gives — the same points, in the same order, at the same distances — on
+// scattered points and on points stacked on a few spots, queried from
+// metres down to fractions of a millimetre away (where the chord's rounding
+// is largest against its size), with limits that cut through the stacks.
+func TestGeoGridNearestIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 4))
+	spots := []model.Point{{Lat: 42.95, Lng: 129.55}, {Lat: 42.90, Lng: 129.50}, {Lat: 42.91, Lng: 129.48}}
+	var points []geoPoint
+	for id := int64(1); id <= 1500; id++ {
+		p := model.Point{Lat: 42.9 + rng.NormFloat64()*0.05, Lng: 129.5 + rng.NormFloat64()*0.06}
+		if id%3 == 0 {
+			p = spots[int(id)%len(spots)]
+		}
+		maxM := math.Inf(1)
+		if id%7 == 0 {
+			maxM = 300 + rng.Float64()*5000
+		}
+		points = append(points, geoPoint{id: id, p: p, maxM: maxM})
+	}
+	// Shuffled, so that a cell does not hold its points in id order.
+	grid := slices.Clone(points)
+	rng.Shuffle(len(grid), func(i, j int) { grid[i], grid[j] = grid[j], grid[i] })
+	g := newGeoGrid(grid)
+	for i := range 3000 {
+		q := spots[i%len(spots)]
+		offset := math.Pow(10, -4+rng.Float64()*7) / metresPerDegLat // 0.1 mm to 1 km
+		q = model.Point{Lat: q.Lat + offset*rng.NormFloat64(), Lng: q.Lng + offset*rng.NormFloat64()}
+		if i%4 == 0 {
+			q = model.Point{Lat: 42.9 + rng.NormFloat64()*0.05, Lng: 129.5 + rng.NormFloat64()*0.06}
+		}
+		radius := []float64{500, 3000, 10000}[i%3]
+		limit := []int{1, 2, 16, 600}[i%4]
+		var want []model.GeoHit
+		for _, pt := range points {
+			if d := distanceM(q, pt.p); d <= radius && d <= pt.maxM {
+				want = append(want, model.GeoHit{ID: pt.id, DistanceM: d})
+			}
+		}
+		slices.SortFunc(want, func(a, b model.GeoHit) int {
+			if a.DistanceM != b.DistanceM {
+				return cmp.Compare(a.DistanceM, b.DistanceM)
+			}
+			return cmp.Compare(a.ID, b.ID)
+		})
+		want = want[:min(len(want), limit)]
+		if got := g.nearest(q, radius, limit); !slices.Equal(got, want) {
+			t.Fatalf("query %d at %+v, %g m, limit %d:\n got %v\nwant %v", i, q, radius, limit, got, want)
+		}
 	}
 }
 

@@ -293,8 +293,14 @@ const earthRadiusM = 6372797.560856
 // distanceM is the great-circle (haversine) distance in metres.
 func distanceM(a, b model.Point) float64 {
 	rad := math.Pi / 180
-	dLat := (b.Lat - a.Lat) * rad
-	dLng := (b.Lng - a.Lng) * rad
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(a.Lat*rad)*math.Cos(b.Lat*rad)*math.Sin(dLng/2)*math.Sin(dLng/2)
+	return haversineM((b.Lat-a.Lat)*rad, (b.Lng-a.Lng)*rad, math.Cos(a.Lat*rad), math.Cos(b.Lat*rad))
+}
+
+// haversineM is distanceM from the differences of latitude and longitude in
+// radians and the cosines of the two latitudes, for a caller that keeps the
+// cosines.
+func haversineM(dLat, dLng, cosA, cosB float64) float64 {
+	sLat, sLng := math.Sin(dLat/2), math.Sin(dLng/2)
+	h := sLat*sLat + cosA*cosB*sLng*sLng
 	return 2 * earthRadiusM * math.Asin(math.Min(1, math.Sqrt(h)))
 }
