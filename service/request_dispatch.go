@@ -140,8 +140,8 @@ func (s *Requests) staffScope(ctx context.Context, p model.Principal) (model.Que
 // station to the next candidate after the one last used while fewer than
 // MaxBounces bounces have happened, else (or when candidates run out, or the
 // station had to take it) to the current station's parent, which must take
-// it. moved is false when there is nowhere to go (the city station must take
-// it itself).
+// it. moved is false when there is nowhere to go: the city station must take
+// it itself, and keeping it there is no bounce (Bounces is unchanged).
 func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Request, moved bool, err error) {
 	next = r
 	next.Org = nil
@@ -163,6 +163,7 @@ func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Requ
 	}
 	next.MustTake = true
 	if len(above) == 0 {
+		next.Bounces = r.Bounces
 		return next, false, nil
 	}
 	next.Station = above[0]

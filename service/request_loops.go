@@ -189,12 +189,6 @@ func (s *Requests) escalate(ctx context.Context, id int64, t time.Time) (bool, e
 	if err != nil {
 		return false, err
 	}
-	kept := !moved && r.OrgID() == 0
-	if kept {
-		// Nowhere above to go: the station keeps it, and a timeout there
-		// is no bounce.
-		next.Bounces = r.Bounces
-	}
 	note := "超过签收时限未签收，"
 	switch {
 	case r.OrgID() != 0:
@@ -205,7 +199,8 @@ func (s *Requests) escalate(ctx context.Context, id int64, t time.Time) (bool, e
 		note += "仍由「" + r.Station.Name + "」办理"
 	}
 	ch := s.redispatch(next, t, model.RequestEvent{Kind: model.EventEscalate, ActorRole: model.ActorSystem, Note: note}, true)
-	if kept {
+	if !moved {
+		// Nowhere above to go: the station keeps it, and is reminded.
 		ch.Notices = s.reminderNotices(ch.After)
 	}
 	ch.DueBy = t
