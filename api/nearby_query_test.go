@@ -55,6 +55,12 @@ func TestNearbyQueryErrors(t *testing.T) {
 				t.Errorf("%s?%s: fields %v, want only %s: %s", rt.path, c.query, fields, c.field, c.message)
 			}
 		}
+		// A bad radius and a bad category are reported together.
+		q := "lat=42.9&lng=129.5&radius_m=2000000&category=NO-SUCH"
+		if r := h.do(req{method: "GET", path: rt.path + "?" + q, token: alice}); r.Status != http.StatusBadRequest ||
+			r.errorFields()["radius_m"] != overCap || r.errorFields()["category"] == "" {
+			t.Errorf("%s?%s: %d %s, want radius_m and category named", rt.path, q, r.Status, r.Body)
+		}
 		for _, q := range []string{"", "lat=42.9&lng=129.5", fmt.Sprintf("lat=42.9&lng=129.5&radius_m=%d", rt.maxRad), "lat=42.9&lng=129.5&radius_m=0"} {
 			if r := h.do(req{method: "GET", path: rt.path + "?" + q, token: alice}); r.Status != http.StatusOK {
 				t.Errorf("%s?%s: %d %s, want 200", rt.path, q, r.Status, r.Body)
