@@ -76,6 +76,10 @@ var (
 	fieldNamePattern    = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 )
 
+// ValidCategoryCode reports whether code has the shape of a category code
+// (what CheckDefinition requires of Code).
+func ValidCategoryCode(code string) bool { return categoryCodePattern.MatchString(code) }
+
 // CheckDefinition validates the category's own definition (code, name, area,
 // fields). Errors: invalid_argument naming code, name, area, description or
 // fields[i].

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -129,8 +128,6 @@ type ActivityPatch struct {
 	Waitlist                              *bool
 }
 
-var activityCategoryPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
-
 // canOrganize reports whether p may publish and manage activities of the
 // station or organization: its staff, its org admin, or a city admin.
 func canOrganize(p model.Principal, stationID, orgID int64) bool {
@@ -213,7 +210,7 @@ func (s *Activities) validateActivity(fe model.FieldErrors, a model.Activity, ho
 	if utf8.RuneCountInString(a.Description) > 2000 {
 		fe.Add("description", "最长 2000 个字符")
 	}
-	if !activityCategoryPattern.MatchString(a.Category) {
+	if !model.ValidCategoryCode(a.Category) {
 		fe.Add("category", "必须是服务类别代码")
 	}
 	fe.Merge((model.Point{Lat: a.Lat, Lng: a.Lng}).CheckPlace())

@@ -43,7 +43,7 @@ func (s *Activities) ListActivities(ctx context.Context, q ActivityQuery) (model
 	if err := checkNear(fe, q.Near, q.RadiusM, activitiesMaxRadiusM); err != nil {
 		return model.List[model.Activity]{}, err
 	}
-	if q.Category != "" && !activityCategoryPattern.MatchString(q.Category) {
+	if q.Category != "" && !model.ValidCategoryCode(q.Category) {
 		fe.Add("category", "必须是服务类别代码")
 	}
 	if err := fe.Err(); err != nil {
