@@ -44,7 +44,7 @@ func (c *stationAdminCache) admins(ctx context.Context, stationID int64) ([]int6
 	c.mu.Lock()
 	e, ok := c.entries[stationID]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) < stationAdminsTTL && !now.Before(e.at) {
+	if ok && now.Sub(e.at) < stationAdminsTTL {
 		return e.users, nil
 	}
 	got, err := c.store.StationStaff(ctx, []int64{stationID}, stationAdmins)

@@ -169,29 +169,15 @@ func (s *Store) StationStaff(ctx context.Context, stationIDs []int64, roles []mo
 	if len(stationIDs) == 0 || len(roles) == 0 {
 		return out, nil
 	}
-	args := make([]any, 0, len(stationIDs)+len(roles))
-	for _, id := range stationIDs {
-		args = append(args, id)
-	}
+	args := idArgs(stationIDs)
 	for _, r := range roles {
 		args = append(args, string(r))
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT station_id, user_id FROM user_roles
+	err := eachRow(ctx, s.DB, `SELECT DISTINCT station_id, user_id FROM user_roles
 		WHERE station_id IN (`+inList(len(stationIDs))+`) AND role IN (`+inList(len(roles))+`)
-		ORDER BY station_id, user_id`, args...)
+		ORDER BY station_id, user_id`, func(station, user int64) { out[station] = append(out[station], user) }, args...)
 	if err != nil {
-		return nil, translate(err, "")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var station, user int64
-		if err := rows.Scan(&station, &user); err != nil {
-			return nil, translate(err, "")
-		}
-		out[station] = append(out[station], user)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err, "")
+		return nil, err
 	}
 	return out, nil
 }
