@@ -49,12 +49,7 @@ func TestBatchStaffNoticesReadOnlyTheirStations(t *testing.T) {
 	const stations = 8
 	var batch []model.NewRequest
 	for s := int64(1); s <= stations; s++ {
-		one := batchOf(2, s, false)
-		for i := range one {
-			one[i].Notices = one[i].Notices[:1]
-			one[i].Notices[0].To.Roles = []model.RoleName{model.RoleStationAdmin}
-		}
-		batch = append(batch, one...)
+		batch = append(batch, toStationAdmins(batchOf(2, s, false))...)
 	}
 
 	st.DB.SetMaxOpenConns(1) // the session counters below are the batch's connection's
@@ -96,7 +91,7 @@ func TestBatchStaffNoticesReadOnlyTheirStations(t *testing.T) {
 		t.Fatalf("%d staff notices, want one per request", n)
 	}
 	// One lookup per notice, plus the read of the counters themselves;
-	// reading the 4,000 volunteers' roles would be far more.
+	// reading the city's 2,700 roles would be far more.
 	if read := after - before; read > 200 {
 		t.Fatalf("the batch read %d index entries and rows for %d notices", read, len(batch))
 	}
