@@ -45,7 +45,7 @@ func (s *Store) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]i
 // through it. Errors: unavailable, internal.
 func (s *Store) OpenRequests(ctx context.Context, afterID int64, limit int) ([]model.Request, error) {
 	rows, err := s.DB.QueryContext(ctx, `
-		SELECT `+placementColumns+` FROM requests
+		SELECT id, status, urgency, station_id, org_id, accept_by FROM requests
 		WHERE status IN ('dispatched', 'reopened') AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, translate(err, "")
@@ -53,30 +53,17 @@ func (s *Store) OpenRequests(ctx context.Context, afterID int64, limit int) ([]m
 	defer rows.Close()
 	var out []model.Request
 	for rows.Next() {
-		r, err := scanPlacement(rows)
-		if err != nil {
-			return nil, err
+		var r model.Request
+		var org int64
+		if err := rows.Scan(&r.ID, &r.Status, &r.Urgency, &r.Station.ID, &org, &r.AcceptBy); err != nil {
+			return nil, translate(err, "")
+		}
+		if org != 0 {
+			r.Org = &model.OrgRef{ID: org}
 		}
 		out = append(out, r)
 	}
 	return out, translate(rows.Err(), "")
-}
-
-// placementColumns are the columns scanPlacement reads: what places a
-// request in the queues.
-const placementColumns = `id, status, urgency, station_id, org_id, accept_by`
-
-// scanPlacement reads a row of placementColumns.
-func scanPlacement(row scanner) (model.Request, error) {
-	var r model.Request
-	var org int64
-	if err := row.Scan(&r.ID, &r.Status, &r.Urgency, &r.Station.ID, &org, &r.AcceptBy); err != nil {
-		return r, translate(err, "")
-	}
-	if org != 0 {
-		r.Org = &model.OrgRef{ID: org}
-	}
-	return r, nil
 }
 
 // RequestStatRows returns the statistics rows of requests created in
