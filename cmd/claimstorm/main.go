@@ -174,7 +174,7 @@ func openPrivateStore(ctx context.Context, o options) (*store.Store, func(), err
 	cleanup := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := store.NewKeys(name+":").DeleteAll(ctx, st.Redis); err != nil {
+		if err := st.Keys.DeleteAll(ctx, st.Redis); err != nil {
 			fmt.Fprintln(os.Stderr, "claimstorm: delete keys:", err)
 		}
 		_ = st.Close()

@@ -111,7 +111,7 @@ func run(n, concurrency, open, conns int, keep bool) error {
 	if !keep {
 		defer cleanup(dsn, st)
 	}
-	if err := store.NewKeys(keyPrefix).DeleteAll(ctx, st.Redis); err != nil {
+	if err := st.Keys.DeleteAll(ctx, st.Redis); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -370,7 +370,7 @@ func (b *bench) loadCity(ctx context.Context, log *slog.Logger) error {
 func cleanup(adminDSN string, st *store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := store.NewKeys(keyPrefix).DeleteAll(ctx, st.Redis); err != nil {
+	if err := st.Keys.DeleteAll(ctx, st.Redis); err != nil {
 		fmt.Fprintln(os.Stderr, "dispatchbench: delete keys:", err)
 	}
 	if err := benchkit.DropDatabase(ctx, adminDSN, dbName); err != nil {

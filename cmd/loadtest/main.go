@@ -145,13 +145,13 @@ func runBench(ctx context.Context, o options) error {
 		return err
 	}
 	defer st.Close()
-	if err := store.NewKeys(o.prefix).DeleteAll(ctx, st.Redis); err != nil {
+	if err := st.Keys.DeleteAll(ctx, st.Redis); err != nil {
 		return err
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := store.NewKeys(o.prefix).DeleteAll(cctx, st.Redis); err != nil {
+		if err := st.Keys.DeleteAll(cctx, st.Redis); err != nil {
 			logf("cleaning Redis prefix %q: %v", o.prefix, err)
 		}
 	}()

@@ -76,7 +76,7 @@ func run(nStations, nOrgs, n, concurrency int, spreadKM float64, keep bool) erro
 	if !keep {
 		defer cleanup(dsn, st)
 	}
-	if err := store.NewKeys(keyPrefix).DeleteAll(ctx, st.Redis); err != nil {
+	if err := st.Keys.DeleteAll(ctx, st.Redis); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -273,7 +273,7 @@ func parallel(n int, fn func(i int) error) error {
 func cleanup(adminDSN string, st *store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := store.NewKeys(keyPrefix).DeleteAll(ctx, st.Redis); err != nil {
+	if err := st.Keys.DeleteAll(ctx, st.Redis); err != nil {
 		fmt.Fprintln(os.Stderr, "matchbench: delete keys:", err)
 	}
 	if err := benchkit.DropDatabase(ctx, adminDSN, dbName); err != nil {
