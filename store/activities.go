@@ -226,8 +226,7 @@ func checkOutOnSite(ctx context.Context, tx *sql.Tx, a model.Activity, at time.T
 	credit func(a model.Activity, checkedIn, at time.Time) int) error {
 	rows, err := tx.QueryContext(ctx, `
 		SELECT id, checked_in_at FROM activity_claims
-		WHERE activity_id = ? AND live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL
-			AND minutes_checked_at IS NULL
+		WHERE activity_id = ? AND `+checkedInClaim+`
 		ORDER BY id FOR UPDATE`, a.ID)
 	if err != nil {
 		return translate(err, "")

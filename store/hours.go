@@ -48,6 +48,10 @@ func (s *Store) CheckOut(ctx context.Context, claimID int64, at time.Time, minut
 	return out, err
 }
 
+// checkedInClaim is the condition on activity_claims of a claim a check-out
+// may close: live, checked in, not checked out and its minutes unset.
+const checkedInClaim = `live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL AND minutes_checked_at IS NULL`
+
 // checkOutClaim checks a claim out at `at`, credited minutes, with its
 // served row in the hours ledger (recorded by the volunteer), if it is live,
 // checked in, not checked out and its minutes unset; otherwise it writes
@@ -56,8 +60,7 @@ func checkOutClaim(ctx context.Context, tx *sql.Tx, claimID int64, at time.Time,
 	t := now()
 	res, err := tx.ExecContext(ctx, `
 		UPDATE activity_claims SET checked_out_at = ?, credited_minutes = ?, updated_at = ?
-		WHERE id = ? AND live = 1 AND checked_in_at IS NOT NULL AND checked_out_at IS NULL
-			AND minutes_checked_at IS NULL`,
+		WHERE id = ? AND `+checkedInClaim,
 		at.UTC(), minutes, t, claimID)
 	if err != nil {
 		return false, translate(err, "")
