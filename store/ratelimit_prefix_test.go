@@ -2,13 +2,13 @@ package store_test
 
 import (
 	"context"
-	"jindalai/model"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"jindalai/model"
 	"jindalai/store"
 	"jindalai/store/storetest"
 )

@@ -11,8 +11,9 @@ type scriptCall func(script *redis.Script, keys []string, args ...any) *redis.Cm
 
 // pipelineScripts runs the commands fill adds in one pipelined round trip,
 // the scripts among them by EVALSHA; when Redis lost its script cache (a
-// restart: NOSCRIPT), it runs fill's commands again, sending the scripts
-// themselves, so fill's commands must bear being sent twice. Errors: the
+// restart: NOSCRIPT), it runs all of fill's commands again, sending the
+// scripts themselves, so fill's commands — the script calls that succeeded
+// the first time included — must bear being run twice. Errors: the
 // pipeline's, untranslated.
 func pipelineScripts(ctx context.Context, rdb *redis.Client, fill func(pipe redis.Pipeliner, eval scriptCall)) error {
 	run := func(byHash bool) error {
