@@ -276,10 +276,11 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 	loc := cfg.Location()
 
 	stations := service.NewStations(st, st, service.MatchConfig{
-		SearchRadiiM:   cfg.Dispatch.SearchRadiiM,
-		LoadPenaltyM:   cfg.Dispatch.LoadPenaltyM,
-		MaxOrgs:        cfg.Dispatch.MaxOrgs,
-		ReconcileEvery: cfg.Dispatch.SweepEvery,
+		SearchRadiiM:      cfg.Dispatch.SearchRadiiM,
+		LoadPenaltyM:      cfg.Dispatch.LoadPenaltyM,
+		MaxOrgs:           cfg.Dispatch.MaxOrgs,
+		ReconcileEvery:    cfg.Dispatch.SweepEvery,
+		QueueLengthsEvery: cfg.Dispatch.QueueLengthsEvery,
 	}, loc, log)
 
 	auth := service.NewAuth(st, stations, wx, limiter, pii, service.AuthConfig{
@@ -366,7 +367,7 @@ func build(cfg config.Config, st *store.Store, reg *prometheus.Registry, log *sl
 		service.RunNotificationRetention(ctx, st, time.Duration(cfg.Notify.RetentionDays)*24*time.Hour, 10*time.Minute, log)
 	}
 	sessionInvalidation := func(ctx context.Context) { st.RunSessionInvalidation(ctx, log) }
-	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, notify.Run, bookings.RunReminders,
+	return &app{server: server, loops: []func(ctx context.Context){stations.ReconcileLoop, stations.QueueLengthsLoop, notify.Run, bookings.RunReminders,
 		requests.RunEscalation, requests.RunMaintenance, requests.RunSubmitBatches, purgeIdempotency, notificationRetention,
 		sessionInvalidation}}, nil
 }

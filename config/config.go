@@ -132,6 +132,10 @@ type DispatchConfig struct {
 	MaxOrgs         int           `yaml:"max_orgs"`
 	EscalationEvery time.Duration `yaml:"escalation_every"`
 	SweepEvery      time.Duration `yaml:"sweep_every"`
+	// QueueLengthsEvery is how often the stations' queue lengths, which
+	// matching weighs, are read into the process; 0 reads them with every
+	// match.
+	QueueLengthsEvery time.Duration `yaml:"queue_lengths_every"`
 	// SubmitBatchMax is the most concurrent submits one transaction writes
 	// (group commit); 1 writes each alone.
 	SubmitBatchMax int `yaml:"submit_batch_max"`
@@ -171,16 +175,17 @@ func Defaults() Config {
 			IdempotencyTTLMinutes: 24 * 60,
 		},
 		Dispatch: DispatchConfig{
-			AcceptByUrgent:  30 * time.Minute,
-			AcceptByNormal:  4 * time.Hour,
-			MaxBounces:      3,
-			AutoCloseAfter:  7 * 24 * time.Hour,
-			SearchRadiiM:    []int{3000, 10000, 30000},
-			LoadPenaltyM:    200,
-			MaxOrgs:         3,
-			EscalationEvery: time.Second,
-			SweepEvery:      time.Minute,
-			SubmitBatchMax:  64,
+			AcceptByUrgent:    30 * time.Minute,
+			AcceptByNormal:    4 * time.Hour,
+			MaxBounces:        3,
+			AutoCloseAfter:    7 * 24 * time.Hour,
+			SearchRadiiM:      []int{3000, 10000, 30000},
+			LoadPenaltyM:      200,
+			MaxOrgs:           3,
+			EscalationEvery:   time.Second,
+			SweepEvery:        time.Minute,
+			QueueLengthsEvery: 250 * time.Millisecond,
+			SubmitBatchMax:    64,
 		},
 		Activities: defaultActivities(),
 		Bookings:   defaultBookings(),
@@ -355,6 +360,9 @@ func (c Config) Validate() error {
 	}
 	if d.SweepEvery <= 0 {
 		return bad("dispatch.sweep_every", "must be positive")
+	}
+	if d.QueueLengthsEvery < 0 || d.QueueLengthsEvery > time.Minute {
+		return bad("dispatch.queue_lengths_every", "must be between 0 (read with every match) and 1m")
 	}
 	if d.SubmitBatchMax < 1 || d.SubmitBatchMax > 1000 {
 		return bad("dispatch.submit_batch_max", "must be between 1 (no batching) and 1000")

@@ -125,6 +125,7 @@ func TestEveryCheckNamesItsKey(t *testing.T) {
 		"JINDALAI_DISPATCH_SEARCH_RADII_M=":             "dispatch.search_radii_m",
 		"JINDALAI_DISPATCH_ESCALATION_EVERY=0s":         "dispatch.escalation_every",
 		"JINDALAI_DISPATCH_SWEEP_EVERY=0s":              "dispatch.sweep_every",
+		"JINDALAI_DISPATCH_QUEUE_LENGTHS_EVERY=-1s":     "dispatch.queue_lengths_every",
 		"JINDALAI_LOG_LEVEL=trace":                      "log.level",
 		"JINDALAI_ACTIVITIES_CHECKIN_RADIUS_M=5":        "activities.checkin_radius_m",
 		"JINDALAI_ACTIVITIES_CHECKIN_OPENS_BEFORE=-1s":  "activities.checkin_opens_before",

@@ -156,7 +156,7 @@ func (s *Stations) matchMany(ctx context.Context, qs []matchQuery) []matchOut {
 	}
 	for attempt := 0; ; attempt++ {
 		ms := s.search(c, qs)
-		lens, version, err := s.queueLengths(ctx, ms)
+		lens, version, err := s.queueLengths(ctx, c, ms)
 		if err != nil {
 			return failAll(err)
 		}
@@ -221,9 +221,13 @@ func widen(g *geoGrid, p model.Point, radii []int, limit int) []model.GeoHit {
 	return nil
 }
 
-// queueLengths reads the queue length of every station found by a query
-// without error, with the data version, in one pipelined round trip.
-func (s *Stations) queueLengths(ctx context.Context, ms []*matchState) (map[int64]int64, string, error) {
+// queueLengths returns the queue length of every station found by a query
+// without error, with the data version: from QueueLengthsLoop's view when
+// it is fresh, else read in one pipelined round trip.
+func (s *Stations) queueLengths(ctx context.Context, c *catalogue, ms []*matchState) (map[int64]int64, string, error) {
+	if lens, version, ok := s.cachedQueueLengths(c); ok {
+		return lens, version, nil
+	}
 	var ids []int64
 	seen := map[int64]bool{}
 	for _, m := range ms {

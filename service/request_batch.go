@@ -47,11 +47,12 @@ type submitBatcher struct {
 
 // createResult is a submit's outcome in a batch: its stored request, an
 // error, or alone = write it by itself (the batch failed, or it repeats a
-// key of the batch).
+// key of the batch); charged = its tokens were taken.
 type createResult struct {
-	out   model.Request
-	err   error
-	alone bool
+	out     model.Request
+	err     error
+	alone   bool
+	charged bool
 	// place: out is new and still to be put in its queue.
 	place bool
 	// replayed: out is what a stored key keeps (see Requests.created).
@@ -97,8 +98,15 @@ func (b *submitBatcher) arriving() func() {
 }
 
 // create stores a validated, matched request — in a batch when batching is
-// on — and puts it in its queue before returning.
+// on — and puts it in its queue before returning; the rate limit's tokens
+// are taken by the batch, or here (see request_limits.go).
 func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func()) (model.Request, error) {
+	if s.batch == nil || s.batchLimit == nil {
+		if err := s.allowSubmit(ctx, nr.Request.ResidentID); err != nil {
+			joined()
+			return s.limited(ctx, nr.Idem, err)
+		}
+	}
 	if s.batch == nil {
 		joined()
 		return s.createAlone(ctx, nr)
@@ -116,12 +124,20 @@ func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func(
 	res := s.batch.do(ctx, pr, joined)
 	joined()
 	if res.alone {
+		if !res.charged && s.batchLimit != nil {
+			if err := s.allowSubmit(ctx, nr.Request.ResidentID); err != nil {
+				return s.limited(ctx, nr.Idem, err)
+			}
+		}
 		return s.createAlone(ctx, nr)
 	}
-	if res.err == nil && res.replayed {
+	if res.err != nil {
+		return s.limited(ctx, nr.Idem, res.err)
+	}
+	if res.replayed {
 		return s.created(ctx, res.out)
 	}
-	return res.out, res.err
+	return res.out, nil
 }
 
 // createAlone is the single-submit path: one transaction for one request,
@@ -159,6 +175,8 @@ func (s *Requests) created(ctx context.Context, kept model.Request) (model.Reque
 }
 
 // runBatch writes a batch in one transaction and places it in one pipeline.
+// The members' tokens are taken while MySQL runs the statements; a member
+// refused drops out, and the rest are written again, without it.
 func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model.PreparedRequest) []createResult {
 	res := make([]createResult, len(batch))
 	type idemKey struct {
@@ -180,26 +198,42 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		write = append(write, nr)
 		index = append(index, i)
 	}
+	tokens := s.takeTokens(ctx, write)
 	if len(write) == 1 {
 		// Nothing to share: the single path (which also replays a key),
 		// still holding the batch slot so that the submits arriving
 		// meanwhile queue behind it.
 		i := index[0]
+		if verdicts := tokens.wait(); verdicts != nil && verdicts[0] != nil {
+			res[i].err = verdicts[0]
+			return res
+		}
 		out, replayed, err := s.store.CreateRequest(ctx, write[0].Idem, write[0].Request, write[0].Events, write[0].Notices)
 		res[i] = createResult{out: out, err: err, place: err == nil && !replayed, replayed: replayed}
 		return res
 	}
-	var err error
-	if b.failBatch != nil {
-		if err = b.failBatch(write); err != nil {
-			err = errors.Join(model.ErrNotWritten, err)
+	out, err := s.writeBatch(ctx, b, write, tokens.commitIf())
+	if verdicts := tokens.wait(); verdicts != nil {
+		// Every member is charged now, or refused; the refused ones drop
+		// out of whatever comes next.
+		keep, kept := write[:0:0], index[:0:0]
+		for k, i := range index {
+			res[i].charged = verdicts[k] == nil
+			if verdicts[k] != nil {
+				res[i].err = verdicts[k]
+			} else {
+				keep, kept = append(keep, write[k]), append(kept, i)
+			}
 		}
-	}
-	var out []model.Request
-	if err == nil {
-		start := time.Now()
-		out, err = s.store.CreateRequests(ctx, write)
-		b.writeNanos.Add(int64(time.Since(start)))
+		if errors.Is(err, errBatchRefused) {
+			if len(keep) == 0 {
+				return res
+			}
+			write, index = keep, kept
+			out, err = s.writeBatch(ctx, b, write, nil)
+		} else if err != nil {
+			write, index = keep, kept
+		}
 	}
 	if err != nil && errors.Is(err, model.ErrNotWritten) {
 		b.fallbacks.Add(1)
@@ -220,13 +254,26 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		return res
 	}
 	for k, i := range index {
-		res[i] = createResult{out: out[k], place: true}
+		res[i] = createResult{out: out[k], place: true, charged: true}
 	}
 	b.batches.Add(1)
 	b.submits.Add(int64(len(out)))
 	for l := b.largest.Load(); int64(len(out)) > l && !b.largest.CompareAndSwap(l, int64(len(out))); l = b.largest.Load() {
 	}
 	return res
+}
+
+// writeBatch runs the batch transaction (see store CreateRequests), or the
+// test's failure.
+func (s *Requests) writeBatch(ctx context.Context, b *submitBatcher, write []model.PreparedRequest, commitIf func() error) ([]model.Request, error) {
+	if b.failBatch != nil {
+		if err := b.failBatch(write); err != nil {
+			return nil, errors.Join(model.ErrNotWritten, err)
+		}
+	}
+	start := time.Now()
+	defer func() { b.writeNanos.Add(int64(time.Since(start))) }()
+	return s.store.CreateRequests(ctx, write, commitIf)
 }
 
 // placeBatch puts a batch's new requests in their queues in one pipeline,
@@ -261,7 +308,6 @@ func (s *Requests) RunSubmitBatches(ctx context.Context) {
 	if s.batch != nil {
 		s.batch.wait()
 	}
-	s.reads.wait()
 }
 
 // SubmitBatchStats returns the counters of the submit group commit.

@@ -382,7 +382,8 @@ func TestSubmitBatchShutdownWaitsForRunningBatches(t *testing.T) {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // TestSubmitRateLimitAcrossABatch: concurrent submits of one resident check
-// the limit together (one round trip) and still take one token each.
+// the limit together (one round trip) and still take one token each; the
+// refused ones drop out of their batch, which is written again without them.
 func TestSubmitRateLimitAcrossABatch(t *testing.T) {
 	f := batched(t, 20*time.Millisecond, 64, 1)
 	cfg := f.cfg
@@ -410,5 +411,8 @@ func TestSubmitRateLimitAcrossABatch(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 4 {
 		t.Fatalf("rows: %d", n)
+	}
+	if st := svc.SubmitBatchStats(); st.Fallbacks != 0 {
+		t.Fatalf("the refused members sent their batch's others one by one: %+v", st)
 	}
 }

@@ -18,7 +18,7 @@ type RequestStore interface {
 	ServiceStatsReader
 	CreateRequest(ctx context.Context, idem *model.Idempotency, r model.Request, events []model.RequestEvent, notices []model.RequestNotice) (model.Request, bool, error)
 	PrepareRequest(nr model.NewRequest) (model.PreparedRequest, error)
-	CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error)
+	CreateRequests(ctx context.Context, batch []model.PreparedRequest, commitIf func() error) ([]model.Request, error)
 	// KeptRequest reads what a stored submit key keeps; found is false
 	// when the key is not stored.
 	KeptRequest(ctx context.Context, idem *model.Idempotency) (kept model.Request, found bool, err error)
@@ -57,8 +57,6 @@ type DispatchDirectory interface {
 	// Match returns candidate stations best first, ending with the parent
 	// chain up to the city station, and nearby organizations.
 	Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error)
-	// MatchMany is Match for several queries at once (sharing round trips).
-	MatchMany(ctx context.Context, qs []MatchQuery) []MatchOutcome
 	// Ancestors returns a station's parents, nearest first.
 	Ancestors(ctx context.Context, stationID int64) ([]model.StationRef, error)
 	Category(ctx context.Context, code string) (model.Category, error)
@@ -117,13 +115,11 @@ type Requests struct {
 	// batch is the submit group commit; nil when turned off.
 	batch *submitBatcher
 	// limits are what a submit takes a token of: the write budget and the
-	// submit limit, those configured.
-	limits []model.RateLimit
-	// reads batches the submits' rate-limit checks and matches (nil: one
-	// by one); batchLimit is limit when it checks many subjects, and
-	// several limits, at once.
-	reads      *group[submitRead, readOut]
+	// submit limit, those configured; batchLimit is limit when it checks
+	// many subjects, and several limits, at once (request_limits.go).
+	limits     []model.RateLimit
 	batchLimit BatchRateLimiter
+	refused    refusedSubjects
 }
 
 // NewRequests returns the requests service.
@@ -152,9 +148,6 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 	}
 	s.admins = newStationAdminCache(s)
 	s.batch = newSubmitBatcher(s)
-	if s.batch != nil {
-		s.reads = newReadGroup(s)
-	}
 	return s
 }
 
@@ -248,43 +241,55 @@ func (in *SubmitInput) validate() error {
 // the idempotency key (idem may be nil); then puts it in the station's queue
 // and the deadline set. A retry with the same key returns the first reply,
 // also once the rate limit refuses new submits. Concurrent submits share one
-// transaction (request_batch.go).
+// transaction (request_batch.go); the rate limit is decided before anything
+// is kept, and before the input (request_limits.go).
 // Errors: invalid_argument (category, description, address, lat, lng,
 // urgency, contact_phone, images, fields.<name>), too_many_requests,
 // conflict (key reused with another body), unavailable, internal.
 func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput, idem *model.Idempotency) (model.Request, error) {
 	joined := s.batch.arriving()
 	defer joined()
-	// The rate limit comes first, then the input; the match refuses an
-	// unknown or inactive category and reports the category as its
-	// catalogue knows it, in the same Redis round trip.
-	var q MatchQuery
-	valid := in.validate()
-	if valid == nil {
-		q = MatchQuery{P: model.Point{Lat: *in.Lat, Lng: *in.Lng}, Category: in.Category}
+	if err := s.refused.check(p.UserID); err != nil {
+		return s.limited(ctx, idem, err)
 	}
-	match, err := s.readSubmit(ctx, p.UserID, q, valid)
-	if idem != nil && model.IsCode(err, model.CodeTooManyRequests) {
-		return s.replayRefused(ctx, idem, err)
-	}
+	nr, err := s.newRequest(ctx, p, in)
 	if err != nil {
+		if lerr := s.allowSubmit(ctx, p.UserID); lerr != nil {
+			return s.limited(ctx, idem, lerr)
+		}
 		return model.Request{}, err
+	}
+	nr.Idem = idem
+	return s.create(ctx, nr, joined)
+}
+
+// newRequest validates and matches a submit and builds what create stores.
+// Errors: invalid_argument, unavailable, internal.
+func (s *Requests) newRequest(ctx context.Context, p model.Principal, in SubmitInput) (model.NewRequest, error) {
+	if err := in.validate(); err != nil {
+		return model.NewRequest{}, err
+	}
+	// The match refuses an unknown or inactive category and reports the
+	// category as its catalogue knows it.
+	match, err := s.dir.Match(ctx, model.Point{Lat: *in.Lat, Lng: *in.Lng}, in.Category)
+	if err != nil {
+		return model.NewRequest{}, err
 	}
 	cat := match.Category
 	if cat.Code == "" {
 		if cat, err = s.dir.Category(ctx, in.Category); err != nil && !model.IsCode(err, model.CodeNotFound) {
-			return model.Request{}, err
+			return model.NewRequest{}, err
 		}
 	}
 	if cat.Code == "" || !cat.Active {
-		return model.Request{}, model.InvalidField("category", "未知的服务类别")
+		return model.NewRequest{}, model.InvalidField("category", "未知的服务类别")
 	}
 	if err := cat.CheckFields(in.Fields); err != nil {
-		return model.Request{}, err
+		return model.NewRequest{}, err
 	}
 	candidates := dedupeCandidates(match.Stations)
 	if len(candidates) == 0 {
-		return model.Request{}, model.Errorf(model.CodeUnavailable, "暂无可受理的社工站，请稍后再试")
+		return model.NewRequest{}, model.Errorf(model.CodeUnavailable, "暂无可受理的社工站，请稍后再试")
 	}
 	t := s.now()
 	r := model.Request{
@@ -314,7 +319,7 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 		{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: model.ActorSystem, StationID: r.Station.ID},
 	}
 	notices := s.admins.resolve(ctx, s.dispatchNotices(r, false))
-	return s.create(ctx, model.NewRequest{Idem: idem, Request: r, Events: events, Notices: notices}, joined)
+	return model.NewRequest{Request: r, Events: events, Notices: notices}, nil
 }
 
 // replayRefused answers a keyed submit the rate limit refused: a retry

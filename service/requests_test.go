@@ -56,14 +56,6 @@ func (d *fakeDirectory) Match(ctx context.Context, p model.Point, category strin
 	return out, nil
 }
 
-func (d *fakeDirectory) MatchMany(ctx context.Context, qs []service.MatchQuery) []service.MatchOutcome {
-	out := make([]service.MatchOutcome, len(qs))
-	for i, q := range qs {
-		out[i].Result, out[i].Err = d.Match(ctx, q.P, q.Category)
-	}
-	return out
-}
-
 func (d *fakeDirectory) Ancestors(ctx context.Context, id int64) ([]model.StationRef, error) {
 	if _, ok := d.stations[id]; !ok {
 		return nil, model.NotFound("站点")

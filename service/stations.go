@@ -54,6 +54,10 @@ type MatchConfig struct {
 	// ReconcileEvery is how often the reconciler checks the GEO sets and
 	// reloads the in-process copy from MySQL.
 	ReconcileEvery time.Duration
+	// QueueLengthsEvery is how often QueueLengthsLoop reads every station's
+	// queue length into the process for matching; 0 (or no loop running)
+	// reads them with each match.
+	QueueLengthsEvery time.Duration
 }
 
 // Stations serves the station tree, organizations, the service catalogue and
@@ -70,6 +74,7 @@ type Stations struct {
 	now   func() time.Time
 
 	snap      atomic.Pointer[catalogue]
+	lengths   atomic.Pointer[queueLengthView]
 	reloadMu  sync.Mutex
 	rebuildMu sync.Mutex
 }

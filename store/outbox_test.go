@@ -238,7 +238,7 @@ func TestKindsWithoutTemplateAreStoredInAppOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	batch := batchOf(3, 3, false)
-	if _, err := st.CreateRequests(ctx, unprepared(batch[:2])); err != nil {
+	if _, err := st.CreateRequests(ctx, unprepared(batch[:2]), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := st.CreateRequest(ctx, nil, batch[2].Request, batch[2].Events, batch[2].Notices); err != nil {

@@ -143,13 +143,16 @@ func driverValues(args []any) []any {
 // the whole batch with conflict, and so does a key present twice in batch;
 // the caller then creates each request alone with CreateRequest, which
 // replays. It returns the requests in batch order with their ID, CreatedAt
-// and UpdatedAt. (Committing in a second round trip, so that the next batch
-// runs its statements during this one's log flush, measured slower: the two
-// open transactions contend in InnoDB on a two-core server.)
+// and UpdatedAt.
 //
-// Errors: conflict, unavailable, internal; they wrap model.ErrNotWritten
-// when the transaction certainly did not commit.
-func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error) {
+// commitIf, when not nil, is asked once the statements ran, before COMMIT,
+// which then takes a second round trip: the caller decides meanwhile
+// whether the batch may be kept (its members' rate limits). Its error rolls
+// the batch back and is returned joined with model.ErrNotWritten.
+//
+// Errors: conflict, unavailable, internal, commitIf's; they wrap
+// model.ErrNotWritten when the transaction certainly did not commit.
+func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedRequest, commitIf func() error) ([]model.Request, error) {
 	if len(batch) == 0 {
 		return nil, nil
 	}
@@ -192,7 +195,7 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedReques
 	addBatchEvents(sc, parts, refs)
 	addBatchNotices(sc, parts, refs)
 	addBatchKeys(sc, parts, refs)
-	res, err := s.runBatchScript(ctx, sc)
+	res, err := s.runBatchScript(ctx, sc, commitIf)
 	if err != nil {
 		return nil, err
 	}
@@ -209,11 +212,11 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedReques
 	return out, nil
 }
 
-// runBatchScript runs a batch script as run does (see execScript). Errors
-// wrap model.ErrNotWritten when the server reported the failure (or nothing
-// was sent); a connection lost while the script ran leaves the outcome
-// unknown.
-func (s *Store) runBatchScript(ctx context.Context, sc *script) (mysql.Result, error) {
+// runBatchScript runs a batch script as execScript does. Errors wrap
+// model.ErrNotWritten when the server reported the failure (or nothing was
+// sent) or commitIf refused; a connection lost while the script ran leaves
+// the outcome unknown.
+func (s *Store) runBatchScript(ctx context.Context, sc *script, commitIf func() error) (mysql.Result, error) {
 	notWritten := func(err error) error {
 		var te *model.Error
 		if !errors.As(translate(err, ""), &te) {
@@ -223,9 +226,19 @@ func (s *Store) runBatchScript(ctx context.Context, sc *script) (mysql.Result, e
 		out.Err = errors.Join(model.ErrNotWritten, te.Err)
 		return &out
 	}
-	res, failed, err := s.execScript(ctx, sc)
+	var refused error
+	gate := commitIf
+	if commitIf != nil {
+		gate = func() error {
+			refused = commitIf()
+			return refused
+		}
+	}
+	res, failed, err := s.execScript(ctx, sc, gate)
 	var myErr *mysql.MySQLError
 	switch {
+	case failed != nil && refused != nil:
+		return nil, errors.Join(model.ErrNotWritten, refused)
 	case failed != nil && errors.As(failed, &myErr):
 		return nil, notWritten(failed)
 	case failed != nil:

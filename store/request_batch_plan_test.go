@@ -79,7 +79,7 @@ func TestBatchStaffNoticesReadOnlyTheirStations(t *testing.T) {
 		return conn, n
 	}
 	conn, before := reads()
-	out, err := st.CreateRequests(ctx, unprepared(batch))
+	out, err := st.CreateRequests(ctx, unprepared(batch), nil)
 	if err != nil || len(out) != len(batch) {
 		t.Fatalf("batch: %d %v", len(out), err)
 	}

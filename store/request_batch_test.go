@@ -88,7 +88,7 @@ func testCreateRequestsBatch(t *testing.T, multiRow bool) {
 		batch[i].Request.ResidentID = int64(200 + i)
 		batch[i].Notices = batch[i].Notices[:1]
 	}
-	out, err := st.CreateRequests(ctx, unprepared(batch))
+	out, err := st.CreateRequests(ctx, unprepared(batch), nil)
 	if err != nil || len(out) != len(batch) {
 		t.Fatalf("batch: %d %v", len(out), err)
 	}
@@ -144,18 +144,18 @@ func TestCreateRequestsBatchIsAllOrNothing(t *testing.T) {
 	if _, _, err := st.CreateRequest(ctx, batch[2].Idem, batch[2].Request, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateRequests(ctx, unprepared(batch)); !model.IsCode(err, model.CodeConflict) || !errors.Is(err, model.ErrNotWritten) {
+	if _, err := st.CreateRequests(ctx, unprepared(batch), nil); !model.IsCode(err, model.CodeConflict) || !errors.Is(err, model.ErrNotWritten) {
 		t.Fatalf("stored key: %v", err)
 	}
 	bad := batchOf(3, 3, false)
 	bad[1].Request.Address = strings.Repeat("长", 300)
-	if _, err := st.CreateRequests(ctx, unprepared(bad)); err == nil || !errors.Is(err, model.ErrNotWritten) {
+	if _, err := st.CreateRequests(ctx, unprepared(bad), nil); err == nil || !errors.Is(err, model.ErrNotWritten) {
 		t.Fatalf("a refused row: %v", err)
 	}
 	// Ids computed with another auto-increment step than the server's:
 	// the script refuses to link anything to them.
 	store.SetBatchIDPlan(st, true, 2)
-	if _, err := st.CreateRequests(ctx, unprepared(batchOf(3, 3, false))); err == nil {
+	if _, err := st.CreateRequests(ctx, unprepared(batchOf(3, 3, false)), nil); err == nil {
 		t.Fatal("a batch built for another auto-increment step passed")
 	}
 	if n := inTransaction(t, st); n != 0 {
@@ -163,6 +163,37 @@ func TestCreateRequestsBatchIsAllOrNothing(t *testing.T) {
 	}
 	if n := count(t, st, `SELECT (SELECT COUNT(*) FROM requests) + (SELECT COUNT(*) FROM request_events) + (SELECT COUNT(*) FROM notifications)`); n != 1 {
 		t.Fatalf("rows left: %d", n)
+	}
+}
+
+// TestCreateRequestsCommitsOnlyIfAllowed: commitIf's refusal rolls the
+// whole batch back, leaving no transaction open on the (single) pooled
+// connection, and comes back joined with ErrNotWritten; its consent commits.
+func TestCreateRequestsCommitsOnlyIfAllowed(t *testing.T) {
+	st := storetest.New(t)
+	st.DB.SetMaxOpenConns(1)
+	ctx := context.Background()
+	refusal := model.Errorf(model.CodeTooManyRequests, "限流")
+	asked := 0
+	_, err := st.CreateRequests(ctx, unprepared(batchOf(3, 3, true)), func() error {
+		asked++
+		return refusal
+	})
+	if asked != 1 || !errors.Is(err, refusal) || !errors.Is(err, model.ErrNotWritten) {
+		t.Fatalf("asked %d, err %v", asked, err)
+	}
+	if n := inTransaction(t, st); n != 0 {
+		t.Fatal("connection left inside a transaction")
+	}
+	if n := count(t, st, `SELECT (SELECT COUNT(*) FROM requests) + (SELECT COUNT(*) FROM request_events) + (SELECT COUNT(*) FROM notifications) + (SELECT COUNT(*) FROM idempotency_keys)`); n != 0 {
+		t.Fatalf("rows left by a refused batch: %d", n)
+	}
+	out, err := st.CreateRequests(ctx, unprepared(batchOf(3, 3, true)), func() error { return nil })
+	if err != nil || len(out) != 3 {
+		t.Fatalf("allowed batch: %d %v", len(out), err)
+	}
+	if n := count(t, st, `SELECT COUNT(*) FROM requests`); n != 3 {
+		t.Fatalf("rows of an allowed batch: %d", n)
 	}
 }
 
@@ -201,7 +232,7 @@ func TestStaffNoticesToOneRole(t *testing.T) {
 	roles := []model.Role{{Role: model.RoleStationAdmin, StationID: 3}, {Role: model.RoleSocialWorker, StationID: 3},
 		{Role: model.RoleStationAdmin, StationID: 4}}
 	admins := []int64{mustStaff(t, st, "dev_one_role_a", roles...), mustStaff(t, st, "dev_one_role_b", roles...)}
-	out, err := st.CreateRequests(ctx, unprepared(toStationAdmins(batchOf(3, 3, false))))
+	out, err := st.CreateRequests(ctx, unprepared(toStationAdmins(batchOf(3, 3, false))), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

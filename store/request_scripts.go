@@ -44,7 +44,7 @@ func (sc *script) add(stmt string, args ...any) int {
 // execScript). It returns the affected rows and insert ids of every
 // statement; a failed statement's error is returned as the server gave it.
 func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
-	res, failed, err := s.execScript(ctx, sc)
+	res, failed, err := s.execScript(ctx, sc, nil)
 	if failed != nil {
 		return nil, failed
 	}
@@ -54,15 +54,20 @@ func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
 	return res, nil
 }
 
-// execScript appends COMMIT and sends the script in one round trip on one
-// connection. When a statement fails, MySQL stops there with the transaction
-// open: it is rolled back on the same connection (failed is the statement's
-// error), and a connection that cannot roll back is discarded, never
-// returned to the pool mid-transaction. err reports what kept the script
-// from running or its outcome from being known: an argument the driver
-// cannot take (internal), no connection, the connection lost.
-func (s *Store) execScript(ctx context.Context, sc *script) (res mysql.Result, failed, err error) {
-	sc.add("COMMIT")
+// execScript sends the script and COMMIT on one connection: in one round
+// trip, or — when commitIf is not nil — the statements first, then, once
+// commitIf returned nil, COMMIT in a second round trip (an error from
+// commitIf rolls the transaction back and is returned as failed). When a
+// statement fails, MySQL stops there with the transaction open: it is
+// rolled back on the same connection (failed is the statement's error), and
+// a connection that cannot roll back is discarded, never returned to the
+// pool mid-transaction. err reports what kept the script from running or
+// its outcome from being known: an argument the driver cannot take
+// (internal), no connection, the connection lost.
+func (s *Store) execScript(ctx context.Context, sc *script, commitIf func() error) (res mysql.Result, failed, err error) {
+	if commitIf == nil {
+		sc.add("COMMIT")
+	}
 	named := make([]driver.NamedValue, len(sc.args))
 	for i, a := range sc.args {
 		v, err := driver.DefaultParameterConverter.ConvertValue(a)
@@ -82,6 +87,11 @@ func (s *Store) execScript(ctx context.Context, sc *script) (res mysql.Result, f
 			return model.Errorf(model.CodeInternal, "store: driver cannot execute scripts")
 		}
 		r, err := ex.ExecContext(ctx, sc.sb.String(), named)
+		if err == nil && commitIf != nil {
+			if err = commitIf(); err == nil {
+				_, err = ex.ExecContext(ctx, "COMMIT", nil)
+			}
+		}
 		if err == nil {
 			res = r.(mysql.Result)
 			return nil

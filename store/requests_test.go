@@ -229,7 +229,7 @@ func TestRequestNoticesReachTheirAudience(t *testing.T) {
 		t.Fatalf("update: %v %v", applied, err)
 	}
 	check("update", r.ID, 2)
-	batch, err := st.CreateRequests(ctx, unprepared([]model.NewRequest{{Request: newRequest(101), Notices: notices}}))
+	batch, err := st.CreateRequests(ctx, unprepared([]model.NewRequest{{Request: newRequest(101), Notices: notices}}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,6 +139,10 @@ func run(n, concurrency, open, conns int, keep bool) error {
 	if _, err := b.svc.Reconcile(ctx); err != nil {
 		return err
 	}
+	// The queue lengths matching weighs, read as the server reads them.
+	loops, stopLoops := context.WithCancel(ctx)
+	defer stopLoops()
+	go b.stations.QueueLengthsLoop(loops)
 	fmt.Fprintf(os.Stderr, "dispatchbench: GOMAXPROCS-visible CPUs shared by client and servers; n=%d concurrency=%d\n", n, concurrency)
 
 	single := func(ctx context.Context, i int) error { return b.submit(ctx, b.svc, i) }
@@ -362,8 +366,8 @@ func (b *bench) loadCity(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 	}
-	b.stations = service.NewStations(b.st, b.st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3},
-		time.UTC, log)
+	b.stations = service.NewStations(b.st, b.st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3,
+		QueueLengthsEvery: 250 * time.Millisecond}, time.UTC, log)
 	return b.stations.Reconcile(ctx)
 }
 

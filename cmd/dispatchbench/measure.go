@@ -105,10 +105,10 @@ var phaseMatch, phaseCreate, phasePlace, phaseCount atomic.Int64
 // the batches and requests they wrote.
 var batchTx, batchPlace, batchCount, batchRequests atomic.Int64
 
-func (t timedStore) CreateRequests(ctx context.Context, batch []model.PreparedRequest) ([]model.Request, error) {
+func (t timedStore) CreateRequests(ctx context.Context, batch []model.PreparedRequest, commitIf func() error) ([]model.Request, error) {
 	t0 := time.Now()
 	defer func() { batchTx.Add(int64(time.Since(t0))); batchCount.Add(1); batchRequests.Add(int64(len(batch))) }()
-	return t.Store.CreateRequests(ctx, batch)
+	return t.Store.CreateRequests(ctx, batch, commitIf)
 }
 
 func (t timedStore) PlaceNewRequests(ctx context.Context, rs []model.Request) error {

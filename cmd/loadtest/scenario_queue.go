@@ -104,7 +104,7 @@ func fillQueue(ctx context.Context, b *bench, stationID int64, n int) error {
 				{Kind: model.EventDispatch, From: model.StatusSubmitted, To: model.StatusDispatched, ActorRole: model.ActorSystem, StationID: ref.ID},
 			}}})
 		}
-		rs, err := b.st.CreateRequests(ctx, batch)
+		rs, err := b.st.CreateRequests(ctx, batch, nil)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,105 @@
+package service_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"jindalai/model"
+	"jindalai/service"
+)
+
+// listCounter counts the in-process copy's reloads (one ListStations each).
+type listCounter struct {
+	service.StationStore
+	lists atomic.Int64
+}
+
+func (l *listCounter) ListStations(ctx context.Context) ([]model.Station, error) {
+	l.lists.Add(1)
+	return l.StationStore.ListStations(ctx)
+}
+
+// TestMatchRanksWithTheLoopsQueueLengths: with QueueLengthsEvery set, a
+// match ranks with the queue lengths the loop read last (a queue changed
+// since counts from the next read; with no read yet, the match reads them
+// itself); a read that finds a newer data version reloads the copy, and
+// one made before the copy's last reload never sends it back.
+func TestMatchRanksWithTheLoopsQueueLengths(t *testing.T) {
+	c := newCity(t)
+	ctx := context.Background()
+	cfg := matchConfig()
+	cfg.QueueLengthsEvery = time.Hour
+	counter := &listCounter{StationStore: c.st}
+	svc := service.NewStations(counter, c.st, cfg, c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Between A and B, as in TestMatchBusyStationLosesToSlightlyFartherIdleOne.
+	p := model.Point{Lat: 42.9225, Lng: 129.5030}
+	first := func(when string) int64 {
+		t.Helper()
+		r, err := svc.Match(ctx, p, "home_visit")
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		return r.Stations[0].Station.ID
+	}
+	queueA := c.st.Keys.StationQueue(c.pointA)
+	c.st.Redis.ZAdd(ctx, queueA, redis.Z{Score: 1, Member: "101"}, redis.Z{Score: 2, Member: "102"})
+	if got := first("no read yet"); got != c.pointB {
+		t.Fatalf("no read yet: %d first, want B (A's queue read by the match)", got)
+	}
+	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	c.st.Redis.Del(ctx, queueA)
+	if got := first("A emptied since the read"); got != c.pointB {
+		t.Fatalf("A emptied since the read: %d first, want B (the read's lengths)", got)
+	}
+	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if got := first("after the next read"); got != c.pointA {
+		t.Fatalf("after the next read: %d first, want A", got)
+	}
+
+	// Another replica closes A: the next read sees the version and reloads.
+	a, err := c.st.GetStation(ctx, c.pointA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Closed = true
+	if err := c.st.UpdateStation(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.st.BumpStationsVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	loads := counter.lists.Load()
+	if got := first("A closed"); got == c.pointA {
+		t.Fatal("A closed: still matched after the read found the new version")
+	}
+	if counter.lists.Load() != loads {
+		t.Fatal("the match reloaded the copy: the read should have")
+	}
+
+	// A view read before a reload does not send the copy back.
+	if err := c.st.BumpStationsVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	loads = counter.lists.Load()
+	first("after a reload")
+	first("after a reload, again")
+	if n := counter.lists.Load() - loads; n != 0 {
+		t.Fatalf("the copy reloaded %d times after it was newer than the view", n)
+	}
+}

@@ -1,0 +1,93 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"jindalai/model"
+	"jindalai/service"
+)
+
+// countingLimiter counts the round trips of a limiter checking many
+// subjects at once; fail, when set, is every call's error.
+type countingLimiter struct {
+	service.BatchRateLimiter
+	calls atomic.Int64
+	fail  error
+}
+
+func (c *countingLimiter) AllowMany(ctx context.Context, subjects []string, limits []model.RateLimit) ([]time.Duration, error) {
+	c.calls.Add(1)
+	if c.fail != nil {
+		return nil, c.fail
+	}
+	return c.BatchRateLimiter.AllowMany(ctx, subjects, limits)
+}
+
+// TestSubmitRefusalIsRemembered: once the limit refuses a resident, their
+// submits are refused in the process until it would allow them again,
+// without a round trip: valid or not (the limit comes first), and a keyed
+// retry of a stored submit still replays it.
+func TestSubmitRefusalIsRemembered(t *testing.T) {
+	f := newDispatch(t, func(c *service.RequestsConfig) { c.SubmitPerMinuteUser = 1 })
+	lim := &countingLimiter{BatchRateLimiter: f.st.NewRateLimiter()}
+	svc := f.serviceOver(f.st, lim, f.cfg)
+	ctx := context.Background()
+	first, err := svc.Submit(ctx, resident(100), needInput("第一次"), idemKey(100, "k1", "body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Submit(ctx, resident(100), needInput("第二次"), nil)
+	var e *model.Error
+	if !errors.As(err, &e) || e.Code != model.CodeTooManyRequests || e.RetryAfter <= 0 {
+		t.Fatalf("second submit in a minute: %v", err)
+	}
+	if n := lim.calls.Load(); n != 2 {
+		t.Fatalf("%d limiter calls for two submits", n)
+	}
+	invalid := needInput("")
+	if _, err := svc.Submit(ctx, resident(100), invalid, nil); !model.IsCode(err, model.CodeTooManyRequests) {
+		t.Fatalf("an invalid submit while refused: %v", err)
+	}
+	again, err := svc.Submit(ctx, resident(100), needInput("第一次"), idemKey(100, "k1", "body"))
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("keyed retry while refused: %d %v, want %d", again.ID, err, first.ID)
+	}
+	if n := lim.calls.Load(); n != 2 {
+		t.Fatalf("%d limiter calls: the remembered refusal should have answered", n)
+	}
+	if _, err := svc.Submit(ctx, resident(101), needInput("别人"), nil); err != nil {
+		t.Fatalf("another resident: %v", err)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 2 {
+		t.Fatalf("rows: %d", n)
+	}
+}
+
+// TestSubmitBatchWithoutTheLimiter: when the batch's rate-limit check
+// fails, nothing of the batch is kept and every member says unavailable.
+func TestSubmitBatchWithoutTheLimiter(t *testing.T) {
+	f := batched(t, 20*time.Millisecond, 64, 1)
+	cfg := f.cfg
+	cfg.SubmitPerMinuteUser = 5
+	lim := &countingLimiter{BatchRateLimiter: f.st.NewRateLimiter(), fail: model.Errorf(model.CodeUnavailable, "Redis 不可用")}
+	f.svc = f.serviceOver(f.st, lim, cfg)
+	got := submitAll(f, 8, func(i int) int64 { return int64(300 + i) }, func(int) service.SubmitInput { return needInput("限流失灵") }, func(int) *model.Idempotency { return nil })
+	for i, s := range got {
+		if !model.IsCode(s.err, model.CodeUnavailable) {
+			t.Fatalf("submit %d: %v, want unavailable", i, s.err)
+		}
+	}
+	if n := f.count(t, `SELECT (SELECT COUNT(*) FROM requests) + (SELECT COUNT(*) FROM idempotency_keys) + (SELECT COUNT(*) FROM notifications)`); n != 0 {
+		t.Fatalf("rows kept: %d", n)
+	}
+	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != 0 {
+		t.Fatalf("queued: %v", q)
+	}
+	if st := f.svc.SubmitBatchStats(); st.Batches != 0 || st.Fallbacks != 0 {
+		t.Fatalf("batch stats %+v", st)
+	}
+}
