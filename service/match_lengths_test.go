@@ -103,3 +103,70 @@ func TestMatchRanksWithTheLoopsQueueLengths(t *testing.T) {
 		t.Fatalf("the copy reloaded %d times after it was newer than the view", n)
 	}
 }
+
+// lengthReads counts the queue-length reads (QueueLengths) of a GeoIndex.
+type lengthReads struct {
+	service.GeoIndex
+	reads atomic.Int64
+}
+
+func (l *lengthReads) QueueLengths(ctx context.Context, ids []int64) ([]int64, string, error) {
+	l.reads.Add(1)
+	return l.GeoIndex.QueueLengths(ctx, ids)
+}
+
+// TestQueueLengthsLoop: the loop reads the lengths every interval, matches
+// use its reads instead of their own, and a queue that grew counts from the
+// loop's next read; the loop ends with its context, and at once when
+// QueueLengthsEvery is 0.
+func TestQueueLengthsLoop(t *testing.T) {
+	c := newCity(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := matchConfig()
+	cfg.QueueLengthsEvery = 20 * time.Millisecond
+	geo := &lengthReads{GeoIndex: c.st}
+	svc := service.NewStations(c.st, geo, cfg, c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	done := make(chan struct{})
+	go func() { svc.QueueLengthsLoop(ctx); close(done) }()
+	time.Sleep(200 * time.Millisecond)
+	if n := geo.reads.Load(); n < 3 {
+		t.Fatalf("%d reads in 200 ms at one per 20 ms", n)
+	}
+	p := model.Point{Lat: 42.9225, Lng: 129.5030}
+	match := func() int64 {
+		t.Helper()
+		r, err := svc.Match(ctx, p, "home_visit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Stations[0].Station.ID
+	}
+	before := geo.reads.Load()
+	for range 50 {
+		match()
+	}
+	if n := geo.reads.Load() - before; n > 25 {
+		t.Fatalf("50 matches made %d reads: they should use the loop's", n)
+	}
+	c.st.Redis.ZAdd(ctx, c.st.Keys.StationQueue(c.pointA), redis.Z{Score: 1, Member: "101"}, redis.Z{Score: 2, Member: "102"})
+	for deadline := time.Now().Add(5 * time.Second); match() != c.pointB; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("A's grown queue never counted")
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loop did not end with its context")
+	}
+	off := service.NewStations(c.st, c.st, matchConfig(), c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ended := make(chan struct{})
+	go func() { off.QueueLengthsLoop(context.Background()); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loop ran with QueueLengthsEvery 0")
+	}
+}
