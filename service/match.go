@@ -73,76 +73,8 @@ func RankCandidates(in []RankInput, penaltyM float64) []model.Candidate {
 // break ties (a need sent out of hours waits in the queue); the closed flag
 // excludes. Errors: invalid_argument (lat, lng, category), unavailable.
 func (s *Stations) Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error) {
-	out := s.MatchMany(ctx, []MatchQuery{{P: p, Category: category}})[0]
-	return out.Result, out.Err
-}
-
-// MatchQuery is a point and a service category to match.
-type MatchQuery struct {
-	P        model.Point
-	Category string
-}
-
-// MatchOutcome is the answer to one MatchQuery: what Match returns.
-type MatchOutcome struct {
-	Result model.MatchResult
-	Err    error
-}
-
-// MatchMany runs Match for several queries at once: the searches run in
-// process (see matchMany) and the queue lengths of all their stations come
-// in one round trip. Each query gets what Match gives it alone (errors as
-// Match's).
-func (s *Stations) MatchMany(ctx context.Context, qs []MatchQuery) []MatchOutcome {
-	out := make([]MatchOutcome, len(qs))
-	var valid []matchQuery
-	var index []int
-	for i, q := range qs {
-		if err := q.P.Check(); err != nil {
-			out[i].Err = err
-			continue
-		}
-		valid = append(valid, matchQuery{p: q.P, category: q.Category})
-		index = append(index, i)
-	}
-	if len(valid) > 0 {
-		for k, o := range s.matchMany(ctx, valid) {
-			out[index[k]] = MatchOutcome{Result: o.res, Err: o.err}
-		}
-	}
-	return out
-}
-
-type matchQuery struct {
-	p        model.Point
-	category string
-}
-
-type matchOut struct {
-	res model.MatchResult
-	err error
-}
-
-// matchState is one query's search result.
-type matchState struct {
-	q     matchQuery
-	found []*stationInfo
-	dists []float64
-	orgs  []model.OrgRef
-	err   error
-}
-
-// matchMany runs valid queries together (see MatchMany). The searches run
-// on the in-process copy's grids; the one round trip reads the queue lengths
-// of every station found together with the data version, and a version newer
-// than the copy's reloads it and matches again, once.
-func (s *Stations) matchMany(ctx context.Context, qs []matchQuery) []matchOut {
-	out := make([]matchOut, len(qs))
-	failAll := func(err error) []matchOut {
-		for i := range out {
-			out[i].err = err
-		}
-		return out
+	if err := p.Check(); err != nil {
+		return model.MatchResult{}, err
 	}
 	c := s.snap.Load()
 	if c == nil {
@@ -151,59 +83,61 @@ func (s *Stations) matchMany(ctx context.Context, qs []matchQuery) []matchOut {
 			c, err = s.ensure(ctx, v)
 		}
 		if err != nil {
-			return failAll(err)
+			return model.MatchResult{}, err
 		}
 	}
+	// The search runs on the in-process copy's grids; the queue lengths
+	// come with the data version (see queueLengths), and a version newer
+	// than the copy's reloads it and matches again, once.
 	for attempt := 0; ; attempt++ {
-		ms := s.search(c, qs)
-		lens, version, err := s.queueLengths(ctx, c, ms)
+		m, err := s.search(c, p, category)
 		if err != nil {
-			return failAll(err)
+			return model.MatchResult{}, err
+		}
+		lens, version, err := s.queueLengths(ctx, c, m)
+		if err != nil {
+			return model.MatchResult{}, err
 		}
 		if version != c.version && attempt == 0 {
 			if c, err = s.ensure(ctx, version); err != nil {
-				return failAll(err)
+				return model.MatchResult{}, err
 			}
 			continue
 		}
-		for i, m := range ms {
-			if m.err != nil {
-				out[i].err = m.err
-				continue
-			}
-			out[i].res = model.MatchResult{Stations: s.rank(m.q.p, c, m.found, m.dists, lens), Orgs: m.orgs,
-				Category: c.categories[m.q.category]}
-		}
-		return out
+		return model.MatchResult{Stations: s.rank(p, c, m.found, m.dists, lens), Orgs: m.orgs,
+			Category: c.categories[category]}, nil
 	}
 }
 
-// search runs every query's widening searches on the copy c: the first
-// radius holding a usable station gives up to scoredCandidates of them,
-// nearest first; the first radius holding an organization of the category
-// gives up to MaxOrgs.
-func (s *Stations) search(c *catalogue, qs []matchQuery) []*matchState {
+// matchState is a search's result: the usable stations found, nearest
+// first, with their distances, and the nearby organizations.
+type matchState struct {
+	found []*stationInfo
+	dists []float64
+	orgs  []model.OrgRef
+}
+
+// search runs the widening searches on the copy c: the first radius
+// holding a usable station gives up to scoredCandidates of them, nearest
+// first; the first radius holding an organization of the category gives up
+// to MaxOrgs. Errors: invalid_argument (category).
+func (s *Stations) search(c *catalogue, p model.Point, category string) (*matchState, error) {
 	radii := s.cfg.SearchRadiiM
 	if len(radii) == 0 {
 		radii = []int{30000}
 	}
-	ms := make([]*matchState, len(qs))
-	for i, q := range qs {
-		m := &matchState{q: q, orgs: []model.OrgRef{}}
-		ms[i] = m
-		if cat, ok := c.categories[q.category]; !ok || !cat.Active {
-			m.err = model.InvalidField("category", "未知的服务类别")
-			continue
-		}
-		for _, h := range widen(c.stationGrids[q.category], q.p, radii, scoredCandidates) {
-			m.found = append(m.found, c.stations[h.ID])
-			m.dists = append(m.dists, h.DistanceM)
-		}
-		for _, h := range widen(c.orgGrids[q.category], q.p, radii, s.cfg.MaxOrgs) {
-			m.orgs = append(m.orgs, c.orgs[h.ID].Ref())
-		}
+	if cat, ok := c.categories[category]; !ok || !cat.Active {
+		return nil, model.InvalidField("category", "未知的服务类别")
 	}
-	return ms
+	m := &matchState{orgs: []model.OrgRef{}}
+	for _, h := range widen(c.stationGrids[category], p, radii, scoredCandidates) {
+		m.found = append(m.found, c.stations[h.ID])
+		m.dists = append(m.dists, h.DistanceM)
+	}
+	for _, h := range widen(c.orgGrids[category], p, radii, s.cfg.MaxOrgs) {
+		m.orgs = append(m.orgs, c.orgs[h.ID].Ref())
+	}
+	return m, nil
 }
 
 // widen returns up to limit points of g near p, nearest first, from the
@@ -221,25 +155,16 @@ func widen(g *geoGrid, p model.Point, radii []int, limit int) []model.GeoHit {
 	return nil
 }
 
-// queueLengths returns the queue length of every station found by a query
-// without error, with the data version: from QueueLengthsLoop's view when
-// it is fresh, else read in one pipelined round trip.
-func (s *Stations) queueLengths(ctx context.Context, c *catalogue, ms []*matchState) (map[int64]int64, string, error) {
-	if lens, version, ok := s.cachedQueueLengths(c); ok {
+// queueLengths returns the queue length of every station m found, with the
+// data version: from QueueLengthsLoop's view when it is fresh, else read in
+// one pipelined round trip.
+func (s *Stations) queueLengths(ctx context.Context, c *catalogue, m *matchState) (map[int64]int64, string, error) {
+	if lens, version, ok := s.cachedQueueLengths(c, m); ok {
 		return lens, version, nil
 	}
-	var ids []int64
-	seen := map[int64]bool{}
-	for _, m := range ms {
-		if m.err != nil {
-			continue
-		}
-		for _, f := range m.found {
-			if !seen[f.ID] {
-				seen[f.ID] = true
-				ids = append(ids, f.ID)
-			}
-		}
+	ids := make([]int64, len(m.found))
+	for i, f := range m.found {
+		ids[i] = f.ID
 	}
 	ls, version, err := s.geo.QueueLengths(ctx, ids)
 	if err != nil {

@@ -27,9 +27,10 @@ func (l *listCounter) ListStations(ctx context.Context) ([]model.Station, error)
 
 // TestMatchRanksWithTheLoopsQueueLengths: with QueueLengthsEvery set, a
 // match ranks with the queue lengths the loop read last (a queue changed
-// since counts from the next read; with no read yet, the match reads them
-// itself); a read that finds a newer data version reloads the copy, and
-// one made before the copy's last reload never sends it back.
+// since counts from the next read, except what this replica queued, which
+// counts at once; with no read yet, the match reads them itself); a read
+// that finds a newer data version reloads the copy, and one made before the
+// copy's last reload never sends it back.
 func TestMatchRanksWithTheLoopsQueueLengths(t *testing.T) {
 	c := newCity(t)
 	ctx := context.Background()
@@ -64,6 +65,18 @@ func TestMatchRanksWithTheLoopsQueueLengths(t *testing.T) {
 	}
 	if got := first("after the next read"); got != c.pointA {
 		t.Fatalf("after the next read: %d first, want A", got)
+	}
+	// What this replica queues counts at once, until the next read.
+	svc.Queued(c.pointA)
+	svc.Queued(c.pointA)
+	if got := first("two queued here"); got != c.pointB {
+		t.Fatalf("two queued here since the read: %d first, want B", got)
+	}
+	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if got := first("read again"); got != c.pointA {
+		t.Fatalf("read again (the two never reached Redis): %d first, want A", got)
 	}
 
 	// Another replica closes A: the next read sees the version and reloads.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"reflect"
 	"testing"
 	"time"
 
@@ -357,38 +356,5 @@ func TestTreeLookups(t *testing.T) {
 	}
 	if _, err := c.svc.Category(ctx, "nope"); !model.IsCode(err, model.CodeNotFound) {
 		t.Fatalf("missing category: %v", err)
-	}
-}
-
-// TestMatchManyMatchesEachAlike: matches run together (one queue-length
-// round trip for all) give each query what Match gives it alone, widening
-// searches, refused categories and bad points included.
-func TestMatchManyMatchesEachAlike(t *testing.T) {
-	c := newCity(t)
-	ctx := context.Background()
-	queries := []service.MatchQuery{{P: nearBeishanA, Category: "home_visit"}, {P: nearBeishanA, Category: "counselling"},
-		{P: nearBeishanA, Category: "low_income"}, {P: model.Point{Lat: 42.80, Lng: 129.30}, Category: "home_visit"},
-		{P: model.Point{Lat: 42.925, Lng: 129.510}, Category: "counselling"}, {P: nearBeishanA, Category: "retired"},
-		{P: nearBeishanA, Category: "no_such"}, {P: model.Point{Lat: 91, Lng: 129.5}, Category: "home_visit"}}
-	if err := c.st.Redis.ZAdd(ctx, c.st.Keys.StationQueue(c.pointA), redis.Z{Score: 1, Member: "1"}, redis.Z{Score: 2, Member: "2"}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	var all []service.MatchQuery
-	for k := 0; k < 5; k++ {
-		all = append(all, queries...)
-	}
-	together := c.svc.MatchMany(ctx, all)
-	for i, got := range together {
-		q := queries[i%len(queries)]
-		want, wantErr := c.svc.Match(ctx, q.P, q.Category)
-		if (got.Err == nil) != (wantErr == nil) || (wantErr != nil && got.Err.Error() != wantErr.Error()) {
-			t.Fatalf("query %d: error %v, alone %v", i, got.Err, wantErr)
-		}
-		if !reflect.DeepEqual(got.Result, want) {
-			t.Fatalf("query %d:\n together %+v\n alone    %+v", i, got.Result, want)
-		}
-	}
-	if together[5].Err == nil || together[6].Err == nil || together[7].Err == nil || together[0].Err != nil || len(together[3].Result.Stations) == 0 {
-		t.Fatalf("fixture: %+v", together[:8])
 	}
 }

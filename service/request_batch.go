@@ -20,15 +20,18 @@ import (
 // the single-submit path (store CreateRequest, which replays idempotency
 // keys) in its own goroutine; a key repeated within the batch is written
 // once, and its repeats run that path after the batch, so they replay the
-// first one's reply. When the outcome is unknown (the connection lost while
-// the script ran), every member reports unavailable, as a single submit
-// would: running them again could write keyless ones twice. A caller whose
-// context ends first gets unavailable at once (see group). Batches are per
-// process: replicas meet only in MySQL.
+// first one's reply. The batch takes its members' rate-limit tokens while
+// MySQL runs its statements and commits only if all were allowed; otherwise
+// it rolls back and writes the allowed members again, without the others
+// (request_limits.go). When the outcome is unknown (the connection lost
+// after COMMIT was sent), every member reports unavailable, as a single
+// submit would: running them again could write keyless ones twice. A caller
+// whose context ends first gets unavailable at once (see group). Batches
+// are per process: replicas meet only in MySQL.
 
 // SubmitBatchStats counts the submit batches since the service started.
 type SubmitBatchStats struct {
-	Batches   int64 // batch transactions committed (two or more submits)
+	Batches   int64 // batch transactions committed (formed of two or more submits)
 	Submits   int64 // submits written by them
 	Fallbacks int64 // batches that failed and fell back to single submits
 	Largest   int64 // the largest batch
@@ -151,6 +154,7 @@ func (s *Requests) createAlone(ctx context.Context, nr model.NewRequest) (model.
 		return s.created(ctx, out)
 	}
 	s.place(ctx, nil, out)
+	s.dir.Queued(out.Station.ID)
 	return out, nil
 }
 
@@ -283,6 +287,7 @@ func (s *Requests) placeBatch(ctx context.Context, res []createResult) {
 	for _, r := range res {
 		if r.place {
 			rs = append(rs, r.out)
+			s.dir.Queued(r.out.Station.ID)
 		}
 	}
 	if len(rs) == 0 {
@@ -318,12 +323,4 @@ func (s *Requests) SubmitBatchStats() SubmitBatchStats {
 	return SubmitBatchStats{Batches: s.batch.batches.Load(), Submits: s.batch.submits.Load(),
 		Fallbacks: s.batch.fallbacks.Load(), Largest: s.batch.largest.Load(),
 		WriteTime: time.Duration(s.batch.writeNanos.Load())}
-}
-
-// BatchRateLimiter is a RateLimiter that also takes, for each of many
-// subjects, one token of every limit given (all or none) in one round trip:
-// 0 for an allowed subject, else how long until it would be.
-type BatchRateLimiter interface {
-	RateLimiter
-	AllowMany(ctx context.Context, subjects []string, limits []model.RateLimit) ([]time.Duration, error)
 }

@@ -98,6 +98,9 @@ func TestSubmitBatch200Residents(t *testing.T) {
 	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != 200 {
 		t.Fatalf("queue: %d entries", len(q))
 	}
+	if n := f.dir.queuedAt(3); n != 200 {
+		t.Fatalf("the matcher was told of %d queued requests", n)
+	}
 	if n, _ := f.st.Redis.ZCard(context.Background(), f.st.Keys.DispatchDeadlines()).Result(); n != 200 {
 		t.Fatalf("deadlines: %d", n)
 	}
@@ -388,7 +391,8 @@ func TestSubmitRateLimitAcrossABatch(t *testing.T) {
 	f := batched(t, 20*time.Millisecond, 64, 1)
 	cfg := f.cfg
 	cfg.SubmitPerMinuteUser = 3
-	svc := f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
+	lim := &countingLimiter{BatchRateLimiter: f.st.NewRateLimiter()}
+	svc := f.serviceOver(f.st, lim, cfg)
 	f.svc = svc
 	got := submitAll(f, 8, func(int) int64 { return 77 }, func(i int) service.SubmitInput { return needInput("限流") },
 		func(i int) *model.Idempotency { return idemKey(77, "k"+itoa(i), "body") })
@@ -412,7 +416,10 @@ func TestSubmitRateLimitAcrossABatch(t *testing.T) {
 	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 4 {
 		t.Fatalf("rows: %d", n)
 	}
-	if st := svc.SubmitBatchStats(); st.Fallbacks != 0 {
+	if st := svc.SubmitBatchStats(); st.Fallbacks != 0 || st.Batches == 0 {
 		t.Fatalf("the refused members sent their batch's others one by one: %+v", st)
+	}
+	if n := lim.calls.Load(); n >= 8 {
+		t.Fatalf("%d limiter round trips for 8 submits: not checked together", n)
 	}
 }

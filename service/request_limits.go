@@ -165,3 +165,11 @@ func (r *refusedSubjects) check(userID int64) error {
 	}
 	return nil
 }
+
+// BatchRateLimiter is a RateLimiter that also takes, for each of many
+// subjects, one token of every limit given (all or none) in one round trip:
+// 0 for an allowed subject, else how long until it would be.
+type BatchRateLimiter interface {
+	RateLimiter
+	AllowMany(ctx context.Context, subjects []string, limits []model.RateLimit) ([]time.Duration, error)
+}

@@ -90,4 +90,73 @@ func TestSubmitBatchWithoutTheLimiter(t *testing.T) {
 	if st := f.svc.SubmitBatchStats(); st.Batches != 0 || st.Fallbacks != 0 {
 		t.Fatalf("batch stats %+v", st)
 	}
+	if n := lim.calls.Load(); n >= 8 {
+		t.Fatalf("%d limiter round trips for 8 submits: not checked together", n)
+	}
+}
+
+// TestSubmitBatchFallbackChargesOnce: members of a failed batch, written
+// one by one, are not charged again: a resident with a budget of 8 gets 8.
+func TestSubmitBatchFallbackChargesOnce(t *testing.T) {
+	f := batched(t, 20*time.Millisecond, 64, 1)
+	cfg := f.cfg
+	cfg.SubmitPerMinuteUser = 8
+	f.svc = f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
+	service.SetSubmitBatchFailure(f.svc, func([]model.PreparedRequest) error { return errors.New("injected") })
+	got := submitAll(f, 8, func(int) int64 { return 55 }, func(int) service.SubmitInput { return needInput("回退") }, func(int) *model.Idempotency { return nil })
+	for i, s := range got {
+		if s.err != nil {
+			t.Fatalf("submit %d: %v", i, s.err)
+		}
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 8 {
+		t.Fatalf("rows: %d", n)
+	}
+	if st := f.svc.SubmitBatchStats(); st.Fallbacks == 0 {
+		t.Fatalf("no batch fell back: %+v", st)
+	}
+}
+
+// TestSubmitRepeatedKeyPastTheLimit: a key sent twice at once by a resident
+// whose budget allows one submit is written once, and the repeat replays
+// it (the limit refuses it, but its key is stored).
+func TestSubmitRepeatedKeyPastTheLimit(t *testing.T) {
+	f := batched(t, 20*time.Millisecond, 64, 1)
+	cfg := f.cfg
+	cfg.SubmitPerMinuteUser = 1
+	f.svc = f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
+	got := submitAll(f, 2, func(int) int64 { return 56 }, func(int) service.SubmitInput { return needInput("重复") },
+		func(int) *model.Idempotency { return idemKey(56, "same", "body") })
+	if got[0].err != nil || got[1].err != nil || got[0].r.ID != got[1].r.ID {
+		t.Fatalf("replies %d %v, %d %v", got[0].r.ID, got[0].err, got[1].r.ID, got[1].err)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 1 {
+		t.Fatalf("rows: %d", n)
+	}
+}
+
+// TestSubmitRefusedInABatchReplaysItsKey: on a replica that has not seen
+// the resident refused, a batch's verdict refuses both a retry of a stored
+// submit and a new one: the retry gets the first reply, the new one 429.
+func TestSubmitRefusedInABatchReplaysItsKey(t *testing.T) {
+	f := batched(t, 20*time.Millisecond, 64, 1)
+	cfg := f.cfg
+	cfg.SubmitPerMinuteUser = 1
+	first := f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
+	stored, err := first.Submit(context.Background(), resident(57), needInput("第一次"), idemKey(57, "k1", "body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
+	got := submitAll(f, 2, func(int) int64 { return 57 }, func(i int) service.SubmitInput { return needInput("第一次") },
+		func(i int) *model.Idempotency { return idemKey(57, "k"+itoa(i+1), "body") })
+	if got[0].err != nil || got[0].r.ID != stored.ID {
+		t.Fatalf("the retry: %d %v, want %d", got[0].r.ID, got[0].err, stored.ID)
+	}
+	if !model.IsCode(got[1].err, model.CodeTooManyRequests) {
+		t.Fatalf("the new submit: %v", got[1].err)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 1 {
+		t.Fatalf("rows: %d", n)
+	}
 }

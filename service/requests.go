@@ -64,6 +64,8 @@ type DispatchDirectory interface {
 	OrgRef(ctx context.Context, id int64) (model.OrgRef, error)
 	// Subtree returns a station and every station below it.
 	Subtree(ctx context.Context, stationID int64) ([]int64, error)
+	// Queued tells Match that a new request was put in stationID's queue.
+	Queued(stationID int64)
 }
 
 // RequestsConfig holds the dispatch rules from config.

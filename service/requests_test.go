@@ -27,6 +27,24 @@ type fakeDirectory struct {
 	parent   map[int64]int64
 	orgs     map[int64]model.OrgRef
 	order    []int64
+
+	mu     sync.Mutex
+	queued map[int64]int // Queued calls by station
+}
+
+func (d *fakeDirectory) Queued(stationID int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.queued == nil {
+		d.queued = map[int64]int{}
+	}
+	d.queued[stationID]++
+}
+
+func (d *fakeDirectory) queuedAt(stationID int64) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.queued[stationID]
 }
 
 func newFakeDirectory() *fakeDirectory {
@@ -189,6 +207,9 @@ func TestSubmitDispatchesToFirstCandidateWithDeadline(t *testing.T) {
 	}
 	if q := f.queueIDs(t, f.st.Keys.StationQueue(3)); len(q) != 1 {
 		t.Fatalf("queue of station 3: %v", q)
+	}
+	if n := f.dir.queuedAt(3); n != 1 {
+		t.Fatalf("the matcher was told of %d requests queued at station 3", n)
 	}
 	score, err := f.st.Redis.ZScore(context.Background(), f.st.Keys.DispatchDeadlines(), "1").Result()
 	if err != nil || int64(score) != r.AcceptBy.UnixMilli() {

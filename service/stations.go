@@ -63,8 +63,9 @@ type MatchConfig struct {
 // Stations serves the station tree, organizations, the service catalogue and
 // the matcher. It keeps an in-process copy of all three, reloaded from MySQL
 // whenever the version key in Redis changes (every admin change bumps it), so
-// a match searches the copy's grids in process and costs one pipelined round
-// trip (the queue lengths of the stations found, with the version).
+// a match searches the copy's grids in process; the queue lengths it weighs,
+// with the version, come from QueueLengthsLoop's last read, or from one
+// pipelined round trip of its own.
 type Stations struct {
 	store StationStore
 	geo   GeoIndex
@@ -75,6 +76,7 @@ type Stations struct {
 
 	snap      atomic.Pointer[catalogue]
 	lengths   atomic.Pointer[queueLengthView]
+	queued    queuedSince
 	reloadMu  sync.Mutex
 	rebuildMu sync.Mutex
 }
@@ -121,6 +123,9 @@ type catalogue struct {
 	// request of it (open, not the city station, serving it, each with its
 	// service radius); orgGrids the active organizations serving it.
 	stationGrids, orgGrids map[string]*geoGrid
+	// rankedIDs are the stations in any of stationGrids: the ones whose
+	// queue length a match weighs.
+	rankedIDs []int64
 }
 
 func buildCatalogue(version string, stations []model.Station, orgs []model.Organization, cats []model.Category) *catalogue {
@@ -170,6 +175,9 @@ func buildCatalogue(version string, stations []model.Station, orgs []model.Organ
 	for _, st := range stations {
 		if st.Closed || st.Level == model.LevelCity {
 			continue
+		}
+		if len(st.Categories) > 0 {
+			c.rankedIDs = append(c.rankedIDs, st.ID)
 		}
 		for _, code := range st.Categories {
 			byCategory[code] = append(byCategory[code], geoPoint{id: st.ID, p: model.Point{Lat: st.Lat, Lng: st.Lng}, maxM: float64(st.RadiusM)})

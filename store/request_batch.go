@@ -213,9 +213,9 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedReques
 }
 
 // runBatchScript runs a batch script as execScript does. Errors wrap
-// model.ErrNotWritten when the server reported the failure (or nothing was
-// sent) or commitIf refused; a connection lost while the script ran leaves
-// the outcome unknown.
+// model.ErrNotWritten when the server reported the failure, nothing was
+// sent, commitIf refused or the connection was lost before COMMIT was sent;
+// a connection lost once it was sent leaves the outcome unknown.
 func (s *Store) runBatchScript(ctx context.Context, sc *script, commitIf func() error) (mysql.Result, error) {
 	notWritten := func(err error) error {
 		var te *model.Error
@@ -234,12 +234,12 @@ func (s *Store) runBatchScript(ctx context.Context, sc *script, commitIf func() 
 			return refused
 		}
 	}
-	res, failed, err := s.execScript(ctx, sc, gate)
+	res, failed, commitSent, err := s.execScript(ctx, sc, gate)
 	var myErr *mysql.MySQLError
 	switch {
 	case failed != nil && refused != nil:
 		return nil, errors.Join(model.ErrNotWritten, refused)
-	case failed != nil && errors.As(failed, &myErr):
+	case failed != nil && (errors.As(failed, &myErr) || !commitSent):
 		return nil, notWritten(failed)
 	case failed != nil:
 		return nil, translate(failed, "")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"jindalai/model"
 	"jindalai/store"
@@ -194,6 +195,54 @@ func TestCreateRequestsCommitsOnlyIfAllowed(t *testing.T) {
 	}
 	if n := count(t, st, `SELECT COUNT(*) FROM requests`); n != 3 {
 		t.Fatalf("rows of an allowed batch: %d", n)
+	}
+}
+
+// TestCreateRequestsCutOffBeforeCommit: a batch whose connection is lost
+// while its statements run (here: its context ends while it waits for a
+// key another transaction holds) certainly did not commit when COMMIT is
+// sent on its own (commitIf), and says so (ErrNotWritten); with COMMIT in
+// the script the outcome is unknown (MariaDB runs the rest of a script
+// whose client has gone, COMMIT included).
+func TestCreateRequestsCutOffBeforeCommit(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		commitIf func() error
+		known    bool
+	}{{"commit on its own", func() error { return nil }, true}, {"commit in the script", nil, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			batch := batchOf(3, 3, true)
+			holder, err := st.DB.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Rollback()
+			k := batch[1].Idem
+			if _, err := holder.ExecContext(ctx, `INSERT INTO idempotency_keys (user_id, idem_key, scope, fingerprint, reply, created_at)
+				VALUES (?, ?, ?, ?, '{}', UTC_TIMESTAMP(3))`, k.UserID, k.Key, k.Scope, k.Fingerprint[:]); err != nil {
+				t.Fatal(err)
+			}
+			cut, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			_, err = st.CreateRequests(cut, unprepared(batch), tc.commitIf)
+			if err == nil || errors.Is(err, model.ErrNotWritten) != tc.known {
+				t.Fatalf("err %v: ErrNotWritten %v, want %v", err, errors.Is(err, model.ErrNotWritten), tc.known)
+			}
+			if err := holder.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.known {
+				return // MariaDB may well run the rest, COMMIT included
+			}
+			// The server runs the rest once the key is free, then rolls
+			// back for the connection it lost.
+			time.Sleep(300 * time.Millisecond)
+			if n := count(t, st, `SELECT COUNT(*) FROM requests`); n != 0 {
+				t.Fatalf("rows of a batch reported not written: %d", n)
+			}
+		})
 	}
 }
 
