@@ -388,12 +388,9 @@ func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 // the limit together (one round trip) and still take one token each; the
 // refused ones drop out of their batch, which is written again without them.
 func TestSubmitRateLimitAcrossABatch(t *testing.T) {
-	f := batched(t, 20*time.Millisecond, 64, 1)
-	cfg := f.cfg
-	cfg.SubmitPerMinuteUser = 3
-	lim := &countingLimiter{BatchRateLimiter: f.st.NewRateLimiter()}
-	svc := f.serviceOver(f.st, lim, cfg)
-	f.svc = svc
+	lim := &countingLimiter{}
+	f := limitedBatch(t, 3, lim)
+	svc := f.svc
 	got := submitAll(f, 8, func(int) int64 { return 77 }, func(i int) service.SubmitInput { return needInput("限流") },
 		func(i int) *model.Idempotency { return idemKey(77, "k"+itoa(i), "body") })
 	ok, limited := 0, 0

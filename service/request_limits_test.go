@@ -27,6 +27,21 @@ func (c *countingLimiter) AllowMany(ctx context.Context, subjects []string, limi
 	return c.BatchRateLimiter.AllowMany(ctx, subjects, limits)
 }
 
+// limitedBatch is a batched fixture (20 ms window) whose service allows
+// perMinute submits a minute per resident, through the store's limiter —
+// counted by lim when it is not nil.
+func limitedBatch(t *testing.T, perMinute int, lim *countingLimiter) *dispatchFixture {
+	f := batched(t, 20*time.Millisecond, 64, 1)
+	f.cfg.SubmitPerMinuteUser = perMinute
+	var use service.RateLimiter = f.st.NewRateLimiter()
+	if lim != nil {
+		lim.BatchRateLimiter = f.st.NewRateLimiter()
+		use = lim
+	}
+	f.svc = f.serviceOver(f.st, use, f.cfg)
+	return f
+}
+
 // TestSubmitRefusalIsRemembered: once the limit refuses a resident, their
 // submits are refused in the process until it would allow them again,
 // without a round trip: valid or not (the limit comes first), and a keyed
@@ -70,11 +85,8 @@ func TestSubmitRefusalIsRemembered(t *testing.T) {
 // TestSubmitBatchWithoutTheLimiter: when the batch's rate-limit check
 // fails, nothing of the batch is kept and every member says unavailable.
 func TestSubmitBatchWithoutTheLimiter(t *testing.T) {
-	f := batched(t, 20*time.Millisecond, 64, 1)
-	cfg := f.cfg
-	cfg.SubmitPerMinuteUser = 5
-	lim := &countingLimiter{BatchRateLimiter: f.st.NewRateLimiter(), fail: model.Errorf(model.CodeUnavailable, "Redis 不可用")}
-	f.svc = f.serviceOver(f.st, lim, cfg)
+	lim := &countingLimiter{fail: model.Errorf(model.CodeUnavailable, "Redis 不可用")}
+	f := limitedBatch(t, 5, lim)
 	got := submitAll(f, 8, func(i int) int64 { return int64(300 + i) }, func(int) service.SubmitInput { return needInput("限流失灵") }, func(int) *model.Idempotency { return nil })
 	for i, s := range got {
 		if !model.IsCode(s.err, model.CodeUnavailable) {
@@ -98,10 +110,7 @@ func TestSubmitBatchWithoutTheLimiter(t *testing.T) {
 // TestSubmitBatchFallbackChargesOnce: members of a failed batch, written
 // one by one, are not charged again: a resident with a budget of 8 gets 8.
 func TestSubmitBatchFallbackChargesOnce(t *testing.T) {
-	f := batched(t, 20*time.Millisecond, 64, 1)
-	cfg := f.cfg
-	cfg.SubmitPerMinuteUser = 8
-	f.svc = f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
+	f := limitedBatch(t, 8, nil)
 	service.SetSubmitBatchFailure(f.svc, func([]model.PreparedRequest) error { return errors.New("injected") })
 	got := submitAll(f, 8, func(int) int64 { return 55 }, func(int) service.SubmitInput { return needInput("回退") }, func(int) *model.Idempotency { return nil })
 	for i, s := range got {
@@ -121,10 +130,7 @@ func TestSubmitBatchFallbackChargesOnce(t *testing.T) {
 // whose budget allows one submit is written once, and the repeat replays
 // it (the limit refuses it, but its key is stored).
 func TestSubmitRepeatedKeyPastTheLimit(t *testing.T) {
-	f := batched(t, 20*time.Millisecond, 64, 1)
-	cfg := f.cfg
-	cfg.SubmitPerMinuteUser = 1
-	f.svc = f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
+	f := limitedBatch(t, 1, nil)
 	got := submitAll(f, 2, func(int) int64 { return 56 }, func(int) service.SubmitInput { return needInput("重复") },
 		func(int) *model.Idempotency { return idemKey(56, "same", "body") })
 	if got[0].err != nil || got[1].err != nil || got[0].r.ID != got[1].r.ID {
@@ -139,15 +145,12 @@ func TestSubmitRepeatedKeyPastTheLimit(t *testing.T) {
 // the resident refused, a batch's verdict refuses both a retry of a stored
 // submit and a new one: the retry gets the first reply, the new one 429.
 func TestSubmitRefusedInABatchReplaysItsKey(t *testing.T) {
-	f := batched(t, 20*time.Millisecond, 64, 1)
-	cfg := f.cfg
-	cfg.SubmitPerMinuteUser = 1
-	first := f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
+	f := limitedBatch(t, 1, nil)
+	first := f.serviceOver(f.st, f.st.NewRateLimiter(), f.cfg)
 	stored, err := first.Submit(context.Background(), resident(57), needInput("第一次"), idemKey(57, "k1", "body"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc = f.serviceOver(f.st, f.st.NewRateLimiter(), cfg)
 	got := submitAll(f, 2, func(int) int64 { return 57 }, func(i int) service.SubmitInput { return needInput("第一次") },
 		func(i int) *model.Idempotency { return idemKey(57, "k"+itoa(i+1), "body") })
 	if got[0].err != nil || got[0].r.ID != stored.ID {
