@@ -71,7 +71,8 @@ func RankCandidates(in []RankInput, penaltyM float64) []model.Candidate {
 // city station alone. Organizations are searched the same way: the first
 // radius holding one gives up to MaxOrgs, nearest first. Opening hours only
 // break ties (a need sent out of hours waits in the queue); the closed flag
-// excludes. Errors: invalid_argument (lat, lng, category), unavailable.
+// excludes. Errors: invalid_argument (lat, lng, category), unavailable,
+// internal.
 func (s *Stations) Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error) {
 	if err := p.Check(); err != nil {
 		return model.MatchResult{}, err
@@ -92,7 +93,19 @@ func (s *Stations) Match(ctx context.Context, p model.Point, category string) (m
 	for attempt := 0; ; attempt++ {
 		m, err := s.search(c, p, category)
 		if err != nil {
-			return model.MatchResult{}, err
+			// A category unknown to the copy may be new: with a newer
+			// version, reload and search again.
+			if attempt > 0 {
+				return model.MatchResult{}, err
+			}
+			version, verr := s.versionNow(ctx, c)
+			if verr != nil || version == c.version {
+				return model.MatchResult{}, err
+			}
+			if c, err = s.ensure(ctx, version); err != nil {
+				return model.MatchResult{}, err
+			}
+			continue
 		}
 		lens, version, err := s.queueLengths(ctx, c, m)
 		if err != nil {

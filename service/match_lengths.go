@@ -14,28 +14,49 @@ type queueLengthView struct {
 	lens    map[int64]int64
 }
 
-// queuedSince counts the requests this replica queued at each station since
-// the last view's read began, so that its matches see their own dispatches
-// at once rather than at the next read (other replicas' count from then).
-type queuedSince struct {
-	mu sync.Mutex
-	n  map[int64]int64
+// queueLengthState is the loop's last view and the requests this replica
+// queued at each station since that view's read began (n) — so that its
+// matches see their own dispatches at once rather than at the next read
+// (other replicas' count from then) — and since the read in flight began
+// (next, nil with none in flight), which become n when that read's view is
+// published. The view and n change together, under mu.
+type queueLengthState struct {
+	mu   sync.Mutex
+	view *queueLengthView
+	n    map[int64]int64
+	next map[int64]int64
 }
 
-func (q *queuedSince) add(stationID int64) {
+func (q *queueLengthState) add(stationID int64) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.n == nil {
 		q.n = map[int64]int64{}
 	}
 	q.n[stationID]++
+	if q.next != nil {
+		q.next[stationID]++
+	}
+}
+
+// begin starts counting for a read about to be sent.
+func (q *queueLengthState) begin() {
+	q.mu.Lock()
+	q.next = map[int64]int64{}
 	q.mu.Unlock()
 }
 
-// reset forgets the counts: a read of the lengths is beginning (what is
-// queued during the read may then count twice until the next one).
-func (q *queuedSince) reset() {
+// publish makes v the view, with what was queued since its read began.
+func (q *queueLengthState) publish(v *queueLengthView) {
 	q.mu.Lock()
-	q.n = nil
+	q.view, q.n, q.next = v, q.next, nil
+	q.mu.Unlock()
+}
+
+// abort forgets a read that failed.
+func (q *queueLengthState) abort() {
+	q.mu.Lock()
+	q.next = nil
 	q.mu.Unlock()
 }
 
@@ -60,10 +81,10 @@ func (s *Stations) QueueLengthsLoop(ctx context.Context) {
 		err := s.refreshQueueLengths(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
-			s.log.Warn("stations: queue lengths not read; matches read them themselves until they are", "err", err)
+			s.log.Warn("stations: queue lengths or the in-process copy not refreshed; matches read them themselves until they are", "err", err)
 			failing = true
 		case err == nil && failing:
-			s.log.Info("stations: queue lengths read again")
+			s.log.Info("stations: queue lengths refreshed again")
 			failing = false
 		}
 		select {
@@ -75,7 +96,8 @@ func (s *Stations) QueueLengthsLoop(ctx context.Context) {
 }
 
 // refreshQueueLengths reads a new view, reloading the copy first when the
-// read found a newer version. Errors: unavailable, internal.
+// read found a newer version (a failed reload leaves matches on the copy
+// they have). Errors: unavailable, internal.
 func (s *Stations) refreshQueueLengths(ctx context.Context) error {
 	c := s.snap.Load()
 	if c == nil {
@@ -85,9 +107,10 @@ func (s *Stations) refreshQueueLengths(ctx context.Context) error {
 		}
 	}
 	at := time.Now()
-	s.queued.reset()
+	s.lengths.begin()
 	ls, version, err := s.geo.QueueLengths(ctx, c.rankedIDs)
 	if err != nil {
+		s.lengths.abort()
 		return err
 	}
 	v := &queueLengthView{at: at, version: version, lens: make(map[int64]int64, len(ls))}
@@ -97,34 +120,68 @@ func (s *Stations) refreshQueueLengths(ctx context.Context) error {
 	// A copy loaded since the read began may be newer than the version
 	// read: only an older one is reloaded.
 	if cur := s.snap.Load(); version != cur.version && at.After(cur.loadedAt) {
-		_, err = s.ensure(ctx, version)
+		if _, err = s.ensure(ctx, version); err != nil {
+			v.version = cur.version
+		}
 	}
-	s.lengths.Store(v)
+	s.lengths.publish(v)
 	return err
 }
 
-// cachedQueueLengths returns, if the loop's view is fresh enough, the queue
-// lengths of the stations m found — the view's plus what this replica
-// queued since — and the version to check c against (c's own when the view
-// was read before c was loaded, so an older view never sends c back).
-func (s *Stations) cachedQueueLengths(c *catalogue, m *matchState) (map[int64]int64, string, bool) {
-	v := s.lengths.Load()
+// freshViewLocked returns the loop's view if it is fresh enough to serve
+// matching; with lengths.mu held.
+func (s *Stations) freshViewLocked() *queueLengthView {
+	v := s.lengths.view
 	if v == nil || s.cfg.QueueLengthsEvery <= 0 || time.Since(v.at) > s.queueLengthsMaxAge() {
+		return nil
+	}
+	return v
+}
+
+// cachedQueueLengths returns, if the loop's view is fresh enough and holds
+// every station m found, their queue lengths — the view's plus what this
+// replica queued since — and the version to check c against (see
+// viewVersion).
+func (s *Stations) cachedQueueLengths(c *catalogue, m *matchState) (map[int64]int64, string, bool) {
+	s.lengths.mu.Lock()
+	defer s.lengths.mu.Unlock()
+	v := s.freshViewLocked()
+	if v == nil {
 		return nil, "", false
 	}
 	lens := make(map[int64]int64, len(m.found))
-	s.queued.mu.Lock()
 	for _, f := range m.found {
-		lens[f.ID] = v.lens[f.ID] + s.queued.n[f.ID]
+		l, ok := v.lens[f.ID]
+		if !ok {
+			return nil, "", false // a station the view's copy could not rank
+		}
+		lens[f.ID] = l + s.lengths.n[f.ID]
 	}
-	s.queued.mu.Unlock()
+	return lens, viewVersion(v, c), true
+}
+
+// viewVersion is the version to check c against by v: v's, or c's own when
+// v was read before c was loaded.
+func viewVersion(v *queueLengthView, c *catalogue) string {
 	if v.at.Before(c.loadedAt) {
-		return lens, c.version, true
+		return c.version
 	}
-	return lens, v.version, true
+	return v.version
+}
+
+// versionNow is the data version as the loop's fresh view gives it (see
+// viewVersion), or as Redis has it. Errors: unavailable.
+func (s *Stations) versionNow(ctx context.Context, c *catalogue) (string, error) {
+	s.lengths.mu.Lock()
+	v := s.freshViewLocked()
+	s.lengths.mu.Unlock()
+	if v != nil {
+		return viewVersion(v, c), nil
+	}
+	return s.geo.StationsVersion(ctx)
 }
 
 // Queued tells the matcher that this replica put a new request in
 // stationID's queue, so that its matches count it before the next read of
 // the lengths.
-func (s *Stations) Queued(stationID int64) { s.queued.add(stationID) }
+func (s *Stations) Queued(stationID int64) { s.lengths.add(stationID) }

@@ -54,9 +54,9 @@ type MatchConfig struct {
 	// ReconcileEvery is how often the reconciler checks the GEO sets and
 	// reloads the in-process copy from MySQL.
 	ReconcileEvery time.Duration
-	// QueueLengthsEvery is how often QueueLengthsLoop reads every station's
-	// queue length into the process for matching; 0 (or no loop running)
-	// reads them with each match.
+	// QueueLengthsEvery is how often QueueLengthsLoop reads the queue
+	// length of every station a match may rank into the process; 0 (or no
+	// loop running) reads them with each match.
 	QueueLengthsEvery time.Duration
 }
 
@@ -75,8 +75,7 @@ type Stations struct {
 	now   func() time.Time
 
 	snap      atomic.Pointer[catalogue]
-	lengths   atomic.Pointer[queueLengthView]
-	queued    queuedSince
+	lengths   queueLengthState
 	reloadMu  sync.Mutex
 	rebuildMu sync.Mutex
 }

@@ -61,8 +61,10 @@ func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
 // statement fails, MySQL stops there with the transaction open: it is
 // rolled back on the same connection (failed is the statement's error), and
 // a connection that cannot roll back is discarded, never returned to the
-// pool mid-transaction. commitSent reports whether COMMIT was sent (before
-// it, a lost connection certainly did not commit). err reports what kept the
+// pool mid-transaction. commitSent reports whether COMMIT was attempted
+// (before that, a lost connection certainly did not commit; a COMMIT that
+// failed without reaching the server is still counted as attempted, which
+// errs towards "unknown"). err reports what kept the
 // script from running or its outcome from being known: an argument the
 // driver cannot take (internal), no connection, the connection lost.
 func (s *Store) execScript(ctx context.Context, sc *script, commitIf func() error) (res mysql.Result, failed error, commitSent bool, err error) {
