@@ -89,7 +89,8 @@ func (f FieldErrors) Add(field, problem string) {
 }
 
 // Merge records the field problems of err, an invalid_argument Error (a
-// check's result); nil adds nothing.
+// check's result); nil, or an error naming no field, adds nothing — only
+// checks' results are merged.
 func (f FieldErrors) Merge(err error) {
 	var e *Error
 	if errors.As(err, &e) {

@@ -6,11 +6,13 @@ import (
 )
 
 // TestFieldErrorsMerge: a check's field problems join those already
-// recorded (the first problem of a field stays); nil adds nothing.
+// recorded (the first problem of a field stays); nil, or an error naming no
+// field, adds nothing.
 func TestFieldErrorsMerge(t *testing.T) {
 	fe := FieldErrors{}
 	fe.Add("lat", "必填")
 	fe.Merge(nil)
+	fe.Merge(Errorf(CodeUnavailable, "x"))
 	fe.Merge(Point{Lat: 91, Lng: 181}.Check())
 	if len(fe) != 2 || fe["lat"] != "必填" || fe["lng"] != "经度超出范围" {
 		t.Fatalf("merged %v", fe)

@@ -26,7 +26,7 @@ func (k Keys) match() string { return globQuote.Replace(k.prefix) + "*" }
 // DeleteAll deletes every key under the prefix (every key a store with it
 // writes), leaving everyone else's alone: a FLUSHALL for one deployment's,
 // test's or benchmark run's keys. Errors: the Redis client's, untranslated.
-func (k Keys) DeleteAll(ctx context.Context, rdb redis.UniversalClient) error {
+func (k Keys) DeleteAll(ctx context.Context, rdb *redis.Client) error {
 	iter := rdb.Scan(ctx, 0, k.match(), 1000).Iterator()
 	var batch []string
 	for iter.Next(ctx) {

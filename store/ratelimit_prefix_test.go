@@ -57,13 +57,7 @@ func TestRateLimitPrefixesDoNotShareCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flushB := func() {
-		if keys := scanKeys(t, b.Redis, b.Keys.Prefix()+"*"); len(keys) > 0 {
-			if err := b.Redis.Del(context.Background(), keys...).Err(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	flushB := func() { storetest.FlushPrefix(t, b) }
 	t.Cleanup(func() { flushB(); _ = b.Close() })
 	ctx := context.Background()
 	la, lb := a.NewRateLimiter(), b.NewRateLimiter()

@@ -215,7 +215,8 @@ func (s *Store) CreateRequests(ctx context.Context, batch []model.PreparedReques
 // runBatchScript runs a batch script as execScript does. Errors wrap
 // model.ErrNotWritten when the server reported the failure, nothing was
 // sent, commitIf refused or the connection was lost before COMMIT was sent;
-// a connection lost once it was sent leaves the outcome unknown.
+// a connection lost once it was sent (or, COMMIT failing before it reached
+// the server, may have been) leaves the outcome unknown.
 func (s *Store) runBatchScript(ctx context.Context, sc *script, commitIf func() error) (mysql.Result, error) {
 	notWritten := func(err error) error {
 		var te *model.Error
@@ -226,15 +227,18 @@ func (s *Store) runBatchScript(ctx context.Context, sc *script, commitIf func() 
 		out.Err = errors.Join(model.ErrNotWritten, te.Err)
 		return &out
 	}
+	// COMMIT is sent with the script, or once commitIf allowed it.
+	commitSent := commitIf == nil
 	var refused error
 	gate := commitIf
 	if commitIf != nil {
 		gate = func() error {
 			refused = commitIf()
+			commitSent = refused == nil
 			return refused
 		}
 	}
-	res, failed, commitSent, err := s.execScript(ctx, sc, gate)
+	res, failed, err := s.execScript(ctx, sc, gate)
 	var myErr *mysql.MySQLError
 	switch {
 	case failed != nil && refused != nil:

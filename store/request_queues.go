@@ -293,20 +293,30 @@ func (s *Store) RebuildDispatchIndex(ctx context.Context) (int, error) {
 	return total, translateRedis(s.Redis.Set(ctx, s.Keys.DispatchIndexMarker(), time.Now().UTC().Format(time.RFC3339), 0).Err())
 }
 
-// eachOpenPage calls fn with the open requests (OpenRequests), a thousand
-// at a time by id, until they or fn's errors end.
+// eachOpenPage calls fn with the open requests (see openRequests), a
+// thousand at a time by id, until they or fn's errors end. Their ids come
+// first, from the status index alone, so that no page walks the requests
+// that are no longer open, and no result set stays open across fn's Redis
+// round trips.
 func (s *Store) eachOpenPage(ctx context.Context, fn func(page []model.Request) error) error {
-	var afterID int64
-	for {
-		page, err := s.OpenRequests(ctx, afterID, 1000)
-		if err != nil || len(page) == 0 {
-			return err
-		}
-		if err := fn(page); err != nil {
-			return err
-		}
-		afterID = page[len(page)-1].ID
+	ids, err := queryIDs(ctx, s.DB, `SELECT id FROM requests WHERE status IN ('dispatched', 'reopened') ORDER BY id`)
+	if err != nil {
+		return err
 	}
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		page, err := s.openRequests(ctx, ids[:n])
+		if err != nil {
+			return err
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
+				return err
+			}
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
 
 func parseIDs(raw []string) []int64 {

@@ -44,7 +44,7 @@ func (sc *script) add(stmt string, args ...any) int {
 // execScript). It returns the affected rows and insert ids of every
 // statement; a failed statement's error is returned as the server gave it.
 func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
-	res, failed, _, err := s.execScript(ctx, sc, nil)
+	res, failed, err := s.execScript(ctx, sc, nil)
 	if failed != nil {
 		return nil, failed
 	}
@@ -61,28 +61,24 @@ func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
 // statement fails, MySQL stops there with the transaction open: it is
 // rolled back on the same connection (failed is the statement's error), and
 // a connection that cannot roll back is discarded, never returned to the
-// pool mid-transaction. commitSent reports whether COMMIT was attempted
-// (before that, a lost connection certainly did not commit; a COMMIT that
-// failed without reaching the server is still counted as attempted, which
-// errs towards "unknown"). err reports what kept the
-// script from running or its outcome from being known: an argument the
-// driver cannot take (internal), no connection, the connection lost.
-func (s *Store) execScript(ctx context.Context, sc *script, commitIf func() error) (res mysql.Result, failed error, commitSent bool, err error) {
+// pool mid-transaction. err reports what kept the script from running or
+// its outcome from being known: an argument the driver cannot take
+// (internal), no connection, the connection lost.
+func (s *Store) execScript(ctx context.Context, sc *script, commitIf func() error) (res mysql.Result, failed, err error) {
 	if commitIf == nil {
 		sc.add("COMMIT")
 	}
-	commitSent = commitIf == nil
 	named := make([]driver.NamedValue, len(sc.args))
 	for i, a := range sc.args {
 		v, err := driver.DefaultParameterConverter.ConvertValue(a)
 		if err != nil {
-			return nil, nil, false, model.Wrap(model.CodeInternal, err, "")
+			return nil, nil, model.Wrap(model.CodeInternal, err, "")
 		}
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
 	}
 	conn, err := s.DB.Conn(ctx)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, err
 	}
 	defer conn.Close()
 	err = conn.Raw(func(dc any) error {
@@ -93,7 +89,6 @@ func (s *Store) execScript(ctx context.Context, sc *script, commitIf func() erro
 		r, err := ex.ExecContext(ctx, sc.sb.String(), named)
 		if err == nil && commitIf != nil {
 			if err = commitIf(); err == nil {
-				commitSent = true
 				_, err = ex.ExecContext(ctx, "COMMIT", nil)
 			}
 		}
@@ -108,9 +103,9 @@ func (s *Store) execScript(ctx context.Context, sc *script, commitIf func() erro
 		return nil
 	})
 	if failed != nil {
-		return nil, failed, commitSent, nil
+		return nil, failed, nil
 	}
-	return res, nil, commitSent, err
+	return res, nil, err
 }
 
 const notificationColumns = `(user_id, kind, title, body, data, page, ref_type, ref_id, push_state, skip_reason, next_attempt_at, created_at)`

@@ -39,14 +39,13 @@ func (s *Store) ResolvedBefore(ctx context.Context, t time.Time, limit int) ([]i
 		t.UTC(), limit)
 }
 
-// OpenRequests returns the queue placement of open requests (dispatched or
-// reopened) with id > afterID, by id, at most limit: id, status, urgency,
-// station, organization and accept_by are filled. The reconciler pages
-// through it. Errors: unavailable, internal.
-func (s *Store) OpenRequests(ctx context.Context, afterID int64, limit int) ([]model.Request, error) {
+// openRequests returns the queue placement of those of ids still open
+// (dispatched or reopened), by id: id, status, urgency, station,
+// organization and accept_by are filled. Errors: unavailable, internal.
+func (s *Store) openRequests(ctx context.Context, ids []int64) ([]model.Request, error) {
 	rows, err := s.DB.QueryContext(ctx, `
 		SELECT id, status, urgency, station_id, org_id, accept_by FROM requests
-		WHERE status IN ('dispatched', 'reopened') AND id > ? ORDER BY id LIMIT ?`, afterID, limit)
+		WHERE id IN (`+inList(len(ids))+`) AND status IN ('dispatched', 'reopened') ORDER BY id`, idArgs(ids)...)
 	if err != nil {
 		return nil, translate(err, "")
 	}
