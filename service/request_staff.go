@@ -20,41 +20,62 @@ const stationAdminsTTL = 5 * time.Second
 // submit's transaction writes its request_dispatched messages as plain rows
 // rather than reading user_roles for every request of the batch — the
 // batch transaction is the one part of a submit that runs one at a time.
+// The submits that miss while a station's admins are being read wait for
+// that read rather than making their own.
 type stationAdminCache struct {
 	store RequestStore
 	now   func() time.Time
 
 	mu      sync.Mutex
-	entries map[int64]stationAdminEntry
+	entries map[int64]*stationAdminEntry
 }
 
+// stationAdminEntry is one read of a station's admins, begun at at; users
+// and err are set before ready is closed.
 type stationAdminEntry struct {
-	users []int64
 	at    time.Time
+	ready chan struct{}
+	users []int64
+	err   error
 }
 
 func newStationAdminCache(s *Requests) *stationAdminCache {
-	return &stationAdminCache{store: s.store, now: s.cfg.Now, entries: map[int64]stationAdminEntry{}}
+	return &stationAdminCache{store: s.store, now: s.cfg.Now, entries: map[int64]*stationAdminEntry{}}
 }
 
-// admins returns the admins of a station, read at most stationAdminsTTL ago.
-// Errors: the store's.
+// admins returns the admins of a station, read at most stationAdminsTTL ago
+// (or by a read under way). Errors: the store's, unavailable when ctx ends
+// first.
 func (c *stationAdminCache) admins(ctx context.Context, stationID int64) ([]int64, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[stationID]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < stationAdminsTTL {
-		return e.users, nil
+	if !ok || e.expired(now) {
+		e = &stationAdminEntry{at: now, ready: make(chan struct{})}
+		c.entries[stationID] = e
+		c.mu.Unlock()
+		e.users, e.err = c.store.StationAdmins(ctx, stationID)
+		close(e.ready)
+		return e.users, e.err
 	}
-	got, err := c.store.StationStaff(ctx, []int64{stationID}, stationAdmins)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.entries[stationID] = stationAdminEntry{users: got[stationID], at: now}
 	c.mu.Unlock()
-	return got[stationID], nil
+	select {
+	case <-e.ready:
+		return e.users, e.err
+	case <-ctx.Done():
+		return nil, model.Wrap(model.CodeUnavailable, ctx.Err(), "请求已取消")
+	}
+}
+
+// expired reports whether a new read is due: this one ended, and failed or
+// is older than stationAdminsTTL.
+func (e *stationAdminEntry) expired(now time.Time) bool {
+	select {
+	case <-e.ready:
+		return e.err != nil || now.Sub(e.at) >= stationAdminsTTL
+	default:
+		return false
+	}
 }
 
 // resolve turns the notices to a station's admins into one notice to each

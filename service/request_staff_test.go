@@ -7,22 +7,26 @@ import (
 	"time"
 
 	"jindalai/model"
+	"jindalai/service"
 	"jindalai/store"
 )
 
-// staffReads counts the reads of station staff and fails them on demand.
+// staffReads counts the reads of station admins, fails them on demand and
+// makes each take at least slow.
 type staffReads struct {
 	*store.Store
 	reads atomic.Int64
 	fail  atomic.Bool
+	slow  time.Duration
 }
 
-func (s *staffReads) StationStaff(ctx context.Context, stationIDs []int64, roles []model.RoleName) (map[int64][]int64, error) {
+func (s *staffReads) StationAdmins(ctx context.Context, stationID int64) ([]int64, error) {
 	s.reads.Add(1)
+	time.Sleep(s.slow)
 	if s.fail.Load() {
 		return nil, model.Errorf(model.CodeUnavailable, "数据库繁忙")
 	}
-	return s.Store.StationStaff(ctx, stationIDs, roles)
+	return s.Store.StationAdmins(ctx, stationID)
 }
 
 // TestSubmitTellsStationAdminsReadWithinTheCacheTime: the admins a submit
@@ -69,5 +73,27 @@ func TestSubmitTellsStationAdminsReadWithinTheCacheTime(t *testing.T) {
 	r4 := submit()
 	if !told(first, r4) || !told(second, r4) {
 		t.Fatalf("with the read failing: told %v %v", told(first, r4), told(second, r4))
+	}
+}
+
+// TestSubmitsMissingTheAdminCacheShareOneRead: concurrent submits that find
+// a station's admins unread wait for the one read under way.
+func TestSubmitsMissingTheAdminCacheShareOneRead(t *testing.T) {
+	f := batched(t, 20*time.Millisecond, 64, 1)
+	admin := stationAdmin(t, f, "dev_shared_admin", 3)
+	staff := &staffReads{Store: f.st, slow: 50 * time.Millisecond}
+	f.svc = f.serviceOver(staff, nil, f.cfg)
+	got := submitAll(f, 8, func(i int) int64 { return int64(700 + i) }, func(int) service.SubmitInput { return needInput("同时提交") },
+		func(int) *model.Idempotency { return nil })
+	for i, s := range got {
+		if s.err != nil {
+			t.Fatalf("submit %d: %v", i, s.err)
+		}
+	}
+	if n := staff.reads.Load(); n != 1 {
+		t.Fatalf("%d reads of the admins for 8 submits at once", n)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND kind = 'request_dispatched'`, admin); n != 8 {
+		t.Fatalf("the admin was told of %d requests, want 8", n)
 	}
 }

@@ -27,9 +27,7 @@ type RequestStore interface {
 	GetRequests(ctx context.Context, ids []int64) ([]model.Request, error)
 	ListRequests(ctx context.Context, f model.RequestFilter, afterID int64, limit int) ([]model.Request, error)
 	QueueFromDB(ctx context.Context, f model.QueueFilter, after *model.QueueCursor, limit int) ([]model.Request, error)
-	// StationStaff returns, for each station, the users holding any of
-	// roles there (each once); a station with none is absent.
-	StationStaff(ctx context.Context, stationIDs []int64, roles []model.RoleName) (map[int64][]int64, error)
+	StationAdmins(ctx context.Context, stationID int64) ([]int64, error)
 	RequestTimeline(ctx context.Context, requestID int64, withInternal bool) ([]model.RequestEvent, error)
 	// AddRequestEvent writes the event in one transaction with idem (nil:
 	// no key); a replayed key returns the first event.

@@ -161,23 +161,9 @@ func mustAffect(res sql.Result, what string) error {
 	return nil
 }
 
-// StationStaff returns, for each of stationIDs, the users holding any of
-// roles at it, each once, in user order; a station nobody holds such a role
-// at is absent. Errors: unavailable, internal.
-func (s *Store) StationStaff(ctx context.Context, stationIDs []int64, roles []model.RoleName) (map[int64][]int64, error) {
-	out := map[int64][]int64{}
-	if len(stationIDs) == 0 || len(roles) == 0 {
-		return out, nil
-	}
-	args := idArgs(stationIDs)
-	for _, r := range roles {
-		args = append(args, string(r))
-	}
-	err := eachRow(ctx, s.DB, `SELECT DISTINCT station_id, user_id FROM user_roles
-		WHERE station_id IN (`+inList(len(stationIDs))+`) AND role IN (`+inList(len(roles))+`)
-		ORDER BY station_id, user_id`, func(station, user int64) { out[station] = append(out[station], user) }, args...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+// StationAdmins returns the admins of a station, in user order (each holds
+// the role there once: the unique index). Errors: unavailable, internal.
+func (s *Store) StationAdmins(ctx context.Context, stationID int64) ([]int64, error) {
+	return queryIDs(ctx, s.DB, `SELECT user_id FROM user_roles WHERE station_id = ? AND role = ? ORDER BY user_id`,
+		stationID, string(model.RoleStationAdmin))
 }
