@@ -50,12 +50,13 @@ type submitBatcher struct {
 
 // createResult is a submit's outcome in a batch: its stored request, an
 // error, or alone = write it by itself (the batch failed, or it repeats a
-// key of the batch); charged = its tokens were taken.
+// key of the batch: repeat, the one case whose tokens the batch did not
+// take).
 type createResult struct {
-	out     model.Request
-	err     error
-	alone   bool
-	charged bool
+	out    model.Request
+	err    error
+	alone  bool
+	repeat bool
 	// place: out is new and still to be put in its queue.
 	place bool
 	// replayed: out is what a stored key keeps (see Requests.created).
@@ -102,14 +103,8 @@ func (b *submitBatcher) arriving() func() {
 
 // create stores a validated, matched request — in a batch when batching is
 // on — and puts it in its queue before returning; the rate limit's tokens
-// are taken by the batch, or here (see request_limits.go).
+// are taken by the batch, or were taken by Submit (see request_limits.go).
 func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func()) (model.Request, error) {
-	if s.batch == nil || s.batchLimit == nil {
-		if err := s.allowSubmit(ctx, nr.Request.ResidentID); err != nil {
-			joined()
-			return s.limited(ctx, nr.Idem, err)
-		}
-	}
 	if s.batch == nil {
 		joined()
 		return s.createAlone(ctx, nr)
@@ -127,7 +122,7 @@ func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func(
 	res := s.batch.do(ctx, pr, joined)
 	joined()
 	if res.alone {
-		if !res.charged && s.batchLimit != nil {
+		if res.repeat && s.batchLimit != nil {
 			if err := s.allowSubmit(ctx, nr.Request.ResidentID); err != nil {
 				return s.limited(ctx, nr.Idem, err)
 			}
@@ -194,7 +189,7 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		if nr.Idem != nil {
 			k := idemKey{nr.Idem.UserID, nr.Idem.Key}
 			if seen[k] {
-				res[i].alone = true // replays the first one after the batch
+				res[i].alone, res[i].repeat = true, true // replays the first one after the batch
 				continue
 			}
 			seen[k] = true
@@ -202,27 +197,27 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		write = append(write, nr)
 		index = append(index, i)
 	}
-	tokens := s.takeTokens(ctx, write)
 	if len(write) == 1 {
 		// Nothing to share: the single path (which also replays a key),
 		// still holding the batch slot so that the submits arriving
 		// meanwhile queue behind it.
 		i := index[0]
-		if verdicts := tokens.wait(); verdicts != nil && verdicts[0] != nil {
-			res[i].err = verdicts[0]
-			return res
+		if s.batchLimit != nil {
+			if res[i].err = s.allowSubmit(ctx, write[0].Request.ResidentID); res[i].err != nil {
+				return res
+			}
 		}
 		out, replayed, err := s.store.CreateRequest(ctx, write[0].Idem, write[0].Request, write[0].Events, write[0].Notices)
 		res[i] = createResult{out: out, err: err, place: err == nil && !replayed, replayed: replayed}
 		return res
 	}
+	tokens := s.takeTokens(ctx, write)
 	out, err := s.writeBatch(ctx, b, write, tokens.commitIf())
 	if verdicts := tokens.wait(); verdicts != nil {
 		// Every member is charged now, or refused; the refused ones drop
 		// out of whatever comes next.
 		keep, kept := write[:0:0], index[:0:0]
 		for k, i := range index {
-			res[i].charged = verdicts[k] == nil
 			if verdicts[k] != nil {
 				res[i].err = verdicts[k]
 			} else {
@@ -258,7 +253,7 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		return res
 	}
 	for k, i := range index {
-		res[i] = createResult{out: out[k], place: true, charged: true}
+		res[i] = createResult{out: out[k], place: true}
 	}
 	b.batches.Add(1)
 	b.submits.Add(int64(len(out)))
@@ -287,12 +282,16 @@ func (s *Requests) placeBatch(ctx context.Context, res []createResult) {
 	for _, r := range res {
 		if r.place {
 			rs = append(rs, r.out)
-			s.dir.Queued(r.out.Station.ID)
 		}
 	}
 	if len(rs) == 0 {
 		return
 	}
+	defer func() {
+		for _, r := range rs {
+			s.dir.Queued(r.Station.ID)
+		}
+	}()
 	// The rows are committed: they are queued even if every caller has
 	// gone meanwhile, or the batch used up its time.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxBatch)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -108,8 +109,6 @@ type Requests struct {
 	// maintenance loop then rebuilds the queues from MySQL.
 	needRebuild atomic.Bool
 	kick        chan struct{}
-	// takesWrite: s.limits holds the write budget (see TakesWriteBudget).
-	takesWrite bool
 	// admins: the station admins that submits tell, cached.
 	admins *stationAdminCache
 	// batch is the submit group commit; nil when turned off.
@@ -137,7 +136,6 @@ func NewRequests(store RequestStore, dir DispatchDirectory, limit RateLimiter, p
 	if limit != nil {
 		if cfg.WritesPerMinuteUser > 0 {
 			s.limits = append(s.limits, model.RateLimit{Name: WriteLimit, PerMinute: cfg.WritesPerMinuteUser})
-			s.takesWrite = true
 		}
 		if cfg.SubmitPerMinuteUser > 0 {
 			s.limits = append(s.limits, model.RateLimit{Name: "submit", PerMinute: cfg.SubmitPerMinuteUser})
@@ -252,10 +250,18 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 	if err := s.refused.check(p.UserID); err != nil {
 		return s.limited(ctx, idem, err)
 	}
+	batchTakesTokens := s.batch != nil && s.batchLimit != nil
+	if !batchTakesTokens {
+		if err := s.allowSubmit(ctx, p.UserID); err != nil {
+			return s.limited(ctx, idem, err)
+		}
+	}
 	nr, err := s.newRequest(ctx, p, in)
 	if err != nil {
-		if lerr := s.allowSubmit(ctx, p.UserID); lerr != nil {
-			return s.limited(ctx, idem, lerr)
+		if batchTakesTokens {
+			if lerr := s.allowSubmit(ctx, p.UserID); lerr != nil {
+				return s.limited(ctx, idem, lerr)
+			}
 		}
 		return model.Request{}, err
 	}
@@ -338,9 +344,11 @@ func (s *Requests) replayRefused(ctx context.Context, idem *model.Idempotency, r
 }
 
 // TakesWriteBudget reports whether Submit takes a token of the caller's
-// write budget (WriteLimit) itself, with the submit limit in one round trip;
+// write budget (WriteLimit) itself, in the same check as the submit limit;
 // when it does not, the caller of Submit must take it.
-func (s *Requests) TakesWriteBudget() bool { return s.takesWrite }
+func (s *Requests) TakesWriteBudget() bool {
+	return slices.ContainsFunc(s.limits, func(l model.RateLimit) bool { return l.Name == WriteLimit })
+}
 
 // acceptWithin is the accept-by allowance of an urgency.
 func (s *Requests) acceptWithin(u model.Urgency) time.Duration {
