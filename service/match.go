@@ -90,32 +90,33 @@ func (s *Stations) Match(ctx context.Context, p model.Point, category string) (m
 	// The search runs on the in-process copy's grids; the queue lengths
 	// come with the data version (see queueLengths), and a version newer
 	// than the copy's reloads it and matches again, once.
+	// A category unknown to the copy may be new: its refusal checks the
+	// version too.
 	for attempt := 0; ; attempt++ {
-		m, err := s.search(c, p, category)
-		if err != nil {
-			// A category unknown to the copy may be new: with a newer
-			// version, reload and search again.
-			if attempt > 0 {
+		m, refused := s.search(c, p, category)
+		var lens map[int64]int64
+		var version string
+		var err error
+		switch {
+		case refused != nil && attempt > 0:
+			return model.MatchResult{}, refused
+		case refused != nil:
+			if version, err = s.versionNow(ctx, c); err != nil {
+				return model.MatchResult{}, refused
+			}
+		default:
+			if lens, version, err = s.queueLengths(ctx, c, m); err != nil {
 				return model.MatchResult{}, err
 			}
-			version, verr := s.versionNow(ctx, c)
-			if verr != nil || version == c.version {
-				return model.MatchResult{}, err
-			}
-			if c, err = s.ensure(ctx, version); err != nil {
-				return model.MatchResult{}, err
-			}
-			continue
-		}
-		lens, version, err := s.queueLengths(ctx, c, m)
-		if err != nil {
-			return model.MatchResult{}, err
 		}
 		if version != c.version && attempt == 0 {
 			if c, err = s.ensure(ctx, version); err != nil {
 				return model.MatchResult{}, err
 			}
 			continue
+		}
+		if refused != nil {
+			return model.MatchResult{}, refused
 		}
 		return model.MatchResult{Stations: s.rank(p, c, m.found, m.dists, lens), Orgs: m.orgs,
 			Category: c.categories[category]}, nil

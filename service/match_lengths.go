@@ -81,7 +81,7 @@ func (s *Stations) QueueLengthsLoop(ctx context.Context) {
 		err := s.refreshQueueLengths(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
-			s.log.Warn("stations: queue lengths or the in-process copy not refreshed; matches read them themselves until they are", "err", err)
+			s.log.Warn("stations: queue lengths or the in-process copy not refreshed; matches keep the last read while it is fresh, then read their own", "err", err)
 			failing = true
 		case err == nil && failing:
 			s.log.Info("stations: queue lengths refreshed again")

@@ -48,21 +48,23 @@ func TestMatchRanksWithTheLoopsQueueLengths(t *testing.T) {
 		}
 		return r.Stations[0].Station.ID
 	}
+	refresh := func() {
+		t.Helper()
+		if err := service.RefreshQueueLengths(ctx, svc); err != nil {
+			t.Fatal(err)
+		}
+	}
 	queueA := c.st.Keys.StationQueue(c.pointA)
 	c.st.Redis.ZAdd(ctx, queueA, redis.Z{Score: 1, Member: "101"}, redis.Z{Score: 2, Member: "102"})
 	if got := first("no read yet"); got != c.pointB {
 		t.Fatalf("no read yet: %d first, want B (A's queue read by the match)", got)
 	}
-	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	refresh()
 	c.st.Redis.Del(ctx, queueA)
 	if got := first("A emptied since the read"); got != c.pointB {
 		t.Fatalf("A emptied since the read: %d first, want B (the read's lengths)", got)
 	}
-	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	refresh()
 	if got := first("after the next read"); got != c.pointA {
 		t.Fatalf("after the next read: %d first, want A", got)
 	}
@@ -72,28 +74,14 @@ func TestMatchRanksWithTheLoopsQueueLengths(t *testing.T) {
 	if got := first("two queued here"); got != c.pointB {
 		t.Fatalf("two queued here since the read: %d first, want B", got)
 	}
-	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	refresh()
 	if got := first("read again"); got != c.pointA {
 		t.Fatalf("read again (the two never reached Redis): %d first, want A", got)
 	}
 
 	// Another replica closes A: the next read sees the version and reloads.
-	a, err := c.st.GetStation(ctx, c.pointA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Closed = true
-	if err := c.st.UpdateStation(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.st.BumpStationsVersion(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	c.closeElsewhere(t, c.pointA)
+	refresh()
 	loads := counter.lists.Load()
 	if got := first("A closed"); got == c.pointA {
 		t.Fatal("A closed: still matched after the read found the new version")
@@ -117,51 +105,28 @@ func TestMatchRanksWithTheLoopsQueueLengths(t *testing.T) {
 	}
 }
 
-// lengthReads counts the queue-length reads (QueueLengths) of a GeoIndex.
-type lengthReads struct {
-	service.GeoIndex
-	reads atomic.Int64
-}
-
-func (l *lengthReads) QueueLengths(ctx context.Context, ids []int64) ([]int64, string, error) {
-	l.reads.Add(1)
-	return l.GeoIndex.QueueLengths(ctx, ids)
-}
-
-// TestQueueLengthsLoop: the loop reads the lengths every interval, and a
-// queue that grew counts from one of its next reads (that matches use the
-// view, not reads of their own, TestMatchRanksWithTheLoopsQueueLengths
-// shows); the loop ends with its context, and at once when
-// QueueLengthsEvery is 0.
+// TestQueueLengthsLoop: the loop reads the lengths every interval and
+// matches rank with its reads (with Redis's lengths failing, a match right
+// after a read still ranks); the loop ends with its context, and at once
+// when QueueLengthsEvery is 0.
 func TestQueueLengthsLoop(t *testing.T) {
 	c := newCity(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := matchConfig()
-	cfg.QueueLengthsEvery = 50 * time.Millisecond
-	geo := &lengthReads{GeoIndex: c.st}
+	cfg.QueueLengthsEvery = 100 * time.Millisecond
+	geo := &countingGeo{Store: c.st}
 	svc := service.NewStations(c.st, geo, cfg, c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	done := make(chan struct{})
 	go func() { svc.QueueLengthsLoop(ctx); close(done) }()
-	for deadline := time.Now().Add(5 * time.Second); geo.reads.Load() < 3; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); geo.lengths.Load() < 3; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d reads in 5 s at one per 50 ms", geo.reads.Load())
+			t.Fatalf("%d reads in 5 s at one per 100 ms", geo.lengths.Load())
 		}
 	}
-	p := model.Point{Lat: 42.9225, Lng: 129.5030}
-	match := func() int64 {
-		t.Helper()
-		r, err := svc.Match(ctx, p, "home_visit")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Stations[0].Station.ID
-	}
-	c.st.Redis.ZAdd(ctx, c.st.Keys.StationQueue(c.pointA), redis.Z{Score: 1, Member: "101"}, redis.Z{Score: 2, Member: "102"})
-	for deadline := time.Now().Add(5 * time.Second); match() != c.pointB; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("A's grown queue never counted")
-		}
+	geo.failLengths.Store(true)
+	if _, err := svc.Match(ctx, nearBeishanA, "home_visit"); err != nil {
+		t.Fatalf("a match right after the loop's read: %v", err)
 	}
 	cancel()
 	select {
@@ -176,6 +141,60 @@ func TestQueueLengthsLoop(t *testing.T) {
 	case <-ended:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the loop ran with QueueLengthsEvery 0")
+	}
+}
+
+// TestQueueLengthViewFallbacks: a failed read keeps the view and what this
+// replica queued since; a match reads the lengths itself (here failing)
+// once the view is too old, or when it found a station the view's copy
+// could not rank.
+func TestQueueLengthViewFallbacks(t *testing.T) {
+	c := newCity(t)
+	ctx := context.Background()
+	cfg := matchConfig()
+	cfg.QueueLengthsEvery = 100 * time.Millisecond
+	geo := &countingGeo{Store: c.st}
+	svc := service.NewStations(c.st, geo, cfg, c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p := model.Point{Lat: 42.9225, Lng: 129.5030}
+	first := func() (int64, error) {
+		r, err := svc.Match(ctx, p, "home_visit")
+		if err != nil {
+			return 0, err
+		}
+		return r.Stations[0].Station.ID, nil
+	}
+	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	svc.Queued(c.pointA)
+	svc.Queued(c.pointA)
+	geo.failLengths.Store(true)
+	if err := service.RefreshQueueLengths(ctx, svc); err == nil {
+		t.Fatal("a failed read reported no error")
+	}
+	if got, err := first(); err != nil || got != c.pointB {
+		t.Fatalf("after a failed read: %d %v, want B (the two queued here still count)", got, err)
+	}
+	time.Sleep(450 * time.Millisecond)
+	if _, err := first(); !model.IsCode(err, model.CodeUnavailable) {
+		t.Fatalf("a view four intervals old served a match (err %v)", err)
+	}
+
+	geo.failLengths.Store(false)
+	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	// A station opened since the read, next to p: the view never read it.
+	if _, err := c.st.CreateStation(ctx, nil, model.Station{Name: "新开社工点", Level: 3, ParentID: &c.beishan,
+		Lat: p.Lat, Lng: p.Lng, RadiusM: 1500, Categories: []string{"home_visit"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	geo.failLengths.Store(true)
+	if _, err := first(); !model.IsCode(err, model.CodeUnavailable) {
+		t.Fatalf("a station the view could not rank was ranked from it (err %v)", err)
 	}
 }
 

@@ -79,6 +79,24 @@ func newCity(t *testing.T) *city {
 	return c
 }
 
+// closeElsewhere closes a station as another replica does: it writes MySQL
+// and bumps the version.
+func (c *city) closeElsewhere(t *testing.T, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := c.st.GetStation(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Closed = true
+	if err := c.st.UpdateStation(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.st.BumpStationsVersion(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func stationIDs(r model.MatchResult) []int64 {
 	out := make([]int64, len(r.Stations))
 	for i, c := range r.Stations {
@@ -280,15 +298,7 @@ func TestMatchSeesChangesFromAnotherReplica(t *testing.T) {
 	if _, err := c.svc.Match(ctx, nearBeishanA, "home_visit"); err != nil {
 		t.Fatal(err)
 	}
-	// Another replica closes point A: it writes MySQL and bumps the version.
-	a, _ := c.st.GetStation(ctx, c.pointA)
-	a.Closed = true
-	if err := c.st.UpdateStation(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.st.BumpStationsVersion(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c.closeElsewhere(t, c.pointA)
 	r, err := c.svc.Match(ctx, nearBeishanA, "home_visit")
 	if err != nil {
 		t.Fatal(err)

@@ -13,12 +13,22 @@ import (
 )
 
 // countingGeo is the real Redis index counting the reads of the stations
-// version: StationsVersion reads it alone, every GeoProbe reads it too.
+// version (StationsVersion reads it alone, every GeoProbe reads it too) and
+// of queue lengths, which fail while failLengths is set.
 type countingGeo struct {
 	*store.Store
-	versions, probes atomic.Int64
+	versions, probes, lengths atomic.Int64
 	// largest is the largest count a probe asked Redis for.
-	largest atomic.Int64
+	largest     atomic.Int64
+	failLengths atomic.Bool
+}
+
+func (g *countingGeo) QueueLengths(ctx context.Context, ids []int64) ([]int64, string, error) {
+	g.lengths.Add(1)
+	if g.failLengths.Load() {
+		return nil, "", model.Errorf(model.CodeUnavailable, "Redis 不可用")
+	}
+	return g.Store.QueueLengths(ctx, ids)
 }
 
 func (g *countingGeo) StationsVersion(ctx context.Context) (string, error) {
