@@ -42,8 +42,8 @@ func TestSubmitReplayBodiesByteForByte(t *testing.T) {
 		// move takes the request somewhere after its submit.
 		move func(r model.Request)
 	}{
-		{name: "negative zero coordinates (the city station alone, no organizations)",
-			body: with(map[string]any{"lat": negZero, "lng": 10.0, "category": "counselling", "fields": nil})},
+		{name: "negative zero longitude (the city station alone, no organizations)",
+			body: with(map[string]any{"lat": 10.0, "lng": negZero, "category": "counselling", "fields": nil})},
 		{name: "negative zero latitude, urgent",
 			body: with(map[string]any{"lat": negZero, "lng": 129.5, "urgency": "urgent"})},
 		{name: "markup and unicode in the texts, images with query strings",

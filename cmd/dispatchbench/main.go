@@ -139,7 +139,8 @@ func run(n, concurrency, open, conns int, keep bool) error {
 	if _, err := b.svc.Reconcile(ctx); err != nil {
 		return err
 	}
-	// The queue lengths matching weighs, read as the server reads them.
+	// The queue lengths matching weighs, read as the server reads them
+	// (benchkit.MatchConfig).
 	loops, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	go b.stations.QueueLengthsLoop(loops)
@@ -366,8 +367,7 @@ func (b *bench) loadCity(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 	}
-	b.stations = service.NewStations(b.st, b.st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3,
-		QueueLengthsEvery: 250 * time.Millisecond}, time.UTC, log)
+	b.stations = service.NewStations(b.st, b.st, benchkit.MatchConfig(), time.UTC, log)
 	return b.stations.Reconcile(ctx)
 }
 

@@ -18,7 +18,7 @@ type requestState struct {
 
 // submit is a resident's need: POST /api/v1/requests with an
 // Idempotency-Key, at a random point of the city for a random category:
-// matching (in process, then the queue lengths in Redis), the request row,
+// matching (in process, over the replica's queue-length view), the request row,
 // its events, the station admins' messages and the idempotency reply in one
 // transaction, then the station's queue and the deadline set in Redis.
 func submit(ctx context.Context, b *bench) (op, plan, error) {

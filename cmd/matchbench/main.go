@@ -96,11 +96,14 @@ func run(nStations, nOrgs, n, concurrency int, spreadKM float64, keep bool) erro
 	if err := loadOrgs(ctx, st, rng, codes, nOrgs, spreadKM); err != nil {
 		return err
 	}
-	svc := service.NewStations(st, st, service.MatchConfig{SearchRadiiM: []int{3000, 10000, 30000}, LoadPenaltyM: 200, MaxOrgs: 3},
-		time.UTC, log)
+	svc := service.NewStations(st, st, benchkit.MatchConfig(), time.UTC, log)
 	if err := svc.Reconcile(ctx); err != nil {
 		return err
 	}
+	// The queue lengths come from the loop, as in the server.
+	loops, stopLoops := context.WithCancel(ctx)
+	defer stopLoops()
+	go svc.QueueLengthsLoop(loops)
 	fmt.Fprintf(os.Stderr, "matchbench: loaded %d stations and %d organizations in %v\n", nStations, nOrgs, time.Since(began).Round(time.Millisecond))
 
 	point := func(r *rand.Rand) model.Point { return randomPoint(r, spreadKM*0.8) }

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"jindalai/config"
+	"jindalai/service"
 )
 
 // FreshDatabase drops db on the server of dsn if it exists, creates it empty
@@ -98,4 +101,12 @@ func ProcCPU(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// MatchConfig is the matcher's configuration as the server runs it by
+// default (config.Defaults), for the tools that match in process.
+func MatchConfig() service.MatchConfig {
+	d := config.Defaults().Dispatch
+	return service.MatchConfig{SearchRadiiM: d.SearchRadiiM, LoadPenaltyM: d.LoadPenaltyM, MaxOrgs: d.MaxOrgs,
+		ReconcileEvery: d.SweepEvery, QueueLengthsEvery: d.QueueLengthsEvery}
 }
