@@ -53,7 +53,11 @@ func (d *fakeDirectory) Match(ctx context.Context, p model.Point, category strin
 	if err := p.Check(); err != nil {
 		return model.MatchResult{}, err
 	}
-	var out model.MatchResult
+	cat, err := d.Category(ctx, category)
+	if err != nil {
+		return model.MatchResult{}, model.InvalidField("category", "未知的服务类别")
+	}
+	out := model.MatchResult{Category: cat}
 	for i, id := range d.order {
 		out.Stations = append(out.Stations, model.Candidate{Station: d.stations[id], DistanceM: float64(100 * i)})
 	}

@@ -148,11 +148,10 @@ func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Requ
 	if r.OrgID() != 0 {
 		return next, true, nil
 	}
-	next.Bounces++
-	if !r.MustTake && next.Bounces < s.cfg.MaxBounces {
+	if !r.MustTake && r.Bounces+1 < s.cfg.MaxBounces {
 		for i := r.CandidatePos + 1; i < len(r.Candidates); i++ {
 			if r.Candidates[i].ID != r.Station.ID {
-				next.Station, next.CandidatePos, next.MustTake = r.Candidates[i], i, false
+				next.Station, next.CandidatePos, next.MustTake, next.Bounces = r.Candidates[i], i, false, r.Bounces+1
 				return next, true, nil
 			}
 		}
@@ -163,10 +162,9 @@ func (s *Requests) bounce(ctx context.Context, r model.Request) (next model.Requ
 	}
 	next.MustTake = true
 	if len(above) == 0 {
-		next.Bounces = r.Bounces
 		return next, false, nil
 	}
-	next.Station = above[0]
+	next.Station, next.Bounces = above[0], r.Bounces+1
 	for i := r.CandidatePos + 1; i < len(r.Candidates); i++ {
 		if r.Candidates[i].ID == above[0].ID {
 			next.CandidatePos = i

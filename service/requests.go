@@ -54,7 +54,9 @@ type RequestStore interface {
 // catalogue and the matcher. The stations service implements it.
 type DispatchDirectory interface {
 	// Match returns candidate stations best first, ending with the parent
-	// chain up to the city station, and nearby organizations.
+	// chain up to the city station, nearby organizations and the category
+	// as the catalogue knows it; it refuses an unknown or inactive category
+	// (invalid_argument naming category).
 	Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error)
 	// Ancestors returns a station's parents, nearest first.
 	Ancestors(ctx context.Context, stationID int64) ([]model.StationRef, error)
@@ -275,21 +277,11 @@ func (s *Requests) newRequest(ctx context.Context, p model.Principal, in SubmitI
 	if err := in.validate(); err != nil {
 		return model.NewRequest{}, err
 	}
-	// The match refuses an unknown or inactive category and reports the
-	// category as its catalogue knows it.
 	match, err := s.dir.Match(ctx, model.Point{Lat: *in.Lat, Lng: *in.Lng}, in.Category)
 	if err != nil {
 		return model.NewRequest{}, err
 	}
 	cat := match.Category
-	if cat.Code == "" {
-		if cat, err = s.dir.Category(ctx, in.Category); err != nil && !model.IsCode(err, model.CodeNotFound) {
-			return model.NewRequest{}, err
-		}
-	}
-	if cat.Code == "" || !cat.Active {
-		return model.NewRequest{}, model.InvalidField("category", "未知的服务类别")
-	}
 	if err := cat.CheckFields(in.Fields); err != nil {
 		return model.NewRequest{}, err
 	}
