@@ -42,14 +42,15 @@ func (p procs) snap() cpuSnap {
 	return cpuSnap{benchkit.ProcCPU(p.api), benchkit.ProcCPU(p.db), benchkit.ProcCPU(p.redis), benchkit.ProcCPU(os.Getpid())}
 }
 
-// perOp formats the CPU microseconds each process spent per operation.
-func perOp(from, to cpuSnap, n int) string {
+// perOp formats the CPU microseconds each process spent per operation,
+// from the CPU time they spent over n operations.
+func perOp(spent cpuSnap, n int) string {
 	if n == 0 {
 		return "-"
 	}
-	parts := make([]string, len(from))
-	for i := range from {
-		parts[i] = fmt.Sprintf("%.0f", float64((to[i]-from[i]).Microseconds())/float64(n))
+	parts := make([]string, len(spent))
+	for i := range spent {
+		parts[i] = fmt.Sprintf("%.0f", float64(spent[i].Microseconds())/float64(n))
 	}
 	return strings.Join(parts, "/")
 }

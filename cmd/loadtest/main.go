@@ -230,8 +230,25 @@ func runScenarios(ctx context.Context, b *bench) ([]result, []string) {
 			logf("%-16s prepare failed: %v", sc.name, err)
 			continue
 		}
-		r := run(ctx, sc.name, p, fn, b.procs)
-		r.Baseline = sc.baseline
+		var r result
+		if sc.paired {
+			base, err := runPairedBaseline(ctx, b, sc, p, fn)
+			if err != nil {
+				failures = append(failures, fmt.Sprintf("%s: prepare %s: %v", sc.name, sc.baseline, err))
+				results = append(results, result{Name: sc.name, Baseline: sc.baseline, Skipped: "prepare failed: " + err.Error()})
+				logf("%-16s prepare of %s failed: %v", sc.name, sc.baseline, err)
+				continue
+			}
+			if base.paired.Errors > 0 {
+				failures = append(failures, fmt.Sprintf("%s: %d errors (first: %s)", base.paired.Name, base.paired.Errors, strings.Join(base.paired.FirstErrors, " | ")))
+			}
+			results = append(results, base.paired)
+			logResult(base.paired)
+			r = base.mine
+		} else {
+			r = run(ctx, sc.name, p, fn, b.procs)
+			r.Baseline = sc.baseline
+		}
 		if sc.verify != nil {
 			note, err := sc.verify(ctx, b, r)
 			r.Note = note
@@ -243,11 +260,35 @@ func runScenarios(ctx context.Context, b *bench) ([]result, []string) {
 		if r.Errors > 0 {
 			failures = append(failures, fmt.Sprintf("%s: %d errors (first: %s)", sc.name, r.Errors, strings.Join(r.FirstErrors, " | ")))
 		}
-		logf("%-16s %8.0f req/s  p50 %s ms  p99 %s ms  n=%d errors=%d cpu_us/op(api/db/redis/client)=%s %s",
-			r.Name, r.RPS, ms(r.P50), ms(r.P99), r.N, r.Errors, r.CPU, r.Note)
+		logResult(r)
 		results = append(results, r)
 	}
 	return results, failures
+}
+
+func logResult(r result) {
+	logf("%-16s %8.0f req/s  p50 %s ms  p99 %s ms  n=%d errors=%d cpu_us/op(api/db/redis/client)=%s %s",
+		r.Name, r.RPS, ms(r.P50), ms(r.P99), r.N, r.Errors, r.CPU, r.Note)
+}
+
+// pairedRun is a paired scenario's figures and its baseline's.
+type pairedRun struct{ mine, paired result }
+
+// runPairedBaseline prepares sc's baseline and measures the two in
+// alternation (runPaired); mine's ratio is to paired.
+func runPairedBaseline(ctx context.Context, b *bench, sc scenario, p plan, fn op) (pairedRun, error) {
+	bs, ok := scenarioNamed(sc.baseline)
+	if !ok {
+		return pairedRun{}, fmt.Errorf("no scenario %q", sc.baseline)
+	}
+	bfn, bp, err := bs.prepare(ctx, b)
+	if err != nil {
+		return pairedRun{}, err
+	}
+	mine, paired := runPaired(ctx, sc.name, p, fn, pairedName(sc.baseline, sc.name), bp, bfn, b.procs)
+	paired.Note = fmt.Sprintf("%s measured in alternation with %s: %d stretches of %v each, ordered ABBA", sc.baseline, sc.name, pairedSlices, p.Duration/pairedSlices)
+	mine.Baseline = paired.Name
+	return pairedRun{mine: mine, paired: paired}, nil
 }
 
 // startServer runs `jindalai serve` on the bench database and prefix with

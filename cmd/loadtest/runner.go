@@ -49,10 +49,26 @@ type sample struct {
 	err   bool
 }
 
+// measurement is what one measured stretch of a scenario recorded.
+type measurement struct {
+	lats        []time.Duration
+	errors      int
+	elapsed     time.Duration
+	firstErrors []string
+	// cpu is the CPU time each process spent while it was measured.
+	cpu cpuSnap
+}
+
 // run drives fn with p.Concurrency workers and returns the figures of the
 // operations started after the warm-up. Latencies are exact percentiles of
 // the recorded samples.
 func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
+	return summarize(name, p.Concurrency, measure(ctx, p, fn, meter))
+}
+
+// measure drives fn as run does and returns what it recorded after the
+// warm-up.
+func measure(ctx context.Context, p plan, fn op, meter procs) measurement {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	begin := time.Now()
@@ -68,7 +84,7 @@ func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
 	var next atomic.Int64
 	samples := make([][]sample, p.Concurrency)
 	var errMu sync.Mutex
-	var firstErrors []string
+	var m measurement
 	var wg sync.WaitGroup
 	for w := 0; w < p.Concurrency; w++ {
 		wg.Add(1)
@@ -88,8 +104,8 @@ func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
 				own = append(own, sample{start: t0, dur: d, err: err != nil})
 				if err != nil {
 					errMu.Lock()
-					if len(firstErrors) < 5 {
-						firstErrors = append(firstErrors, err.Error())
+					if len(m.firstErrors) < 5 {
+						m.firstErrors = append(m.firstErrors, err.Error())
 					}
 					errMu.Unlock()
 				}
@@ -99,30 +115,51 @@ func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
 	}
 	wg.Wait()
 	cpuTo := meter.snap()
-
-	res := result{Name: name, Concurrency: p.Concurrency, FirstErrors: firstErrors}
 	if countOnly {
 		measureFrom = begin
 	}
-	var lats []time.Duration
 	last := measureFrom
 	for _, own := range samples {
 		for _, s := range own {
 			if s.start.Before(measureFrom) {
 				continue
 			}
-			lats = append(lats, s.dur)
+			m.lats = append(m.lats, s.dur)
 			if s.err {
-				res.Errors++
+				m.errors++
 			}
 			if end := s.start.Add(s.dur); end.After(last) {
 				last = end
 			}
 		}
 	}
+	m.elapsed = last.Sub(measureFrom)
+	from := <-cpuFrom
+	for i := range m.cpu {
+		m.cpu[i] = cpuTo[i] - from[i]
+	}
+	return m
+}
+
+// summarize adds up measurements of one scenario: its rate is every
+// operation over the time they were measured in.
+func summarize(name string, concurrency int, ms ...measurement) result {
+	res := result{Name: name, Concurrency: concurrency}
+	var lats []time.Duration
+	var cpu cpuSnap
+	for _, m := range ms {
+		lats = append(lats, m.lats...)
+		res.Errors += m.errors
+		res.Elapsed += m.elapsed
+		for i := range cpu {
+			cpu[i] += m.cpu[i]
+		}
+		if n := 5 - len(res.FirstErrors); n > 0 {
+			res.FirstErrors = append(res.FirstErrors, m.firstErrors[:min(n, len(m.firstErrors))]...)
+		}
+	}
 	res.N = len(lats)
-	res.CPU = perOp(<-cpuFrom, cpuTo, res.N)
-	res.Elapsed = last.Sub(measureFrom)
+	res.CPU = perOp(cpu, res.N)
 	if res.N == 0 || res.Elapsed <= 0 {
 		return res
 	}
@@ -133,6 +170,40 @@ func run(ctx context.Context, name string, p plan, fn op, meter procs) result {
 	res.P99 = benchkit.Percentile(lats, 99)
 	res.Max = lats[len(lats)-1]
 	return res
+}
+
+// pairedSlices is how many stretches each side of a paired measurement
+// gets, and pairedRewarm the warm-up of every stretch after the first.
+const (
+	pairedSlices = 4
+	pairedRewarm = 250 * time.Millisecond
+)
+
+// runPaired measures a scenario and its baseline in alternation, in
+// pairedSlices stretches each of p.Duration/pairedSlices, ordered ABBA
+// (baseline, scenario, scenario, baseline, …) so that a machine whose speed
+// drifts during the run weighs on both alike: on this shared 2-core machine
+// the raw write's rate moves by a fifth within a minute, so a ratio to a
+// baseline taken a minute earlier says as much about the drift as about the
+// scenario. Each stretch after the first warms up for pairedRewarm.
+func runPaired(ctx context.Context, name string, p plan, fn op, baseName string, bp plan, base op, meter procs) (result, result) {
+	var mine, theirs []measurement
+	warmup := p.Warmup
+	stretch := func(concurrency int, f op) measurement {
+		m := measure(ctx, plan{Concurrency: concurrency, Warmup: warmup, Duration: p.Duration / pairedSlices}, f, meter)
+		warmup = min(p.Warmup, pairedRewarm)
+		return m
+	}
+	for k := 0; k < pairedSlices; k++ {
+		if k%2 == 0 {
+			theirs = append(theirs, stretch(bp.Concurrency, base))
+		}
+		mine = append(mine, stretch(p.Concurrency, fn))
+		if k%2 == 1 {
+			theirs = append(theirs, stretch(bp.Concurrency, base))
+		}
+	}
+	return summarize(name, p.Concurrency, mine...), summarize(baseName, bp.Concurrency, theirs...)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }

@@ -11,6 +11,10 @@ type scenario struct {
 	name string
 	// baseline names the scenario this one's rate is compared with.
 	baseline string
+	// paired: the scenario is measured in alternation with its baseline
+	// (runPaired), and its ratio is to that paired figure, reported as a
+	// row of its own (pairedName).
+	paired bool
 	// needs lists the routes ("POST /api/v1/requests") the server must have
 	// (read from its /openapi.yaml); without them the scenario is skipped.
 	needs []string
@@ -22,7 +26,8 @@ type scenario struct {
 }
 
 // scenarios is the run order. Baselines come first so a scenario's ratio is
-// to a figure taken minutes (not hours) apart on the same servers.
+// to a figure taken minutes (not hours) apart on the same servers; a paired
+// scenario's ratio is to its baseline measured in alternation with it.
 func scenarios() []scenario {
 	return []scenario{
 		{name: "healthz", prepare: healthz},
@@ -32,7 +37,7 @@ func scenarios() []scenario {
 		{name: "me", baseline: "healthz", needs: []string{"GET /api/v1/me"}, prepare: me},
 		{name: "login", baseline: "mysql_write", needs: []string{"POST /api/v1/auth/wechat/login"}, prepare: login},
 		{name: "match", baseline: "redis_evalsha", needs: []string{"GET /api/v1/stations"}, prepare: match},
-		{name: "submit", baseline: "mysql_write", needs: []string{"POST /api/v1/requests"}, prepare: submit, verify: verifySubmit},
+		{name: "submit", baseline: "mysql_write", paired: true, needs: []string{"POST /api/v1/requests"}, prepare: submit, verify: verifySubmit},
 		{name: "queue_list", baseline: "redis_get", needs: []string{"GET /api/v1/queue"}, prepare: queueList, verify: verifyQueue},
 		{name: "accept", baseline: "mysql_write", needs: []string{"POST /api/v1/requests/{id}/accept"}, prepare: accept, verify: verifyAccept},
 		{name: "booking", baseline: "mysql_write", needs: []string{"POST /api/v1/bookings"}, prepare: booking, verify: verifyBooking},
@@ -66,4 +71,18 @@ func me(ctx context.Context, b *bench) (op, plan, error) {
 		_, err := b.http.expect(ctx, call{method: "GET", path: "/api/v1/me", token: tok}, http.StatusOK)
 		return err
 	}, p, nil
+}
+
+// pairedName is the report's name of a baseline measured in alternation
+// with a scenario.
+func pairedName(baseline, scenario string) string { return baseline + "_with_" + scenario }
+
+// scenarioNamed returns the scenario called name.
+func scenarioNamed(name string) (scenario, bool) {
+	for _, sc := range scenarios() {
+		if sc.name == name {
+			return sc, true
+		}
+	}
+	return scenario{}, false
 }
