@@ -267,7 +267,7 @@ func runScenarios(ctx context.Context, b *bench) ([]result, []string) {
 }
 
 func logResult(r result) {
-	logf("%-16s %8.0f req/s  p50 %s ms  p99 %s ms  n=%d errors=%d cpu_us/op(api/db/redis/client)=%s %s",
+	logf("%-23s %8.0f req/s  p50 %s ms  p99 %s ms  n=%d errors=%d cpu_us/op(api/db/redis/client)=%s %s",
 		r.Name, r.RPS, ms(r.P50), ms(r.P99), r.N, r.Errors, r.CPU, r.Note)
 }
 

@@ -94,20 +94,24 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 		o.concurrency, o.warmup, o.duration, o.claims, min(o.claims, o.stormConcurrency))
 	fmt.Fprintf(&t, "machine: %d CPUs (%s), %s, %s, MariaDB %s, Redis %s\n", m.CPUs, m.CPU, m.Memory, m.Go, m.MariaDB, m.Redis)
 	t.WriteString("cpu_us/op: CPU microseconds per operation spent by the API server / MariaDB / Redis / this load tool\n\n")
-	fmt.Fprintf(&t, "%-16s %5s %8s %6s %9s %8s %8s %8s %8s  %-14s %6s  %-18s %s\n",
-		"scenario", "conc", "n", "errors", "req/s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "baseline", "ratio", "cpu_us/op", "note")
+	width := len("scenario")
+	for _, r := range results {
+		width = max(width, len(r.Name), len(r.Baseline))
+	}
+	fmt.Fprintf(&t, "%-*s %5s %8s %6s %9s %8s %8s %8s %8s  %-*s %6s  %-18s %s\n",
+		width, "scenario", "conc", "n", "errors", "req/s", "p50_ms", "p90_ms", "p99_ms", "max_ms", width, "baseline", "ratio", "cpu_us/op", "note")
 	var bench []string
 	for _, r := range results {
 		if r.Skipped != "" {
-			fmt.Fprintf(&t, "%-16s %s\n", r.Name, "SKIPPED: "+r.Skipped)
+			fmt.Fprintf(&t, "%-*s %s\n", width, r.Name, "SKIPPED: "+r.Skipped)
 			continue
 		}
 		ratio := "-"
 		if v, ok := ratioOf(r, byName); ok {
 			ratio = fmt.Sprintf("%.2f", v)
 		}
-		fmt.Fprintf(&t, "%-16s %5d %8d %6d %9.0f %8s %8s %8s %8s  %-14s %6s  %-18s %s\n",
-			r.Name, r.Concurrency, r.N, r.Errors, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Baseline, ratio, r.CPU, r.Note)
+		fmt.Fprintf(&t, "%-*s %5d %8d %6d %9.0f %8s %8s %8s %8s  %-*s %6s  %-18s %s\n",
+			width, r.Name, r.Concurrency, r.N, r.Errors, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), width, r.Baseline, ratio, r.CPU, r.Note)
 		bench = append(bench, fmt.Sprintf("BENCH name=%s rps=%.0f p50_ms=%s p99_ms=%s n=%d errors=%d concurrency=%d",
 			r.Name, r.RPS, ms(r.P50), ms(r.P99), r.N, r.Errors, r.Concurrency))
 	}
