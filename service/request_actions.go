@@ -307,7 +307,7 @@ func (s *Requests) Cancel(ctx context.Context, p model.Principal, id int64, reas
 		next.Status = model.StatusCancelled
 		at := s.now().In(s.loc)
 		next.ClosedAt = &at
-		return model.RequestChange{After: next,
+		return model.RequestChange{After: next, Notices: s.cancelNotices(next, reason, at),
 			Event: model.RequestEvent{Kind: model.EventCancel, ActorID: p.UserID, ActorRole: string(model.RoleResident), Note: reason}}, nil
 	})
 }

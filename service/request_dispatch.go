@@ -237,6 +237,23 @@ func (s *Requests) dispatchNotices(r model.Request, escalated bool) []model.Requ
 		Notification: s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)}}
 }
 
+// cancelNotices tell the admins who were told of a request when it was
+// dispatched to its holder (the station, or the organization it was
+// transferred to) that the resident withdrew it before anyone took it, so
+// that nobody acts on the earlier message.
+func (s *Requests) cancelNotices(r model.Request, reason string, at time.Time) []model.RequestNotice {
+	to := model.Audience{StationID: r.Station.ID, Roles: stationAdmins}
+	if r.OrgID() != 0 {
+		to = model.Audience{OrgID: r.OrgID(), Roles: orgAdmins}
+	}
+	note := "居民已撤销"
+	if reason != "" {
+		note += "：" + reason
+	}
+	return []model.RequestNotice{{To: to, Notification: s.notification("request_cancelled", "诉求已撤销，无需签收",
+		"居民在签收前撤销了诉求："+noticeBody(r), r, at, note)}}
+}
+
 // reminderNotices tell the admins of a station that keeps an overdue
 // request (the top of the tree: there is nowhere to escalate it to) that it
 // is still not accepted: a 督办 again, not a new dispatch.

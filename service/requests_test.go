@@ -153,6 +153,63 @@ func TestDispatchNotifiesTheStationAdmins(t *testing.T) {
 	}
 }
 
+// TestCancelTellsTheHoldersAdmins: a request the resident withdraws before
+// anyone took it leaves a request_cancelled message for the admins who were
+// told of it — its station's, or its organization's once transferred there
+// — and for nobody else.
+func TestCancelTellsTheHoldersAdmins(t *testing.T) {
+	f := newDispatch(t, nil)
+	ctx := context.Background()
+	grant := func(openid string, role model.Role) int64 {
+		u, err := f.st.UpsertUserByOpenID(ctx, openid, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.GrantRole(ctx, u.ID, role); err != nil {
+			t.Fatal(err)
+		}
+		return u.ID
+	}
+	stationAdmin := grant("dev_admin3", model.Role{Role: model.RoleStationAdmin, StationID: 3})
+	crew := grant("dev_crew3", model.Role{Role: model.RoleSocialWorker, StationID: 3})
+	orgAdmin := grant("dev_org7", model.Role{Role: model.RoleOrgAdmin, OrgID: 7})
+	cancelled := func(user, id int64) int {
+		var n int
+		if err := f.st.DB.QueryRow(`SELECT COUNT(*) FROM notifications WHERE user_id = ? AND kind = 'request_cancelled' AND ref_id = ?`,
+			user, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	atStation := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Cancel(ctx, resident(100), atStation.ID, "已自行解决"); err != nil {
+		t.Fatal(err)
+	}
+	atOrg := f.submit(t, 100, model.UrgencyNormal)
+	if _, err := f.svc.Transfer(ctx, worker(10, 3), atOrg.ID, service.TransferInput{OrgID: 7, Reason: "协会有志愿者"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Cancel(ctx, resident(100), atOrg.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		user, id int64
+		want     int
+	}{
+		{"station admin, request at the station", stationAdmin, atStation.ID, 1},
+		{"social worker, request at the station", crew, atStation.ID, 0},
+		{"organization admin, request at the station", orgAdmin, atStation.ID, 0},
+		{"organization admin, request at the organization", orgAdmin, atOrg.ID, 1},
+		{"station admin, request at the organization", stationAdmin, atOrg.ID, 0},
+	} {
+		if n := cancelled(c.user, c.id); n != c.want {
+			t.Errorf("%s: %d request_cancelled messages, want %d", c.name, n, c.want)
+		}
+	}
+}
+
 // TestEscalationClaimsEachRequestOnce runs the escalation of two service
 // instances (replicas) from eight goroutines at the same due time: every
 // overdue request is escalated exactly once, to its next candidate.
