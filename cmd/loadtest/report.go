@@ -138,7 +138,7 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 		met, measured := true, true
 		if tg.minRatio > 0 {
 			if v, ok := ratioOf(r, byName); ok {
-				parts = append(parts, fmt.Sprintf("%s/%s %.2f (≥ %.2f)", r.Name, r.Baseline, v, tg.minRatio))
+				parts = append(parts, fmt.Sprintf("%s/%s %.3f (≥ %.2f)", r.Name, r.Baseline, v, tg.minRatio))
 				met = met && v >= tg.minRatio
 			} else {
 				// The baseline did not run (-only) or was skipped.

@@ -18,9 +18,11 @@ func TestReportTargetRatioNeedsItsBaseline(t *testing.T) {
 		want    string
 	}{
 		{"baseline measured", []result{{Name: "mysql_write", N: 100, RPS: 1000}, submit},
-			"TARGET submit: submit/mysql_write 0.60 (≥ 0.50), p99 10.00 ms (< 50.00 ms): met"},
+			"TARGET submit: submit/mysql_write 0.600 (≥ 0.50), p99 10.00 ms (< 50.00 ms): met"},
 		{"baseline too fast", []result{{Name: "mysql_write", N: 100, RPS: 2000}, submit},
-			"TARGET submit: submit/mysql_write 0.30 (≥ 0.50), p99 10.00 ms (< 50.00 ms): MISSED"},
+			"TARGET submit: submit/mysql_write 0.300 (≥ 0.50), p99 10.00 ms (< 50.00 ms): MISSED"},
+		{"just under the target", []result{{Name: "mysql_write", N: 100, RPS: 1202}, submit},
+			"TARGET submit: submit/mysql_write 0.499 (≥ 0.50), p99 10.00 ms (< 50.00 ms): MISSED"},
 		{"baseline not run", []result{submit},
 			"TARGET submit: submit/mysql_write not measured (≥ 0.50), p99 10.00 ms (< 50.00 ms): not measured"},
 		{"baseline skipped", []result{{Name: "mysql_write", Skipped: "prepare failed"}, submit},
