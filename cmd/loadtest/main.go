@@ -220,23 +220,23 @@ func runScenarios(ctx context.Context, b *bench) ([]result, []string) {
 		}
 		if missing := b.missingRoutes(sc.needs); len(missing) > 0 {
 			results = append(results, result{Name: sc.name, Baseline: sc.baseline, Skipped: "server lacks " + strings.Join(missing, ", ")})
-			logf("%-16s skipped: server lacks %s", sc.name, strings.Join(missing, ", "))
+			logf("%-23s skipped: server lacks %s", sc.name, strings.Join(missing, ", "))
 			continue
 		}
 		fn, p, err := sc.prepare(ctx, b)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: prepare: %v", sc.name, err))
 			results = append(results, result{Name: sc.name, Baseline: sc.baseline, Skipped: "prepare failed: " + err.Error()})
-			logf("%-16s prepare failed: %v", sc.name, err)
+			logf("%-23s prepare failed: %v", sc.name, err)
 			continue
 		}
 		var r result
 		if sc.paired {
 			base, err := runPairedBaseline(ctx, b, sc, p, fn)
 			if err != nil {
-				failures = append(failures, fmt.Sprintf("%s: prepare %s: %v", sc.name, sc.baseline, err))
-				results = append(results, result{Name: sc.name, Baseline: sc.baseline, Skipped: "prepare failed: " + err.Error()})
-				logf("%-16s prepare of %s failed: %v", sc.name, sc.baseline, err)
+				failures = append(failures, fmt.Sprintf("%s: paired %s: %v", sc.name, sc.baseline, err))
+				results = append(results, result{Name: sc.name, Baseline: sc.baseline, Skipped: "paired " + sc.baseline + " failed: " + err.Error()})
+				logf("%-23s paired %s failed: %v", sc.name, sc.baseline, err)
 				continue
 			}
 			if base.paired.Errors > 0 {
@@ -275,15 +275,25 @@ func logResult(r result) {
 type pairedRun struct{ mine, paired result }
 
 // runPairedBaseline prepares sc's baseline and measures the two in
-// alternation (runPaired); mine's ratio is to paired.
+// alternation (runPaired); mine's ratio is to paired. The baseline must
+// need no route and have no check of its own (the raw baselines have
+// neither), and both must be timed plans (a Duration, no Count).
 func runPairedBaseline(ctx context.Context, b *bench, sc scenario, p plan, fn op) (pairedRun, error) {
 	bs, ok := scenarioNamed(sc.baseline)
-	if !ok {
+	switch {
+	case !ok:
 		return pairedRun{}, fmt.Errorf("no scenario %q", sc.baseline)
+	case len(bs.needs) > 0 || bs.verify != nil:
+		return pairedRun{}, fmt.Errorf("%s needs routes or has a check: it cannot be measured paired", sc.baseline)
+	case p.Duration <= 0 || p.Count > 0:
+		return pairedRun{}, fmt.Errorf("%s is not a timed plan: it cannot be measured paired", sc.name)
 	}
 	bfn, bp, err := bs.prepare(ctx, b)
 	if err != nil {
 		return pairedRun{}, err
+	}
+	if bp.Count > 0 {
+		return pairedRun{}, fmt.Errorf("%s is not a timed plan: it cannot be measured paired", sc.baseline)
 	}
 	mine, paired := runPaired(ctx, sc.name, p, fn, pairedName(sc.baseline, sc.name), bp, bfn, b.procs)
 	paired.Note = fmt.Sprintf("%s measured in alternation with %s: %d stretches of %v each, ordered ABBA", sc.baseline, sc.name, pairedSlices, p.Duration/pairedSlices)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -84,6 +85,12 @@ func ratioOf(r result, byName map[string]result) (float64, bool) {
 	return r.RPS / base.RPS, true
 }
 
+// ratioText is a ratio to three decimals, cut rather than rounded, so that
+// one just under a target never reads as meeting it.
+func ratioText(v float64) string {
+	return fmt.Sprintf("%.3f", math.Floor(v*1000)/1000)
+}
+
 func buildReport(o options, m machine, c *city, results []result, took time.Duration) report {
 	byName := map[string]result{}
 	for _, r := range results {
@@ -108,7 +115,7 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 		}
 		ratio := "-"
 		if v, ok := ratioOf(r, byName); ok {
-			ratio = fmt.Sprintf("%.2f", v)
+			ratio = ratioText(v)
 		}
 		fmt.Fprintf(&t, "%-*s %5d %8d %6d %9.0f %8s %8s %8s %8s  %-*s %6s  %-18s %s\n",
 			width, r.Name, r.Concurrency, r.N, r.Errors, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), width, r.Baseline, ratio, r.CPU, r.Note)
@@ -122,7 +129,7 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 	var ratios []string
 	for _, r := range results {
 		if v, ok := ratioOf(r, byName); ok {
-			ratios = append(ratios, fmt.Sprintf("RATIO %s/%s=%.2f", r.Name, r.Baseline, v))
+			ratios = append(ratios, fmt.Sprintf("RATIO %s/%s=%s", r.Name, r.Baseline, ratioText(v)))
 		}
 	}
 	for _, line := range ratios {
@@ -138,7 +145,7 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 		met, measured := true, true
 		if tg.minRatio > 0 {
 			if v, ok := ratioOf(r, byName); ok {
-				parts = append(parts, fmt.Sprintf("%s/%s %.3f (≥ %.2f)", r.Name, r.Baseline, v, tg.minRatio))
+				parts = append(parts, fmt.Sprintf("%s/%s %s (≥ %.2f)", r.Name, r.Baseline, ratioText(v), tg.minRatio))
 				met = met && v >= tg.minRatio
 			} else {
 				// The baseline did not run (-only) or was skipped.
@@ -180,7 +187,7 @@ func buildReport(o options, m machine, c *city, results []result, took time.Dura
 		}
 		ratio := ""
 		if v, ok := ratioOf(r, byName); ok {
-			ratio = fmt.Sprintf("%.2f", v)
+			ratio = ratioText(v)
 		}
 		fmt.Fprintf(&md, "| %s | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Name, r.N, r.Errors, r.RPS, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), r.Baseline, ratio, r.CPU, r.Note)

@@ -23,6 +23,8 @@ func TestReportTargetRatioNeedsItsBaseline(t *testing.T) {
 			"TARGET submit: submit/mysql_write 0.300 (≥ 0.50), p99 10.00 ms (< 50.00 ms): MISSED"},
 		{"just under the target", []result{{Name: "mysql_write", N: 100, RPS: 1202}, submit},
 			"TARGET submit: submit/mysql_write 0.499 (≥ 0.50), p99 10.00 ms (< 50.00 ms): MISSED"},
+		{"a hair under the target", []result{{Name: "mysql_write", N: 100, RPS: 1200.5}, submit},
+			"TARGET submit: submit/mysql_write 0.499 (≥ 0.50), p99 10.00 ms (< 50.00 ms): MISSED"},
 		{"baseline not run", []result{submit},
 			"TARGET submit: submit/mysql_write not measured (≥ 0.50), p99 10.00 ms (< 50.00 ms): not measured"},
 		{"baseline skipped", []result{{Name: "mysql_write", Skipped: "prepare failed"}, submit},

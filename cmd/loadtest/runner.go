@@ -173,34 +173,57 @@ func summarize(name string, concurrency int, ms ...measurement) result {
 }
 
 // pairedSlices is how many stretches each side of a paired measurement
-// gets, and pairedRewarm the warm-up of every stretch after the first.
+// gets (even, so that the ABBA order balances a steady drift), and
+// pairedRewarm the warm-up of a side's every stretch after its first.
 const (
 	pairedSlices = 4
 	pairedRewarm = 250 * time.Millisecond
 )
 
-// runPaired measures a scenario and its baseline in alternation, in
-// pairedSlices stretches each of p.Duration/pairedSlices, ordered ABBA
-// (baseline, scenario, scenario, baseline, …) so that a machine whose speed
-// drifts during the run weighs on both alike: on this shared 2-core machine
-// the raw write's rate moves by a fifth within a minute, so a ratio to a
-// baseline taken a minute earlier says as much about the drift as about the
-// scenario. Each stretch after the first warms up for pairedRewarm.
-func runPaired(ctx context.Context, name string, p plan, fn op, baseName string, bp plan, base op, meter procs) (result, result) {
-	var mine, theirs []measurement
-	warmup := p.Warmup
-	stretch := func(concurrency int, f op) measurement {
-		m := measure(ctx, plan{Concurrency: concurrency, Warmup: warmup, Duration: p.Duration / pairedSlices}, f, meter)
-		warmup = min(p.Warmup, pairedRewarm)
-		return m
+// stretch is one measured stretch of a paired measurement.
+type stretch struct {
+	baseline bool // the baseline's stretch, else the scenario's
+	warmup   time.Duration
+}
+
+// pairedStretches is the order of a paired measurement's stretches, each
+// p.Duration/pairedSlices long: ABBA, the baseline first (baseline,
+// scenario, scenario, baseline, …). Each side's first stretch warms up for
+// p.Warmup, its later ones for pairedRewarm (at most p.Warmup).
+func pairedStretches(p plan) []stretch {
+	var out []stretch
+	warmed := map[bool]bool{}
+	add := func(baseline bool) {
+		w := p.Warmup
+		if warmed[baseline] {
+			w = min(p.Warmup, pairedRewarm)
+		}
+		warmed[baseline] = true
+		out = append(out, stretch{baseline: baseline, warmup: w})
 	}
 	for k := 0; k < pairedSlices; k++ {
-		if k%2 == 0 {
-			theirs = append(theirs, stretch(bp.Concurrency, base))
-		}
-		mine = append(mine, stretch(p.Concurrency, fn))
-		if k%2 == 1 {
-			theirs = append(theirs, stretch(bp.Concurrency, base))
+		add(k%2 == 0)
+		add(k%2 != 0)
+	}
+	return out
+}
+
+// runPaired measures a scenario and its baseline in alternation
+// (pairedStretches), so that a machine whose speed drifts during the run
+// weighs on both alike: on this shared 2-core machine the raw write's rate
+// moves by a fifth within a minute, so a ratio to a baseline taken a minute
+// earlier says as much about the drift as about the scenario. Both sides
+// run for p's duration in all, each at its own concurrency; p must have a
+// Duration and no Count, and bp's timing is not used.
+func runPaired(ctx context.Context, name string, p plan, fn op, baseName string, bp plan, base op, meter procs) (result, result) {
+	var mine, theirs []measurement
+	for _, st := range pairedStretches(p) {
+		sp := plan{Concurrency: p.Concurrency, Warmup: st.warmup, Duration: p.Duration / pairedSlices}
+		if st.baseline {
+			sp.Concurrency = bp.Concurrency
+			theirs = append(theirs, measure(ctx, sp, base, meter))
+		} else {
+			mine = append(mine, measure(ctx, sp, fn, meter))
 		}
 	}
 	return summarize(name, p.Concurrency, mine...), summarize(baseName, bp.Concurrency, theirs...)

@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// A paired measurement alternates the two sides ABBA, each stretch timed on
-// its own, and adds up each side's stretches: its rate is all of its
-// operations over the time they were measured in.
+// A paired measurement alternates the two sides ABBA (B: the baseline, S:
+// the scenario), each stretch timed on its own, and adds up each side's
+// stretches: its rate is all of its operations over the time they were
+// measured in.
 func TestRunPairedAlternatesAndAddsUp(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
@@ -26,10 +27,10 @@ func TestRunPairedAlternatesAndAddsUp(t *testing.T) {
 		}
 	}
 	p := plan{Concurrency: 2, Duration: 200 * time.Millisecond}
-	mine, theirs := runPaired(context.Background(), "submit", p, side("A", time.Millisecond),
+	mine, theirs := runPaired(context.Background(), "submit", p, side("S", time.Millisecond),
 		"mysql_write_with_submit", plan{Concurrency: 2}, side("B", 2*time.Millisecond), procs{})
 	// Every stretch starts one operation per worker first (two per side).
-	want := "BBAAAABBBBAAAABB"
+	want := "BBSSSSBBBBSSSSBB"
 	if got := strings.Join(order, ""); got != want {
 		t.Fatalf("stretches ran in the order %s, want %s (ABBA)", got, want)
 	}
@@ -66,5 +67,32 @@ func TestSummarizeMergesStretches(t *testing.T) {
 	}
 	if got := strings.Join(r.FirstErrors, ""); got != "abcde" {
 		t.Fatalf("first errors %q, want abcde", got)
+	}
+}
+
+// Each side's first stretch gets the whole warm-up, its later ones the
+// short re-warm-up: the scenario has not run before its first stretch.
+func TestPairedStretchesWarmEachSide(t *testing.T) {
+	got := pairedStretches(plan{Warmup: time.Second, Duration: 8 * time.Second})
+	var order []string
+	for i, st := range got {
+		side := "S"
+		if st.baseline {
+			side = "B"
+		}
+		order = append(order, side)
+		want := pairedRewarm
+		if i < 2 {
+			want = time.Second
+		}
+		if st.warmup != want {
+			t.Errorf("stretch %d (%s): warm-up %v, want %v", i, side, st.warmup, want)
+		}
+	}
+	if got := strings.Join(order, ""); got != "BSSBBSSB" {
+		t.Fatalf("order %s, want BSSBBSSB", got)
+	}
+	if short := pairedStretches(plan{Warmup: 100 * time.Millisecond, Duration: time.Second}); short[2].warmup != 100*time.Millisecond {
+		t.Fatalf("a re-warm-up longer than the warm-up: %v", short[2].warmup)
 	}
 }
