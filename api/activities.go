@@ -265,15 +265,8 @@ func parseTime(fe model.FieldErrors, field, raw string, required bool) time.Time
 		}
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339, raw)
-	if err != nil {
-		fe.Add(field, "必须是 RFC 3339 时间（含时区），如 2025-05-01T09:00:00+08:00")
-		return time.Time{}
-	}
-	if err := model.CheckTime(field, t); err != nil {
-		fe.Merge(err)
-		return time.Time{}
-	}
+	t, err := model.ParseTime(field, raw)
+	fe.Merge(err)
 	return t
 }
 

@@ -199,8 +199,10 @@ func (f CategoryField) valueProblem(v any) string {
 		if !ok {
 			return "应为 RFC 3339 时间字符串"
 		}
-		if _, err := time.Parse(time.RFC3339, s); err != nil {
-			return "应为 RFC 3339 时间，如 2024-05-01T09:00:00+08:00"
+		if t, err := time.Parse(time.RFC3339, s); err != nil {
+			return notATime
+		} else if !clientTimeOK(t) {
+			return timeOutOfRange
 		}
 	case FieldSingleValue:
 		s, ok := v.(string)

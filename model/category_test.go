@@ -28,6 +28,7 @@ func TestCheckFields(t *testing.T) {
 		{"null required", `{"people": null}`, "fields.people"},
 		{"wrong type number", `{"people": "two"}`, "fields.people"},
 		{"bad datetime", `{"people": 1, "when": "tomorrow"}`, "fields.when"},
+		{"datetime out of the client years", `{"people": 1, "when": "9999-05-01T09:00:00+08:00"}`, "fields.when"},
 		{"unknown field", `{"people": 1, "color": "red"}`, "fields.color"},
 		{"choice not offered", `{"people": 1, "kind": "dog"}`, "fields.kind"},
 		{"multi not offered", `{"people": 1, "needs": ["meal", "fly"]}`, "fields.needs"},

@@ -46,3 +46,42 @@ func CheckTime(field string, t time.Time) error {
 	}
 	return nil
 }
+
+// The problems named for a time a client wrote in the wrong form.
+const (
+	notATime      = "必须是 RFC 3339 时间（含时区），如 2025-05-01T09:00:00+08:00"
+	notADayOrTime = "必须是 YYYY-MM-DD 日期或 RFC 3339 时间（含时区），如 2025-05-01T09:00:00+08:00"
+)
+
+// ParseTime is the one reading of a time a client sends: RFC 3339 with its
+// offset, in the client years (CheckTime).
+// Errors: invalid_argument naming field.
+func ParseTime(field, raw string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		return time.Time{}, InvalidField(field, notATime)
+	}
+	if err := CheckTime(field, t); err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
+}
+
+// ParseDayOrTime reads what a client sends for a window's bound: a date
+// (YYYY-MM-DD, its midnight in loc; day is true) or an RFC 3339 time, in
+// the client years (CheckTime).
+// Errors: invalid_argument naming field.
+func ParseDayOrTime(field, raw string, loc *time.Location) (t time.Time, day bool, err error) {
+	day = true
+	t, err = time.ParseInLocation(time.DateOnly, raw, loc)
+	if err != nil {
+		day = false
+		if t, err = time.Parse(time.RFC3339, raw); err != nil {
+			return time.Time{}, false, InvalidField(field, notADayOrTime)
+		}
+	}
+	if err := CheckTime(field, t); err != nil {
+		return time.Time{}, false, err
+	}
+	return t, day, nil
+}

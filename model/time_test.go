@@ -36,3 +36,57 @@ func TestCheckTimeBounds(t *testing.T) {
 		}
 	}
 }
+
+// ParseTime and ParseDayOrTime are the one reading of a client's times:
+// the form first (each with its own problem), then the client years; a
+// date is its midnight in the given zone.
+func TestParseTimeAndDay(t *testing.T) {
+	shanghai := time.FixedZone("CST", 8*3600)
+	for _, c := range []struct {
+		raw             string
+		time, dayOrTime string // the problem named, "" when read
+		day             bool
+	}{
+		{raw: "2026-05-01T09:00:00+08:00"},
+		{raw: "2026-05-01T09:00:00Z"},
+		{raw: "2026-05-01", time: notATime, day: true},
+		{raw: "2026-05-01T09:00:00", time: notATime, dayOrTime: notADayOrTime},
+		{raw: "", time: notATime, dayOrTime: notADayOrTime},
+		{raw: "明天", time: notATime, dayOrTime: notADayOrTime},
+		{raw: "9999-12-31T00:00:00Z", time: timeOutOfRange, dayOrTime: timeOutOfRange},
+		{raw: "1999-12-31", time: notATime, dayOrTime: timeOutOfRange},
+	} {
+		got, err := ParseTime("at", c.raw)
+		if problem := fieldProblem(err, "at"); problem != c.time {
+			t.Errorf("ParseTime(%q): problem %q, want %q", c.raw, problem, c.time)
+		}
+		if err == nil && got.Format(time.RFC3339) != c.raw {
+			t.Errorf("ParseTime(%q) = %v", c.raw, got)
+		}
+		got, day, err := ParseDayOrTime("at", c.raw, shanghai)
+		if problem := fieldProblem(err, "at"); problem != c.dayOrTime {
+			t.Errorf("ParseDayOrTime(%q): problem %q, want %q", c.raw, problem, c.dayOrTime)
+		}
+		if err == nil && day != c.day {
+			t.Errorf("ParseDayOrTime(%q): day %v, want %v", c.raw, day, c.day)
+		}
+		if err == nil && day && !got.Equal(time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai)) {
+			t.Errorf("ParseDayOrTime(%q) = %v, want its midnight in the zone", c.raw, got)
+		}
+		if err != nil && (!got.IsZero() || day) {
+			t.Errorf("ParseDayOrTime(%q) failed but returned %v, day %v", c.raw, got, day)
+		}
+	}
+}
+
+// fieldProblem is the problem err names for field ("" for nil).
+func fieldProblem(err error, field string) string {
+	if err == nil {
+		return ""
+	}
+	e, ok := err.(*Error)
+	if !ok || !IsCode(err, CodeInvalid) {
+		return "not an invalid_argument error: " + err.Error()
+	}
+	return e.Fields[field]
+}

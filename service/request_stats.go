@@ -33,13 +33,8 @@ func (s *Requests) parseWhen(field, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, model.CheckTime(field, t)
-	}
-	if t, err := time.ParseInLocation("2006-01-02", v, s.loc); err == nil {
-		return t, model.CheckTime(field, t)
-	}
-	return time.Time{}, model.InvalidField(field, "必须是 RFC 3339 时间或 YYYY-MM-DD 日期")
+	t, _, err := model.ParseDayOrTime(field, v, s.loc)
+	return t, err
 }
 
 // Stats returns the statistics of the window and scope: the requests, read

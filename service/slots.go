@@ -65,18 +65,10 @@ func (s *Bookings) managedOffering(ctx context.Context, p model.Principal, id in
 // unavailable, internal.
 func (s *Bookings) CreateSlot(ctx context.Context, p model.Principal, idem *model.Idempotency, offeringID int64, in SlotInput) (model.Slot, error) {
 	fe := model.FieldErrors{}
-	starts, err := time.Parse(time.RFC3339, in.StartsAt)
-	if err != nil {
-		fe.Add("starts_at", "必须是 RFC 3339 时间")
-	} else {
-		fe.Merge(model.CheckTime("starts_at", starts))
-	}
-	ends, err := time.Parse(time.RFC3339, in.EndsAt)
-	if err != nil {
-		fe.Add("ends_at", "必须是 RFC 3339 时间")
-	} else {
-		fe.Merge(model.CheckTime("ends_at", ends))
-	}
+	starts, err := model.ParseTime("starts_at", in.StartsAt)
+	fe.Merge(err)
+	ends, err := model.ParseTime("ends_at", in.EndsAt)
+	fe.Merge(err)
 	checkCapacity(fe, in.Capacity)
 	if len(fe) == 0 {
 		now := s.clock()
@@ -305,19 +297,11 @@ func (s *Bookings) ListSlots(ctx context.Context, offeringID int64, from, to str
 // parseInstant reads a date (its midnight, or the next midnight when
 // endOfDay) or an RFC 3339 instant, in the years model.CheckTime accepts.
 func (s *Bookings) parseInstant(fe model.FieldErrors, field, v string, endOfDay bool) time.Time {
-	if d, err := time.ParseInLocation(time.DateOnly, v, s.loc); err == nil {
-		fe.Merge(model.CheckTime(field, d))
-		if endOfDay {
-			return d.AddDate(0, 0, 1)
-		}
-		return d
+	t, day, err := model.ParseDayOrTime(field, v, s.loc)
+	fe.Merge(err)
+	if day && endOfDay {
+		return t.AddDate(0, 0, 1)
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		fe.Add(field, "必须是 YYYY-MM-DD 日期或 RFC 3339 时间")
-		return t
-	}
-	fe.Merge(model.CheckTime(field, t))
 	return t
 }
 
