@@ -99,7 +99,8 @@ func (f *serviceStatsFixture) insert(q string, args ...any) int64 {
 // ServiceStats counts, for [from, to) and a station list or the whole
 // city, the bookings not cancelled whose slot starts in the window, the
 // activities not cancelled starting in it (organizations' only for the
-// whole city) and the minutes credited for those activities.
+// whole city) and the minutes credited for the activities starting in it,
+// cancelled ones included (their volunteers on site were credited).
 func TestServiceStatsWindowAndScope(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
@@ -125,7 +126,7 @@ func TestServiceStatsWindowAndScope(t *testing.T) {
 	f.activity(street, 0, from, model.ActivityPublished, []int{50, 30}, []int{60})      // 140
 	f.activity(point, 0, to.Add(-time.Millisecond), model.ActivityPublished, []int{45}) // 45
 	f.activity(point, 0, in, model.ActivityPublished)                                   // no claims
-	f.activity(street, 0, in, model.ActivityCancelled, []int{100})                      // cancelled
+	f.activity(street, 0, in, model.ActivityCancelled, []int{100})                      // cancelled under way: its minutes count
 	f.activity(street, 0, from.Add(-time.Millisecond), model.ActivityPublished, []int{70})
 	f.activity(point, 0, to, model.ActivityPublished, []int{80})
 	f.activity(other, 0, in, model.ActivityPublished, []int{20}) // city only
@@ -137,8 +138,8 @@ func TestServiceStatsWindowAndScope(t *testing.T) {
 		stations []int64
 		want     model.ServiceStats
 	}{
-		{"city", nil, model.ServiceStats{Bookings: 5, Activities: 5, VolunteerMinutes: 240}},
-		{"street subtree", []int64{street, point}, model.ServiceStats{Bookings: 4, Activities: 3, VolunteerMinutes: 185}},
+		{"city", nil, model.ServiceStats{Bookings: 5, Activities: 5, VolunteerMinutes: 430}},
+		{"street subtree", []int64{street, point}, model.ServiceStats{Bookings: 4, Activities: 3, VolunteerMinutes: 285}},
 		{"point", []int64{point}, model.ServiceStats{Bookings: 2, Activities: 2, VolunteerMinutes: 45}},
 		{"other street", []int64{other}, model.ServiceStats{Bookings: 1, Activities: 1, VolunteerMinutes: 20}},
 		{"no station", []int64{}, model.ServiceStats{}},
