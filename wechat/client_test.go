@@ -353,14 +353,17 @@ func TestCanceledContext(t *testing.T) {
 	}
 }
 
+// TestTimeout: a WeChat that never answers costs a call its timeout, and
+// the error says so. The server holds every request until the test ends,
+// whatever its request context says (a handler returning when that context
+// ended once sent an empty 200 that reached the client before its timeout).
 func TestTimeout(t *testing.T) {
+	hold := make(chan struct{})
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
+		<-hold
 	}))
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hold) })
 	useServer(t, srv, 300*time.Millisecond)
 	c := wechat.New(wechat.Config{AppID: testAppID, AppSecret: testSecret, HTTPTimeout: 200 * time.Millisecond}, newMemCache())
 	start := time.Now()
