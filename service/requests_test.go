@@ -154,9 +154,9 @@ func TestDispatchNotifiesTheStationAdmins(t *testing.T) {
 }
 
 // TestCancelTellsTheHoldersAdmins: a request the resident withdraws before
-// anyone took it leaves a request_cancelled message for the admins who were
-// told of it — its station's, or its organization's once transferred there
-// — and for nobody else.
+// anyone took it leaves a request_cancelled message for the admins of its
+// current holder — its station, its organization once transferred there,
+// the station it was escalated to — and for nobody else.
 func TestCancelTellsTheHoldersAdmins(t *testing.T) {
 	f := newDispatch(t, nil)
 	ctx := context.Background()
@@ -193,6 +193,18 @@ func TestCancelTellsTheHoldersAdmins(t *testing.T) {
 	if _, err := f.svc.Cancel(ctx, resident(100), atOrg.ID, ""); err != nil {
 		t.Fatal(err)
 	}
+	escalated := f.submit(t, 100, model.UrgencyNormal)
+	if n, err := f.svc.EscalateDue(ctx, f.clock.Now().Add(25*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("escalate: %d %v", n, err)
+	}
+	moved, err := f.st.GetRequest(ctx, escalated.ID)
+	if err != nil || moved.Station.ID == 3 {
+		t.Fatalf("escalated to station %d (%v), want it moved on", moved.Station.ID, err)
+	}
+	holderAdmin := grant("dev_admin_holder", model.Role{Role: model.RoleStationAdmin, StationID: moved.Station.ID})
+	if _, err := f.svc.Cancel(ctx, resident(100), escalated.ID, ""); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name     string
 		user, id int64
@@ -203,6 +215,8 @@ func TestCancelTellsTheHoldersAdmins(t *testing.T) {
 		{"organization admin, request at the station", orgAdmin, atStation.ID, 0},
 		{"organization admin, request at the organization", orgAdmin, atOrg.ID, 1},
 		{"station admin, request at the organization", stationAdmin, atOrg.ID, 0},
+		{"the new holder's admin, request escalated", holderAdmin, escalated.ID, 1},
+		{"the first station's admin, request escalated", stationAdmin, escalated.ID, 0},
 	} {
 		if n := cancelled(c.user, c.id); n != c.want {
 			t.Errorf("%s: %d request_cancelled messages, want %d", c.name, n, c.want)
