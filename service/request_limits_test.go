@@ -126,6 +126,30 @@ func TestSubmitBatchFallbackChargesOnce(t *testing.T) {
 	}
 }
 
+// TestSubmitBatchFallbackKeepsTheRefusals: when a batch whose tokens were
+// taken fails and its members are written alone, the members the limit
+// refused stay refused (the alone path takes no token again).
+func TestSubmitBatchFallbackKeepsTheRefusals(t *testing.T) {
+	f := limitedBatch(t, 3, nil)
+	service.SetSubmitBatchFailure(f.svc, func([]model.PreparedRequest) error { return errors.New("injected") })
+	got := submitAll(f, 8, func(int) int64 { return 55 }, func(int) service.SubmitInput { return needInput("回退") }, func(int) *model.Idempotency { return nil })
+	refused := 0
+	for i, s := range got {
+		switch {
+		case model.IsCode(s.err, model.CodeTooManyRequests):
+			refused++
+		case s.err != nil:
+			t.Fatalf("submit %d: %v", i, s.err)
+		}
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 3 || refused != 5 {
+		t.Fatalf("%d rows and %d refusals, want 3 and 5", n, refused)
+	}
+	if st := f.svc.SubmitBatchStats(); st.Fallbacks == 0 {
+		t.Fatalf("no batch fell back: %+v", st)
+	}
+}
+
 // TestSubmitRepeatedKeyPastTheLimit: a key sent twice at once by a resident
 // whose budget allows one submit is written once, and the repeat replays
 // it (the limit refuses it, but its key is stored).
