@@ -215,7 +215,7 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 	out, err := s.writeBatch(ctx, b, write, tokens.commitIf())
 	if verdicts := tokens.wait(); verdicts != nil {
 		// Every member is charged now, or refused; the refused ones drop
-		// out of whatever comes next.
+		// out of whatever comes next (a batch that committed had none).
 		keep, kept := write[:0:0], index[:0:0]
 		for k, i := range index {
 			if verdicts[k] != nil {
@@ -224,14 +224,12 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 				keep, kept = append(keep, write[k]), append(kept, i)
 			}
 		}
+		write, index = keep, kept
 		if errors.Is(err, errBatchRefused) {
-			if len(keep) == 0 {
+			if len(write) == 0 {
 				return res
 			}
-			write, index = keep, kept
 			out, err = s.writeBatch(ctx, b, write, nil)
-		} else if err != nil {
-			write, index = keep, kept
 		}
 	}
 	if err != nil && errors.Is(err, model.ErrNotWritten) {
