@@ -150,11 +150,12 @@ func TestSubmitBatchFallbackKeepsTheRefusals(t *testing.T) {
 	}
 }
 
-// TestSubmitRepeatedKeyPastTheLimit: a key sent twice at once by a resident
-// whose budget allows one submit is written once, and the repeat replays
-// it (the limit refuses it, but its key is stored).
+// TestSubmitRepeatedKeyPastTheLimit: a key sent twice at once is written
+// once and the repeat replays it; the repeat is charged like any submit
+// (the batch did not take its token), so with a budget of two a third
+// submit is refused.
 func TestSubmitRepeatedKeyPastTheLimit(t *testing.T) {
-	f := limitedBatch(t, 1, nil)
+	f := limitedBatch(t, 2, nil)
 	got := submitAll(f, 2, func(int) int64 { return 56 }, func(int) service.SubmitInput { return needInput("重复") },
 		func(int) *model.Idempotency { return idemKey(56, "same", "body") })
 	if got[0].err != nil || got[1].err != nil || got[0].r.ID != got[1].r.ID {
@@ -162,6 +163,10 @@ func TestSubmitRepeatedKeyPastTheLimit(t *testing.T) {
 	}
 	if n := f.count(t, `SELECT COUNT(*) FROM requests`); n != 1 {
 		t.Fatalf("rows: %d", n)
+	}
+	_, err := f.svc.Submit(context.Background(), resident(56), needInput("第三次"), idemKey(56, "other", "body"))
+	if !model.IsCode(err, model.CodeTooManyRequests) {
+		t.Fatalf("a third submit after a charged repeat: %v, want too_many_requests", err)
 	}
 }
 
