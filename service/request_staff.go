@@ -43,6 +43,11 @@ func newStationAdminCache(s *Requests) *stationAdminCache {
 	return &stationAdminCache{store: s.store, now: s.cfg.Now, entries: map[int64]*stationAdminEntry{}}
 }
 
+// stationAdminsReadTimeout bounds a read of a station's admins. The read
+// runs on no caller's context: the submits waiting for it must not fail
+// because the one that started it went away.
+const stationAdminsReadTimeout = 5 * time.Second
+
 // admins returns the admins of a station, read at most stationAdminsTTL ago
 // (or by a read under way). Errors: the store's, unavailable when ctx ends
 // first.
@@ -53,10 +58,12 @@ func (c *stationAdminCache) admins(ctx context.Context, stationID int64) ([]int6
 	if !ok || e.expired(now) {
 		e = &stationAdminEntry{at: now, ready: make(chan struct{})}
 		c.entries[stationID] = e
-		c.mu.Unlock()
-		e.users, e.err = c.store.StationAdmins(ctx, stationID)
-		close(e.ready)
-		return e.users, e.err
+		go func() {
+			defer close(e.ready)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stationAdminsReadTimeout)
+			defer cancel()
+			e.users, e.err = c.store.StationAdmins(rctx, stationID)
+		}()
 	}
 	c.mu.Unlock()
 	select {

@@ -97,3 +97,28 @@ func TestSubmitsMissingTheAdminCacheShareOneRead(t *testing.T) {
 		t.Fatalf("the admin was told of %d requests, want 8", n)
 	}
 }
+
+// TestAdminReadOutlivesTheSubmitThatStartedIt: the read of a station's
+// admins that one submit starts serves the others even when that submit
+// goes away meanwhile: it is not cut short, and the next submits use it.
+func TestAdminReadOutlivesTheSubmitThatStartedIt(t *testing.T) {
+	f := batched(t, 20*time.Millisecond, 64, 1)
+	admin := stationAdmin(t, f, "dev_outlived_admin", 3)
+	staff := &staffReads{Store: f.st, slow: 100 * time.Millisecond}
+	f.svc = f.serviceOver(staff, nil, f.cfg)
+	gone, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := f.svc.Submit(gone, resident(710), needInput("先走了"), nil); !model.IsCode(err, model.CodeUnavailable) {
+		t.Fatalf("the submit that went away: %v, want unavailable", err)
+	}
+	r, err := f.svc.Submit(context.Background(), resident(711), needInput("后来的"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := staff.reads.Load(); n != 1 {
+		t.Fatalf("%d reads of the admins, want the first one's to serve", n)
+	}
+	if n := f.count(t, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND ref_id = ? AND kind = 'request_dispatched'`, admin, r.ID); n != 1 {
+		t.Fatalf("the admin was told %d times", n)
+	}
+}
