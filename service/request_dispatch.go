@@ -226,10 +226,8 @@ var (
 func (s *Requests) dispatchNotices(r model.Request, escalated bool) []model.RequestNotice {
 	body := noticeBody(r)
 	deadline := s.deadlineText(r.AcceptBy)
-	to := model.Audience{StationID: r.Station.ID, Roles: stationAdmins}
-	if r.OrgID() != 0 {
-		to = model.Audience{OrgID: r.OrgID(), Roles: orgAdmins}
-	} else if escalated {
+	to := holderAdmins(r)
+	if r.OrgID() == 0 && escalated {
 		return []model.RequestNotice{{To: to, Notification: s.notification("request_escalated", "督办：诉求超时未签收，"+deadline,
 			"超过签收时限未被签收，已转至本站："+body, r, r.AcceptBy, "超时未签收，请督促办理")}}
 	}
@@ -237,15 +235,21 @@ func (s *Requests) dispatchNotices(r model.Request, escalated bool) []model.Requ
 		Notification: s.notification("request_dispatched", "新诉求待签收："+deadline, body, r, r.AcceptBy, r.Description)}}
 }
 
+// holderAdmins are the admins of whoever holds a request: the
+// organization it was transferred to, else its station.
+func holderAdmins(r model.Request) model.Audience {
+	if r.OrgID() != 0 {
+		return model.Audience{OrgID: r.OrgID(), Roles: orgAdmins}
+	}
+	return model.Audience{StationID: r.Station.ID, Roles: stationAdmins}
+}
+
 // cancelNotices tell the admins who were told of a request when it was
 // dispatched to its holder (the station, or the organization it was
 // transferred to) that the resident withdrew it before anyone took it, so
 // that nobody acts on the earlier message.
 func (s *Requests) cancelNotices(r model.Request, reason string, at time.Time) []model.RequestNotice {
-	to := model.Audience{StationID: r.Station.ID, Roles: stationAdmins}
-	if r.OrgID() != 0 {
-		to = model.Audience{OrgID: r.OrgID(), Roles: orgAdmins}
-	}
+	to := holderAdmins(r)
 	note := "居民已撤销"
 	if reason != "" {
 		note += "：" + reason
