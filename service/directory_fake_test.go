@@ -53,7 +53,7 @@ func (d *fakeDirectory) Match(ctx context.Context, p model.Point, category strin
 	if err := p.Check(); err != nil {
 		return model.MatchResult{}, err
 	}
-	cat, err := d.Category(ctx, category)
+	cat, err := d.category(category)
 	if err != nil {
 		return model.MatchResult{}, model.InvalidField("category", "未知的服务类别")
 	}
@@ -76,7 +76,7 @@ func (d *fakeDirectory) Ancestors(ctx context.Context, id int64) ([]model.Statio
 	return out, nil
 }
 
-func (d *fakeDirectory) Category(ctx context.Context, code string) (model.Category, error) {
+func (d *fakeDirectory) category(code string) (model.Category, error) {
 	if code != "home_visit" {
 		return model.Category{}, model.NotFound("服务类别")
 	}

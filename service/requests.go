@@ -28,6 +28,8 @@ type RequestStore interface {
 	GetRequests(ctx context.Context, ids []int64) ([]model.Request, error)
 	ListRequests(ctx context.Context, f model.RequestFilter, afterID int64, limit int) ([]model.Request, error)
 	QueueFromDB(ctx context.Context, f model.QueueFilter, after *model.QueueCursor, limit int) ([]model.Request, error)
+	// StationAdmins returns the ids of the users holding station_admin at
+	// the station (none: empty).
 	StationAdmins(ctx context.Context, stationID int64) ([]int64, error)
 	RequestTimeline(ctx context.Context, requestID int64, withInternal bool) ([]model.RequestEvent, error)
 	// AddRequestEvent writes the event in one transaction with idem (nil:
@@ -60,7 +62,6 @@ type DispatchDirectory interface {
 	Match(ctx context.Context, p model.Point, category string) (model.MatchResult, error)
 	// Ancestors returns a station's parents, nearest first.
 	Ancestors(ctx context.Context, stationID int64) ([]model.StationRef, error)
-	Category(ctx context.Context, code string) (model.Category, error)
 	StationRef(ctx context.Context, id int64) (model.StationRef, error)
 	OrgRef(ctx context.Context, id int64) (model.OrgRef, error)
 	// Subtree returns a station and every station below it.
