@@ -122,7 +122,7 @@ func (s *Requests) create(ctx context.Context, nr model.NewRequest, joined func(
 	res := s.batch.do(ctx, pr, joined)
 	joined()
 	if res.alone {
-		if res.repeat && s.batchLimit != nil {
+		if res.repeat && s.batchTakesTokens() {
 			if err := s.allowSubmit(ctx, nr.Request.ResidentID); err != nil {
 				return s.limited(ctx, nr.Idem, err)
 			}
@@ -202,7 +202,7 @@ func (s *Requests) runBatch(ctx context.Context, b *submitBatcher, batch []model
 		// still holding the batch slot so that the submits arriving
 		// meanwhile queue behind it.
 		i := index[0]
-		if s.batchLimit != nil {
+		if s.batchTakesTokens() {
 			if res[i].err = s.allowSubmit(ctx, write[0].Request.ResidentID); res[i].err != nil {
 				return res
 			}

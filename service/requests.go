@@ -253,15 +253,14 @@ func (s *Requests) Submit(ctx context.Context, p model.Principal, in SubmitInput
 	if err := s.refused.check(p.UserID); err != nil {
 		return s.limited(ctx, idem, err)
 	}
-	batchTakesTokens := s.batch != nil && s.batchLimit != nil
-	if !batchTakesTokens {
+	if !s.batchTakesTokens() {
 		if err := s.allowSubmit(ctx, p.UserID); err != nil {
 			return s.limited(ctx, idem, err)
 		}
 	}
 	nr, err := s.newRequest(ctx, p, in)
 	if err != nil {
-		if batchTakesTokens {
+		if s.batchTakesTokens() {
 			if lerr := s.allowSubmit(ctx, p.UserID); lerr != nil {
 				return s.limited(ctx, idem, lerr)
 			}
@@ -335,6 +334,11 @@ func (s *Requests) replayRefused(ctx context.Context, idem *model.Idempotency, r
 	}
 	return s.created(ctx, kept)
 }
+
+// batchTakesTokens reports whether a submit's rate-limit tokens are taken
+// by its batch, for every member in one round trip (request_limits.go),
+// rather than by the submit itself first.
+func (s *Requests) batchTakesTokens() bool { return s.batch != nil && s.batchLimit != nil }
 
 // TakesWriteBudget reports whether Submit takes a token of the caller's
 // write budget (WriteLimit) itself, in the same check as the submit limit;
