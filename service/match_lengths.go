@@ -183,5 +183,11 @@ func (s *Stations) versionNow(ctx context.Context, c *catalogue) (string, error)
 
 // Queued tells the matcher that this replica put a new request in
 // stationID's queue, so that its matches count it before the next read of
-// the lengths.
-func (s *Stations) Queued(stationID int64) { s.lengths.add(stationID) }
+// the lengths (requests moved there by a reject, a transfer or an
+// escalation count from that read). Without the loop, matches read the
+// lengths themselves and nothing is counted.
+func (s *Stations) Queued(stationID int64) {
+	if s.cfg.QueueLengthsEvery > 0 {
+		s.lengths.add(stationID)
+	}
+}
