@@ -6,7 +6,6 @@ import (
 	"math"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -199,10 +198,8 @@ func (f CategoryField) valueProblem(v any) string {
 		if !ok {
 			return "应为 RFC 3339 时间字符串"
 		}
-		if t, err := time.Parse(time.RFC3339, s); err != nil {
-			return notATime
-		} else if !clientTimeOK(t) {
-			return timeOutOfRange
+		if _, problem := parseClientTime(s); problem != "" {
+			return problem
 		}
 	case FieldSingleValue:
 		s, ok := v.(string)

@@ -57,14 +57,24 @@ const (
 // offset, in the client years (CheckTime).
 // Errors: invalid_argument naming field.
 func ParseTime(field, raw string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, raw)
-	if err != nil {
-		return time.Time{}, InvalidField(field, notATime)
-	}
-	if err := CheckTime(field, t); err != nil {
-		return time.Time{}, err
+	t, problem := parseClientTime(raw)
+	if problem != "" {
+		return time.Time{}, InvalidField(field, problem)
 	}
 	return t, nil
+}
+
+// parseClientTime is ParseTime's reading, with the problem as the client
+// reads it ("" when none).
+func parseClientTime(raw string) (time.Time, string) {
+	t, err := time.Parse(time.RFC3339, raw)
+	switch {
+	case err != nil:
+		return time.Time{}, notATime
+	case !clientTimeOK(t):
+		return time.Time{}, timeOutOfRange
+	}
+	return t, ""
 }
 
 // ParseDayOrTime reads what a client sends for a window's bound: a date
