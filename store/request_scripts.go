@@ -13,8 +13,9 @@ import (
 
 // The request transactions are sent as one multi-statement script each
 // (START TRANSACTION; …; COMMIT) in a single round trip, so a submit or a
-// state change costs one exchange with MySQL however many rows it writes.
-// Every value is still a ? placeholder, escaped by the driver.
+// state change costs one exchange with MySQL however many rows it writes
+// (a submit batch whose commit waits for a condition, two: see
+// execScript). Every value is still a ? placeholder, escaped by the driver.
 
 // script is a transaction being built: statements and their arguments.
 type script struct {
@@ -61,9 +62,11 @@ func (s *Store) run(ctx context.Context, sc *script) (mysql.Result, error) {
 // statement fails, MySQL stops there with the transaction open: it is
 // rolled back on the same connection (failed is the statement's error), and
 // a connection that cannot roll back is discarded, never returned to the
-// pool mid-transaction. err reports what kept the script from running or
-// its outcome from being known: an argument the driver cannot take
-// (internal), no connection, the connection lost.
+// pool mid-transaction. failed is whatever ended the exchange once the
+// script was sent: a statement's error, COMMIT's, commitIf's or the
+// connection lost. err is what kept the script from being sent: an
+// argument the driver cannot take (internal), no connection, a driver
+// that cannot run scripts.
 func (s *Store) execScript(ctx context.Context, sc *script, commitIf func() error) (res mysql.Result, failed, err error) {
 	if commitIf == nil {
 		sc.add("COMMIT")
