@@ -74,16 +74,9 @@ func testCreateRequestsBatch(t *testing.T, multiRow bool) {
 	st := storetest.New(t)
 	store.SetBatchIDPlan(st, multiRow, 1)
 	ctx := context.Background()
-	staff := mustUser(t, st, "dev_batch_staff")
-	for _, role := range []model.RoleName{model.RoleSocialWorker, model.RoleStationAdmin} {
-		if err := st.GrantRole(ctx, staff, model.Role{Role: role, StationID: 3}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	other := mustUser(t, st, "dev_batch_other")
-	if err := st.GrantRole(ctx, other, model.Role{Role: model.RoleSocialWorker, StationID: 4}); err != nil {
-		t.Fatal(err)
-	}
+	staff := mustStaff(t, st, "dev_batch_staff", model.Role{Role: model.RoleSocialWorker, StationID: 3},
+		model.Role{Role: model.RoleStationAdmin, StationID: 3})
+	other := mustStaff(t, st, "dev_batch_other", model.Role{Role: model.RoleSocialWorker, StationID: 4})
 	batch := append(batchOf(5, 3, true), batchOf(3, 4, false)...)
 	for i := 5; i < 8; i++ {
 		batch[i].Request.ResidentID = int64(200 + i)
@@ -243,11 +236,27 @@ func TestCreateRequestsCutOffBeforeCommit(t *testing.T) {
 			}
 			// The server runs the rest once the key is free, then rolls
 			// back for the connection it lost.
-			time.Sleep(300 * time.Millisecond)
+			waitTransactionsEnded(t, st)
 			if n := count(t, st, `SELECT COUNT(*) FROM requests WHERE station_id = 3`); n != 0 {
 				t.Fatalf("rows of a batch reported not written: %d", n)
 			}
 		})
+	}
+}
+
+// waitTransactionsEnded waits until no connection to st's database has a
+// transaction open, such as a script whose client has gone.
+func waitTransactionsEnded(t *testing.T, st *store.Store) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n := count(t, st, `SELECT COUNT(*) FROM information_schema.innodb_trx
+			WHERE trx_mysql_thread_id IN (SELECT id FROM information_schema.processlist WHERE db = DATABASE())`)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transactions still open", n)
+		}
 	}
 }
 
