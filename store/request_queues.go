@@ -293,13 +293,16 @@ func (s *Store) RebuildDispatchIndex(ctx context.Context) (int, error) {
 	return total, translateRedis(s.Redis.Set(ctx, s.Keys.DispatchIndexMarker(), time.Now().UTC().Format(time.RFC3339), 0).Err())
 }
 
+// openRequestIDsSQL reads the ids of the open requests from the status
+// index alone (ix_requests_due), never the rows of closed ones.
+const openRequestIDsSQL = `SELECT id FROM requests WHERE status IN ('dispatched', 'reopened') ORDER BY id`
+
 // eachOpenPage calls fn with the open requests (see openRequests), a
 // thousand at a time by id, until they or fn's errors end. Their ids come
-// first, from the status index alone, so that no page walks the requests
-// that are no longer open, and no result set stays open across fn's Redis
-// round trips.
+// first (openRequestIDsSQL), so that no page walks the requests that are no
+// longer open.
 func (s *Store) eachOpenPage(ctx context.Context, fn func(page []model.Request) error) error {
-	ids, err := queryIDs(ctx, s.DB, `SELECT id FROM requests WHERE status IN ('dispatched', 'reopened') ORDER BY id`)
+	ids, err := queryIDs(ctx, s.DB, openRequestIDsSQL)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,42 @@ func TestRequestStatsUseTheCreatedAtIndexes(t *testing.T) {
 		if len(plan) == 0 || plan[0]["table"] != "r" {
 			t.Errorf("%s: plan %v does not start with requests", c.name, plan)
 		}
+	}
+}
+
+// On a table of mostly closed requests the sweep and the queue rebuild
+// read the open ones' ids from the status index alone (eachOpenPage): a
+// range of ix_requests_due, not a walk of the table or its primary key.
+func TestOpenRequestIDsReadTheStatusIndex(t *testing.T) {
+	st := storetest.New(t)
+	// 4,000 requests, one in fifty still open, oldest first.
+	if _, err := st.DB.Exec(`INSERT INTO requests (resident_id, status, category, category_name, description, lat, lng,
+			urgency, images, fields, station_id, station_name, station_level, organizations, candidates, accept_by,
+			queue_score, created_at, updated_at)
+		SELECT n % 97 + 1, CASE WHEN n % 50 = 0 THEN 'dispatched' WHEN n % 50 = 1 THEN 'reopened' ELSE 'closed' END,
+		       'repair', '维修', '水管漏水', 41.8, 123.4, 'normal', '[]', '{}', n % 40 + 1, '测试站', 3, '[]', '[]',
+		       UTC_TIMESTAMP(3) - INTERVAL n * 144 MINUTE, 0,
+		       UTC_TIMESTAMP(3) - INTERVAL n * 144 MINUTE, UTC_TIMESTAMP(3) - INTERVAL n * 144 MINUTE
+		FROM ` + seq4000 + `
+		ORDER BY n DESC`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB.Exec(`ANALYZE TABLE requests`); err != nil {
+		t.Fatal(err)
+	}
+	plan := explain(t, st, store.OpenRequestIDsSQL)
+	if len(plan) != 1 {
+		t.Fatalf("plan %v, want one table read", plan)
+	}
+	row := plan[0]
+	if row["type"] != "range" || row["key"] != "ix_requests_due" || !strings.Contains(row["Extra"], "Using index") {
+		t.Fatalf("open ids read by %s on %s (%s), want an index-only range of ix_requests_due: %v", row["type"], row["key"], row["Extra"], row)
+	}
+	ids, n := 0, 0
+	if err := st.DB.QueryRow(`SELECT COUNT(*) FROM (` + store.OpenRequestIDsSQL + `) o`).Scan(&ids); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DB.QueryRow(`SELECT COUNT(*) FROM requests WHERE status IN ('dispatched', 'reopened')`).Scan(&n); err != nil || ids != n || n != 160 {
+		t.Fatalf("%d ids of %d open requests (%v), want 160", ids, n, err)
 	}
 }
