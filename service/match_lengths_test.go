@@ -2,8 +2,6 @@ package service_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,7 +35,7 @@ func TestMatchRanksWithTheLoopsQueueLengths(t *testing.T) {
 	cfg := matchConfig()
 	cfg.QueueLengthsEvery = time.Hour
 	counter := &listCounter{StationStore: c.st}
-	svc := service.NewStations(counter, c.st, cfg, c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := service.NewStations(counter, c.st, cfg, c.st.Loc, discardLog())
 	// Between A and B, as in TestMatchBusyStationLosesToSlightlyFartherIdleOne.
 	p := model.Point{Lat: 42.9225, Lng: 129.5030}
 	first := func(when string) int64 {
@@ -116,7 +114,7 @@ func TestQueueLengthsLoop(t *testing.T) {
 	cfg := matchConfig()
 	cfg.QueueLengthsEvery = 100 * time.Millisecond
 	geo := &countingGeo{Store: c.st}
-	svc := service.NewStations(c.st, geo, cfg, c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := service.NewStations(c.st, geo, cfg, c.st.Loc, discardLog())
 	done := make(chan struct{})
 	go func() { svc.QueueLengthsLoop(ctx); close(done) }()
 	for deadline := time.Now().Add(5 * time.Second); geo.lengths.Load() < 3; time.Sleep(10 * time.Millisecond) {
@@ -134,7 +132,7 @@ func TestQueueLengthsLoop(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the loop did not end with its context")
 	}
-	off := service.NewStations(c.st, c.st, matchConfig(), c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	off := service.NewStations(c.st, c.st, matchConfig(), c.st.Loc, discardLog())
 	ended := make(chan struct{})
 	go func() { off.QueueLengthsLoop(context.Background()); close(ended) }()
 	select {
@@ -154,7 +152,7 @@ func TestQueueLengthViewFallbacks(t *testing.T) {
 	cfg := matchConfig()
 	cfg.QueueLengthsEvery = 100 * time.Millisecond
 	geo := &countingGeo{Store: c.st}
-	svc := service.NewStations(c.st, geo, cfg, c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := service.NewStations(c.st, geo, cfg, c.st.Loc, discardLog())
 	p := model.Point{Lat: 42.9225, Lng: 129.5030}
 	first := func() (int64, error) {
 		r, err := svc.Match(ctx, p, "home_visit")

@@ -2,8 +2,6 @@ package service_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -72,7 +70,7 @@ func newCity(t *testing.T) *city {
 	c.orgMed = mko("医学会", 42.915, 129.507, true, "home_visit", "counselling")
 	c.orgOff = mko("停办协会", 42.9201, 129.5001, false, "home_visit")
 	c.orgFar = mko("龙井协会", 42.77, 129.42, true, "home_visit")
-	c.svc = service.NewStations(st, st, matchConfig(), st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c.svc = service.NewStations(st, st, matchConfig(), st.Loc, discardLog())
 	if err := c.svc.Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +313,7 @@ func TestMatchUnavailableWithoutRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer broken.Close()
-	svc := service.NewStations(c.st, broken, matchConfig(), time.UTC, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := service.NewStations(c.st, broken, matchConfig(), time.UTC, discardLog())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := svc.Match(ctx, nearBeishanA, "home_visit"); !model.IsCode(err, model.CodeUnavailable) {

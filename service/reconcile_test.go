@@ -2,8 +2,6 @@ package service_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -15,7 +13,7 @@ func TestReconcileLoopRestoresLostGeoSets(t *testing.T) {
 	c := newCity(t)
 	cfg := matchConfig()
 	cfg.ReconcileEvery = 50 * time.Millisecond
-	svc := service.NewStations(c.st, c.st, cfg, c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := service.NewStations(c.st, c.st, cfg, c.st.Loc, discardLog())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { svc.ReconcileLoop(ctx); close(done) }()

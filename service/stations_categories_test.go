@@ -2,8 +2,6 @@ package service_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 
 	"jindalai/model"
@@ -27,7 +25,7 @@ func (s categoryOutageStore) GetCategory(ctx context.Context, code string) (mode
 func TestStationCategoriesCheckSurfacesOutage(t *testing.T) {
 	c := newCity(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := discardLog()
 	admin := model.Principal{UserID: 1, Roles: []model.Role{{Role: model.RoleCityAdmin}}}
 	codes := []string{"home_visit", "not_in_the_copy"}
 

@@ -2,8 +2,6 @@ package service_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 
@@ -58,7 +56,7 @@ func TestNearbySearchReadsTheVersionOnce(t *testing.T) {
 	c := newCity(t)
 	ctx := context.Background()
 	geo := &countingGeo{Store: c.st}
-	svc := service.NewStations(c.st, geo, matchConfig(), c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := service.NewStations(c.st, geo, matchConfig(), c.st.Loc, discardLog())
 	if err := svc.Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +132,7 @@ func TestNearbySearchCountIsBounded(t *testing.T) {
 	c := newCity(t)
 	ctx := context.Background()
 	geo := &countingGeo{Store: c.st}
-	svc := service.NewStations(c.st, geo, matchConfig(), c.st.Loc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc := service.NewStations(c.st, geo, matchConfig(), c.st.Loc, discardLog())
 	near := nearBeishanA
 	page := model.Page{Limit: 100, Cursor: model.EncodeCursor(2048)}
 	if _, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Page: page}); err != nil {
