@@ -426,12 +426,20 @@ func TestEscalationFromAnOrganizationAndAtTheTop(t *testing.T) {
 // stationAdmin makes a user who administers a station.
 func stationAdmin(t *testing.T, f *dispatchFixture, openid string, station int64) int64 {
 	t.Helper()
+	return grantRoles(t, f, openid, model.Role{Role: model.RoleStationAdmin, StationID: station})
+}
+
+// grantRoles makes a user of openid holding roles and returns their id.
+func grantRoles(t *testing.T, f *dispatchFixture, openid string, roles ...model.Role) int64 {
+	t.Helper()
 	u, err := f.st.UpsertUserByOpenID(context.Background(), openid, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.st.GrantRole(context.Background(), u.ID, model.Role{Role: model.RoleStationAdmin, StationID: station}); err != nil {
-		t.Fatal(err)
+	for _, r := range roles {
+		if err := f.st.GrantRole(context.Background(), u.ID, r); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return u.ID
 }

@@ -126,19 +126,7 @@ func TestSubmitDispatchesToFirstCandidateWithDeadline(t *testing.T) {
 // see it in their queue.
 func TestDispatchNotifiesTheStationAdmins(t *testing.T) {
 	f := newDispatch(t, nil)
-	ctx := context.Background()
-	grant := func(openid string, roles ...model.Role) int64 {
-		u, err := f.st.UpsertUserByOpenID(ctx, openid, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range roles {
-			if err := f.st.GrantRole(ctx, u.ID, r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return u.ID
-	}
+	grant := func(openid string, roles ...model.Role) int64 { return grantRoles(t, f, openid, roles...) }
 	admin := grant("dev_admin3", model.Role{Role: model.RoleStationAdmin, StationID: 3})
 	both := grant("dev_both3", model.Role{Role: model.RoleSocialWorker, StationID: 3}, model.Role{Role: model.RoleStationAdmin, StationID: 3})
 	crew := grant("dev_crew3", model.Role{Role: model.RoleSocialWorker, StationID: 3})
@@ -160,26 +148,11 @@ func TestDispatchNotifiesTheStationAdmins(t *testing.T) {
 func TestCancelTellsTheHoldersAdmins(t *testing.T) {
 	f := newDispatch(t, nil)
 	ctx := context.Background()
-	grant := func(openid string, role model.Role) int64 {
-		u, err := f.st.UpsertUserByOpenID(ctx, openid, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.st.GrantRole(ctx, u.ID, role); err != nil {
-			t.Fatal(err)
-		}
-		return u.ID
-	}
-	stationAdmin := grant("dev_admin3", model.Role{Role: model.RoleStationAdmin, StationID: 3})
-	crew := grant("dev_crew3", model.Role{Role: model.RoleSocialWorker, StationID: 3})
-	orgAdmin := grant("dev_org7", model.Role{Role: model.RoleOrgAdmin, OrgID: 7})
+	admin3 := grantRoles(t, f, "dev_admin3", model.Role{Role: model.RoleStationAdmin, StationID: 3})
+	crew := grantRoles(t, f, "dev_crew3", model.Role{Role: model.RoleSocialWorker, StationID: 3})
+	orgAdmin := grantRoles(t, f, "dev_org7", model.Role{Role: model.RoleOrgAdmin, OrgID: 7})
 	cancelled := func(user, id int64) int {
-		var n int
-		if err := f.st.DB.QueryRow(`SELECT COUNT(*) FROM notifications WHERE user_id = ? AND kind = 'request_cancelled' AND ref_id = ?`,
-			user, id).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return f.count(t, `SELECT COUNT(*) FROM notifications WHERE user_id = ? AND kind = 'request_cancelled' AND ref_id = ?`, user, id)
 	}
 
 	atStation := f.submit(t, 100, model.UrgencyNormal)
@@ -201,7 +174,7 @@ func TestCancelTellsTheHoldersAdmins(t *testing.T) {
 	if err != nil || moved.Station.ID == 3 {
 		t.Fatalf("escalated to station %d (%v), want it moved on", moved.Station.ID, err)
 	}
-	holderAdmin := grant("dev_admin_holder", model.Role{Role: model.RoleStationAdmin, StationID: moved.Station.ID})
+	holderAdmin := stationAdmin(t, f, "dev_admin_holder", moved.Station.ID)
 	if _, err := f.svc.Cancel(ctx, resident(100), escalated.ID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -210,13 +183,13 @@ func TestCancelTellsTheHoldersAdmins(t *testing.T) {
 		user, id int64
 		want     int
 	}{
-		{"station admin, request at the station", stationAdmin, atStation.ID, 1},
+		{"station admin, request at the station", admin3, atStation.ID, 1},
 		{"social worker, request at the station", crew, atStation.ID, 0},
 		{"organization admin, request at the station", orgAdmin, atStation.ID, 0},
 		{"organization admin, request at the organization", orgAdmin, atOrg.ID, 1},
-		{"station admin, request at the organization", stationAdmin, atOrg.ID, 0},
+		{"station admin, request at the organization", admin3, atOrg.ID, 0},
 		{"the new holder's admin, request escalated", holderAdmin, escalated.ID, 1},
-		{"the first station's admin, request escalated", stationAdmin, escalated.ID, 0},
+		{"the first station's admin, request escalated", admin3, escalated.ID, 0},
 	} {
 		if n := cancelled(c.user, c.id); n != c.want {
 			t.Errorf("%s: %d request_cancelled messages, want %d", c.name, n, c.want)
