@@ -195,27 +195,3 @@ func TestQueueLengthViewFallbacks(t *testing.T) {
 		t.Fatalf("a station the view could not rank was ranked from it (err %v)", err)
 	}
 }
-
-// TestMatchSeesACategoryAddedElsewhere: a category the copy does not know
-// may have been added on another replica: the match checks the version
-// and, finding it newer, reloads and matches again.
-func TestMatchSeesACategoryAddedElsewhere(t *testing.T) {
-	c := newCity(t)
-	ctx := context.Background()
-	if _, err := c.svc.Match(ctx, nearBeishanA, "home_visit"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.st.CreateCategory(ctx, nil, model.Category{Code: "new_service", Name: "新服务", Area: model.AreaSocialAffairs, Active: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.st.BumpStationsVersion(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.svc.Match(ctx, nearBeishanA, "new_service")
-	if err != nil {
-		t.Fatalf("a category added on another replica: %v", err)
-	}
-	if len(r.Stations) != 1 || r.Stations[0].Station.ID != c.cityID || r.Category.Code != "new_service" {
-		t.Fatalf("nobody serves it yet, so the city station: %+v", r)
-	}
-}

@@ -77,22 +77,30 @@ func newCity(t *testing.T) *city {
 	return c
 }
 
-// closeElsewhere closes a station as another replica does: it writes MySQL
-// and bumps the version.
-func (c *city) closeElsewhere(t *testing.T, id int64) {
+// elsewhere changes the stations' data as another replica does: write
+// MySQL, then bump the version.
+func (c *city) elsewhere(t *testing.T, write func(ctx context.Context) error) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := c.st.GetStation(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Closed = true
-	if err := c.st.UpdateStation(ctx, st); err != nil {
+	if err := write(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.st.BumpStationsVersion(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// closeElsewhere closes a station as another replica does.
+func (c *city) closeElsewhere(t *testing.T, id int64) {
+	t.Helper()
+	c.elsewhere(t, func(ctx context.Context) error {
+		st, err := c.st.GetStation(ctx, id)
+		if err != nil {
+			return err
+		}
+		st.Closed = true
+		return c.st.UpdateStation(ctx, st)
+	})
 }
 
 func stationIDs(r model.MatchResult) []int64 {
@@ -196,12 +204,7 @@ func TestMatchSkipsClosedStation(t *testing.T) {
 	c := newCity(t)
 	ctx := context.Background()
 	// Close A too: the closed C is nearer than B but must still be skipped.
-	a, _ := c.st.GetStation(ctx, c.pointA)
-	a.Closed = true
-	if err := c.st.UpdateStation(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.st.BumpStationsVersion(ctx)
+	c.closeElsewhere(t, c.pointA)
 	r, err := c.svc.Match(ctx, nearBeishanA, "home_visit")
 	if err != nil {
 		t.Fatal(err)
@@ -303,6 +306,28 @@ func TestMatchSeesChangesFromAnotherReplica(t *testing.T) {
 	}
 	if stationIDs(r)[0] == c.pointA {
 		t.Fatalf("stale copy: A still matched after another replica closed it")
+	}
+}
+
+// TestMatchSeesACategoryAddedElsewhere: a category the copy does not know
+// may have been added on another replica: the match checks the version
+// and, finding it newer, reloads and matches again.
+func TestMatchSeesACategoryAddedElsewhere(t *testing.T) {
+	c := newCity(t)
+	ctx := context.Background()
+	if _, err := c.svc.Match(ctx, nearBeishanA, "home_visit"); err != nil {
+		t.Fatal(err)
+	}
+	c.elsewhere(t, func(ctx context.Context) error {
+		_, err := c.st.CreateCategory(ctx, nil, model.Category{Code: "new_service", Name: "新服务", Area: model.AreaSocialAffairs, Active: true})
+		return err
+	})
+	r, err := c.svc.Match(ctx, nearBeishanA, "new_service")
+	if err != nil {
+		t.Fatalf("a category added on another replica: %v", err)
+	}
+	if len(r.Stations) != 1 || r.Stations[0].Station.ID != c.cityID || r.Category.Code != "new_service" {
+		t.Fatalf("nobody serves it yet, so the city station: %+v", r)
 	}
 }
 

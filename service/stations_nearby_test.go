@@ -81,12 +81,7 @@ func TestNearbySearchReadsTheVersionOnce(t *testing.T) {
 	// Another replica renames point A.
 	a, _ := c.st.GetStation(ctx, c.pointA)
 	a.Name = "北山A社区社工点（新址）"
-	if err := c.st.UpdateStation(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.st.BumpStationsVersion(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c.elsewhere(t, func(ctx context.Context) error { return c.st.UpdateStation(ctx, a) })
 	list, err = svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "home_visit"})
 	if err != nil || len(list.Items) == 0 || list.Items[0].Name != a.Name {
 		t.Fatalf("after another replica's rename: %+v %v", list, err)
@@ -96,12 +91,10 @@ func TestNearbySearchReadsTheVersionOnce(t *testing.T) {
 	}
 	// Another replica adds a category this replica's copy does not know
 	// yet: the query is checked against the current data, not refused.
-	if _, err := c.st.CreateCategory(ctx, nil, model.Category{Code: "legal_aid", Name: "法律援助", Area: model.AreaSocialAffairs, Active: true}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.st.BumpStationsVersion(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c.elsewhere(t, func(ctx context.Context) error {
+		_, err := c.st.CreateCategory(ctx, nil, model.Category{Code: "legal_aid", Name: "法律援助", Area: model.AreaSocialAffairs, Active: true})
+		return err
+	})
 	if list, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "legal_aid"}); err != nil || len(list.Items) != 0 {
 		t.Fatalf("a category created by another replica: %+v %v", list, err)
 	}
@@ -111,12 +104,7 @@ func TestNearbySearchReadsTheVersionOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	counselling.Active = false
-	if err := c.st.UpdateCategory(ctx, counselling); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.st.BumpStationsVersion(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c.elsewhere(t, func(ctx context.Context) error { return c.st.UpdateCategory(ctx, counselling) })
 	if _, err := svc.Stations(ctx, service.StationQuery{Near: &near, RadiusM: 5000, Category: "counselling"}); !model.IsCode(err, model.CodeInvalid) {
 		t.Fatalf("a category another replica retired: %v, want invalid_argument", err)
 	}
