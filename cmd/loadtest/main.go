@@ -220,31 +220,31 @@ func runScenarios(ctx context.Context, b *bench) ([]result, []string) {
 		}
 		if missing := b.missingRoutes(sc.needs); len(missing) > 0 {
 			results = append(results, result{Name: sc.name, Baseline: sc.baseline, Skipped: "server lacks " + strings.Join(missing, ", ")})
-			logf("%-23s skipped: server lacks %s", sc.name, strings.Join(missing, ", "))
+			logf("%-*s skipped: server lacks %s", nameWidth, sc.name, strings.Join(missing, ", "))
 			continue
 		}
 		fn, p, err := sc.prepare(ctx, b)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: prepare: %v", sc.name, err))
 			results = append(results, result{Name: sc.name, Baseline: sc.baseline, Skipped: "prepare failed: " + err.Error()})
-			logf("%-23s prepare failed: %v", sc.name, err)
+			logf("%-*s prepare failed: %v", nameWidth, sc.name, err)
 			continue
 		}
 		var r result
 		if sc.paired {
-			base, err := runPairedBaseline(ctx, b, sc, p, fn)
+			mine, paired, err := runPairedBaseline(ctx, b, sc, p, fn)
 			if err != nil {
 				failures = append(failures, fmt.Sprintf("%s: paired %s: %v", sc.name, sc.baseline, err))
 				results = append(results, result{Name: sc.name, Baseline: sc.baseline, Skipped: "paired " + sc.baseline + " failed: " + err.Error()})
-				logf("%-23s paired %s failed: %v", sc.name, sc.baseline, err)
+				logf("%-*s paired %s failed: %v", nameWidth, sc.name, sc.baseline, err)
 				continue
 			}
-			if base.paired.Errors > 0 {
-				failures = append(failures, fmt.Sprintf("%s: %d errors (first: %s)", base.paired.Name, base.paired.Errors, strings.Join(base.paired.FirstErrors, " | ")))
+			if paired.Errors > 0 {
+				failures = append(failures, fmt.Sprintf("%s: %d errors (first: %s)", paired.Name, paired.Errors, strings.Join(paired.FirstErrors, " | ")))
 			}
-			results = append(results, base.paired)
-			logResult(base.paired)
-			r = base.mine
+			results = append(results, paired)
+			logResult(paired)
+			r = mine
 		} else {
 			r = run(ctx, sc.name, p, fn, b.procs)
 			r.Baseline = sc.baseline
@@ -266,39 +266,40 @@ func runScenarios(ctx context.Context, b *bench) ([]result, []string) {
 	return results, failures
 }
 
+// nameWidth is the width of the scenario names in the log lines (the
+// longest, mysql_write_with_submit).
+const nameWidth = 23
+
 func logResult(r result) {
-	logf("%-23s %8.0f req/s  p50 %s ms  p99 %s ms  n=%d errors=%d cpu_us/op(api/db/redis/client)=%s %s",
-		r.Name, r.RPS, ms(r.P50), ms(r.P99), r.N, r.Errors, r.CPU, r.Note)
+	logf("%-*s %8.0f req/s  p50 %s ms  p99 %s ms  n=%d errors=%d cpu_us/op(api/db/redis/client)=%s %s",
+		nameWidth, r.Name, r.RPS, ms(r.P50), ms(r.P99), r.N, r.Errors, r.CPU, r.Note)
 }
 
-// pairedRun is a paired scenario's figures and its baseline's.
-type pairedRun struct{ mine, paired result }
-
 // runPairedBaseline prepares sc's baseline and measures the two in
-// alternation (runPaired); mine's ratio is to paired. The baseline must
-// need no route and have no check of its own (the raw baselines have
-// neither), and both must be timed plans (a Duration, no Count).
-func runPairedBaseline(ctx context.Context, b *bench, sc scenario, p plan, fn op) (pairedRun, error) {
+// alternation (runPaired); mine's ratio is to paired. Both must be timed
+// plans (a Duration, no Count); the baseline needs no route and has no
+// check of its own (TestPairedScenariosHaveUsableBaselines).
+func runPairedBaseline(ctx context.Context, b *bench, sc scenario, p plan, fn op) (mine, paired result, err error) {
 	bs, ok := scenarioNamed(sc.baseline)
-	switch {
-	case !ok:
-		return pairedRun{}, fmt.Errorf("no scenario %q", sc.baseline)
-	case len(bs.needs) > 0 || bs.verify != nil:
-		return pairedRun{}, fmt.Errorf("%s needs routes or has a check: it cannot be measured paired", sc.baseline)
-	case p.Duration <= 0 || p.Count > 0:
-		return pairedRun{}, fmt.Errorf("%s is not a timed plan: it cannot be measured paired", sc.name)
+	if !ok {
+		return mine, paired, fmt.Errorf("no scenario %q", sc.baseline)
 	}
 	bfn, bp, err := bs.prepare(ctx, b)
 	if err != nil {
-		return pairedRun{}, err
+		return mine, paired, err
 	}
-	if bp.Count > 0 {
-		return pairedRun{}, fmt.Errorf("%s is not a timed plan: it cannot be measured paired", sc.baseline)
+	for _, c := range []struct {
+		name string
+		p    plan
+	}{{sc.name, p}, {sc.baseline, bp}} {
+		if c.p.Duration <= 0 || c.p.Count > 0 {
+			return mine, paired, fmt.Errorf("%s is not a timed plan: it cannot be measured paired", c.name)
+		}
 	}
-	mine, paired := runPaired(ctx, sc.name, p, fn, pairedName(sc.baseline, sc.name), bp, bfn, b.procs)
+	mine, paired = runPaired(ctx, sc.name, p, fn, pairedName(sc.baseline, sc.name), bp, bfn, b.procs)
 	paired.Note = fmt.Sprintf("%s measured in alternation with %s: %d stretches of %v each, ordered ABBA", sc.baseline, sc.name, pairedSlices, p.Duration/pairedSlices)
 	mine.Baseline = paired.Name
-	return pairedRun{mine: mine, paired: paired}, nil
+	return mine, paired, nil
 }
 
 // startServer runs `jindalai serve` on the bench database and prefix with

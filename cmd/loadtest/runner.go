@@ -192,18 +192,12 @@ type stretch struct {
 // p.Warmup, its later ones for pairedRewarm (at most p.Warmup).
 func pairedStretches(p plan) []stretch {
 	var out []stretch
-	warmed := map[bool]bool{}
-	add := func(baseline bool) {
-		w := p.Warmup
-		if warmed[baseline] {
+	for k := 0; k < pairedSlices; k++ {
+		w := p.Warmup // each side's first stretch is in the first pair
+		if k > 0 {
 			w = min(p.Warmup, pairedRewarm)
 		}
-		warmed[baseline] = true
-		out = append(out, stretch{baseline: baseline, warmup: w})
-	}
-	for k := 0; k < pairedSlices; k++ {
-		add(k%2 == 0)
-		add(k%2 != 0)
+		out = append(out, stretch{baseline: k%2 == 0, warmup: w}, stretch{baseline: k%2 != 0, warmup: w})
 	}
 	return out
 }

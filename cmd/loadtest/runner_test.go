@@ -96,3 +96,22 @@ func TestPairedStretchesWarmEachSide(t *testing.T) {
 		t.Fatalf("a re-warm-up longer than the warm-up: %v", short[2].warmup)
 	}
 }
+
+// A paired scenario's baseline is a scenario of the run that needs no
+// route and has no check of its own: runPaired measures it without either.
+func TestPairedScenariosHaveUsableBaselines(t *testing.T) {
+	paired := 0
+	for _, sc := range scenarios() {
+		if !sc.paired {
+			continue
+		}
+		paired++
+		bs, ok := scenarioNamed(sc.baseline)
+		if !ok || len(bs.needs) > 0 || bs.verify != nil || bs.baseline != "" {
+			t.Errorf("%s is paired with %q: found %v, needs %v, a check %v, a baseline %q", sc.name, sc.baseline, ok, bs.needs, bs.verify != nil, bs.baseline)
+		}
+	}
+	if paired == 0 {
+		t.Fatal("no paired scenario: submit's target is measured paired")
+	}
+}
