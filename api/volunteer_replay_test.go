@@ -160,3 +160,23 @@ func TestKeyedRegistrationsDoNotExhaustThePool(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyedCreateRetryPastTheWriteBudget: a keyed retry of a create other
+// than a submit is refused once the caller's write budget is spent (only
+// submits replay past it, as openapi says), with Retry-After.
+func TestKeyedCreateRetryPastTheWriteBudget(t *testing.T) {
+	h := newHarnessWith(t, harnessOptions{writesPerMinute: 1})
+	token, _ := h.login("keyed_create")
+	body := map[string]any{"real_name": "李小龙", "phone": "13912345678", "skills": []string{"急救"}}
+	key := map[string]string{"Idempotency-Key": "register-once"}
+	first := h.do(req{method: "POST", path: "/api/v1/volunteers", token: token, body: body, header: key})
+	if first.Status != http.StatusCreated {
+		t.Fatalf("register: %d %s", first.Status, first.Body)
+	}
+	var reg model.VolunteerRegistration
+	first.decode(t, &reg)
+	r := h.do(req{method: "POST", path: "/api/v1/volunteers", token: reg.Token, body: body, header: key})
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a keyed retry past the budget: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
+	}
+}
