@@ -12,14 +12,19 @@ import (
 	"jindalai/service"
 )
 
-// listCounter counts the in-process copy's reloads (one ListStations each).
+// listCounter counts the in-process copy's reloads (one ListStations each)
+// and fails them on demand.
 type listCounter struct {
 	service.StationStore
 	lists atomic.Int64
+	fail  atomic.Bool
 }
 
 func (l *listCounter) ListStations(ctx context.Context) ([]model.Station, error) {
 	l.lists.Add(1)
+	if l.fail.Load() {
+		return nil, model.Errorf(model.CodeUnavailable, "数据库繁忙")
+	}
 	return l.StationStore.ListStations(ctx)
 }
 
@@ -193,5 +198,48 @@ func TestQueueLengthViewFallbacks(t *testing.T) {
 	geo.failLengths.Store(true)
 	if _, err := first(); !model.IsCode(err, model.CodeUnavailable) {
 		t.Fatalf("a station the view could not rank was ranked from it (err %v)", err)
+	}
+}
+
+// TestQueueLengthViewVersion: a read that finds a newer version but cannot
+// reload keeps the copy, and the matches that follow neither reload nor
+// read the version themselves; with a fresh view, a match for a category
+// the copy does not know learns the version from the view, not Redis.
+func TestQueueLengthViewVersion(t *testing.T) {
+	c := newCity(t)
+	ctx := context.Background()
+	cfg := matchConfig()
+	cfg.QueueLengthsEvery = time.Hour
+	counter := &listCounter{StationStore: c.st}
+	geo := &countingGeo{Store: c.st}
+	svc := service.NewStations(counter, geo, cfg, c.st.Loc, discardLog())
+	if err := service.RefreshQueueLengths(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Match(ctx, nearBeishanA, "home_visit"); err != nil {
+		t.Fatal(err)
+	}
+	versions := geo.versions.Load()
+	if _, err := svc.Match(ctx, nearBeishanA, "no_such_service"); !model.IsCode(err, model.CodeInvalid) {
+		t.Fatalf("an unknown category: %v, want invalid_argument", err)
+	}
+	if n := geo.versions.Load() - versions; n != 0 {
+		t.Fatalf("an unknown category read the version from Redis %d times with a fresh view", n)
+	}
+
+	c.closeElsewhere(t, c.pointA)
+	counter.fail.Store(true)
+	if err := service.RefreshQueueLengths(ctx, svc); err == nil {
+		t.Fatal("a read whose reload failed reported no error")
+	}
+	lists := counter.lists.Load()
+	for range 3 {
+		r, err := svc.Match(ctx, nearBeishanA, "home_visit")
+		if err != nil || r.Stations[0].Station.ID != c.pointA {
+			t.Fatalf("after a failed reload: %+v %v, want the copy's answer (A)", r.Stations, err)
+		}
+	}
+	if n := counter.lists.Load() - lists; n != 0 {
+		t.Fatalf("matches tried the reload %d times after the read's failed", n)
 	}
 }
