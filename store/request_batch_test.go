@@ -164,17 +164,33 @@ func TestCreateRequestsBatchIsAllOrNothing(t *testing.T) {
 // whole batch back, leaving no transaction open on the (single) pooled
 // connection, and comes back joined with ErrNotWritten; its consent commits.
 func TestCreateRequestsCommitsOnlyIfAllowed(t *testing.T) {
-	st := storetest.New(t)
+	stores := storetest.Replicas(t, 2, 0)
+	st, watcher := stores[0], stores[1]
 	st.DB.SetMaxOpenConns(1)
 	ctx := context.Background()
+	// Another connection that reads uncommitted rows sees when the
+	// statements have run.
+	watch, err := watcher.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	if _, err := watch.ExecContext(ctx, `SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED`); err != nil {
+		t.Fatal(err)
+	}
 	refusal := model.Errorf(model.CodeTooManyRequests, "限流")
-	asked := 0
-	_, err := st.CreateRequests(ctx, unprepared(batchOf(3, 3, true)), func() error {
+	asked, written := 0, 0
+	_, err = st.CreateRequests(ctx, unprepared(batchOf(3, 3, true)), func() error {
 		asked++
+		// Asked once the statements ran (their rows are there, not yet
+		// committed), so that the caller's check overlaps them.
+		if err := watch.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests`).Scan(&written); err != nil {
+			t.Error(err)
+		}
 		return refusal
 	})
-	if asked != 1 || !errors.Is(err, refusal) || !errors.Is(err, model.ErrNotWritten) {
-		t.Fatalf("asked %d, err %v", asked, err)
+	if asked != 1 || written != 3 || !errors.Is(err, refusal) || !errors.Is(err, model.ErrNotWritten) {
+		t.Fatalf("asked %d with %d rows written, err %v", asked, written, err)
 	}
 	if n := inTransaction(t, st); n != 0 {
 		t.Fatal("connection left inside a transaction")
