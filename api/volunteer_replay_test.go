@@ -21,14 +21,8 @@ import (
 func TestVolunteerRegistrationReplayByKey(t *testing.T) {
 	h := newHarness(t)
 	old, user := h.login("vreplay")
-	body := map[string]any{"real_name": "李小龙", "phone": "13912345678", "skills": []string{"急救"}}
-	key := map[string]string{"Idempotency-Key": "register-1"}
-	first := h.do(req{method: "POST", path: "/api/v1/volunteers", token: old, body: body, header: key})
-	if first.Status != http.StatusCreated {
-		t.Fatalf("register: %d %s", first.Status, first.Body)
-	}
-	var reg model.VolunteerRegistration
-	first.decode(t, &reg)
+	body, key := keyedRegistration("register-1")
+	first, reg := h.registerKeyed(old, body, key)
 	if r := h.do(req{method: "GET", path: "/api/v1/me", token: old}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("old token after the role change: %d", r.Status)
 	}
@@ -167,16 +161,30 @@ func TestKeyedRegistrationsDoNotExhaustThePool(t *testing.T) {
 func TestKeyedCreateRetryPastTheWriteBudget(t *testing.T) {
 	h := newHarnessWith(t, harnessOptions{writesPerMinute: 1})
 	token, _ := h.login("keyed_create")
-	body := map[string]any{"real_name": "李小龙", "phone": "13912345678", "skills": []string{"急救"}}
-	key := map[string]string{"Idempotency-Key": "register-once"}
-	first := h.do(req{method: "POST", path: "/api/v1/volunteers", token: token, body: body, header: key})
-	if first.Status != http.StatusCreated {
-		t.Fatalf("register: %d %s", first.Status, first.Body)
-	}
-	var reg model.VolunteerRegistration
-	first.decode(t, &reg)
+	body, key := keyedRegistration("register-once")
+	_, reg := h.registerKeyed(token, body, key)
 	r := h.do(req{method: "POST", path: "/api/v1/volunteers", token: reg.Token, body: body, header: key})
 	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("a keyed retry past the budget: %d %s (Retry-After %q)", r.Status, r.Body, r.Header.Get("Retry-After"))
 	}
+}
+
+// keyedRegistration is a volunteer registration's body and an
+// Idempotency-Key header of key.
+func keyedRegistration(key string) (map[string]any, map[string]string) {
+	return map[string]any{"real_name": "李小龙", "phone": "13912345678", "skills": []string{"急救"}},
+		map[string]string{"Idempotency-Key": key}
+}
+
+// registerKeyed registers the caller of token as a volunteer with body and
+// the key header, and returns the reply (201) and the registration.
+func (h *harness) registerKeyed(token string, body map[string]any, key map[string]string) (reply, model.VolunteerRegistration) {
+	h.t.Helper()
+	r := h.do(req{method: "POST", path: "/api/v1/volunteers", token: token, body: body, header: key})
+	if r.Status != http.StatusCreated {
+		h.t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	var reg model.VolunteerRegistration
+	r.decode(h.t, &reg)
+	return r, reg
 }
