@@ -297,7 +297,7 @@ func runPairedBaseline(ctx context.Context, b *bench, sc scenario, p plan, fn op
 		}
 	}
 	mine, paired = runPaired(ctx, sc.name, p, fn, pairedName(sc.baseline, sc.name), bp, bfn, b.procs)
-	paired.Note = fmt.Sprintf("%s measured in alternation with %s: %d stretches of %v each, ordered ABBA", sc.baseline, sc.name, pairedSlices, p.Duration/pairedSlices)
+	paired.Note = fmt.Sprintf("%s measured in alternation with %s: %d stretches of %v each, ordered ABBA", sc.baseline, sc.name, pairedSlices, pairedStretch(p))
 	mine.Baseline = paired.Name
 	return mine, paired, nil
 }

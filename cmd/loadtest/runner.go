@@ -174,11 +174,17 @@ func summarize(name string, concurrency int, ms ...measurement) result {
 
 // pairedSlices is how many stretches each side of a paired measurement
 // gets (even, so that the ABBA order balances a steady drift), and
-// pairedRewarm the warm-up of a side's every stretch after its first.
+// pairedRewarm the warm-up of a side's every stretch after its first. Each
+// side measures for twice the plan's duration in all: a quarter of it per
+// stretch, as short as before but twice as many, so that the machine's
+// swings of a few seconds average out over more of them.
 const (
-	pairedSlices = 4
+	pairedSlices = 8
 	pairedRewarm = 250 * time.Millisecond
 )
+
+// pairedStretch is the length of one stretch of a paired measurement of p.
+func pairedStretch(p plan) time.Duration { return p.Duration / 4 }
 
 // stretch is one measured stretch of a paired measurement.
 type stretch struct {
@@ -187,7 +193,7 @@ type stretch struct {
 }
 
 // pairedStretches is the order of a paired measurement's stretches, each
-// p.Duration/pairedSlices long: ABBA, the baseline first (baseline,
+// pairedStretch(p) long: ABBA, the baseline first (baseline,
 // scenario, scenario, baseline, …). Each side's first stretch warms up for
 // p.Warmup, its later ones for pairedRewarm (at most p.Warmup).
 func pairedStretches(p plan) []stretch {
@@ -207,12 +213,13 @@ func pairedStretches(p plan) []stretch {
 // weighs on both alike: on this shared 2-core machine the raw write's rate
 // moves by a fifth within a minute, so a ratio to a baseline taken a minute
 // earlier says as much about the drift as about the scenario. Both sides
-// run for p's duration in all, each at its own concurrency; p must have a
-// Duration and no Count, and bp's timing is not used.
+// run for pairedSlices stretches of pairedStretch(p), each at its own
+// concurrency; p must have a Duration and no Count, and bp's timing is not
+// used.
 func runPaired(ctx context.Context, name string, p plan, fn op, baseName string, bp plan, base op, meter procs) (result, result) {
 	var mine, theirs []measurement
 	for _, st := range pairedStretches(p) {
-		sp := plan{Concurrency: p.Concurrency, Warmup: st.warmup, Duration: p.Duration / pairedSlices}
+		sp := plan{Concurrency: p.Concurrency, Warmup: st.warmup, Duration: pairedStretch(p)}
 		if st.baseline {
 			sp.Concurrency = bp.Concurrency
 			theirs = append(theirs, measure(ctx, sp, base, meter))

@@ -30,7 +30,7 @@ func TestRunPairedAlternatesAndAddsUp(t *testing.T) {
 	mine, theirs := runPaired(context.Background(), "submit", p, side("S", time.Millisecond),
 		"mysql_write_with_submit", plan{Concurrency: 2}, side("B", 2*time.Millisecond), procs{})
 	// Every stretch starts one operation per worker first (two per side).
-	want := "BBSSSSBBBBSSSSBB"
+	want := strings.Repeat("BBSSSSBB", pairedSlices/2)
 	if got := strings.Join(order, ""); got != want {
 		t.Fatalf("stretches ran in the order %s, want %s (ABBA)", got, want)
 	}
@@ -38,8 +38,8 @@ func TestRunPairedAlternatesAndAddsUp(t *testing.T) {
 		if r.Errors != 0 || r.N == 0 {
 			t.Fatalf("%s: %d operations, %d errors", r.Name, r.N, r.Errors)
 		}
-		if r.Elapsed < p.Duration || r.Elapsed > 2*p.Duration {
-			t.Fatalf("%s measured for %v, want about %v (four stretches)", r.Name, r.Elapsed, p.Duration)
+		if want := pairedSlices * pairedStretch(p); r.Elapsed < want || r.Elapsed > 2*want {
+			t.Fatalf("%s measured for %v, want about %v (%d stretches)", r.Name, r.Elapsed, want, pairedSlices)
 		}
 		if got := float64(r.N) / r.Elapsed.Seconds(); got != r.RPS {
 			t.Fatalf("%s: rate %.0f, want N/Elapsed %.0f", r.Name, r.RPS, got)
@@ -89,8 +89,8 @@ func TestPairedStretchesWarmEachSide(t *testing.T) {
 			t.Errorf("stretch %d (%s): warm-up %v, want %v", i, side, st.warmup, want)
 		}
 	}
-	if got := strings.Join(order, ""); got != "BSSBBSSB" {
-		t.Fatalf("order %s, want BSSBBSSB", got)
+	if got, want := strings.Join(order, ""), strings.Repeat("BSSB", pairedSlices/2); got != want {
+		t.Fatalf("order %s, want %s", got, want)
 	}
 	if short := pairedStretches(plan{Warmup: 100 * time.Millisecond, Duration: time.Second}); short[2].warmup != 100*time.Millisecond {
 		t.Fatalf("a re-warm-up longer than the warm-up: %v", short[2].warmup)
