@@ -74,6 +74,9 @@ type reply struct {
 var errStale = errors.New("loadtest: kept-alive connection closed by the server")
 
 func (c *client) do(ctx context.Context, r call) (reply, error) {
+	if err := checkFields(r); err != nil {
+		return reply{}, err
+	}
 	var body []byte
 	switch b := r.body.(type) {
 	case nil:
@@ -99,6 +102,9 @@ func (c *client) do(ctx context.Context, r call) (reply, error) {
 		}
 		if errors.Is(err, errStale) && reused && attempt == 0 {
 			continue
+		}
+		if err != nil && ctx.Err() != nil {
+			return out, fmt.Errorf("%s %s: %w", r.method, r.path, ctx.Err())
 		}
 		return out, err
 	}
@@ -138,18 +144,13 @@ func (c *client) put(hc *httpConn) {
 // exchange sends r on hc and reads the reply; keep reports whether hc may
 // carry another exchange.
 func (c *client) exchange(ctx context.Context, hc *httpConn, r call, body []byte) (out reply, keep bool, err error) {
-	deadline := time.Now().Add(c.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	if err := hc.nc.SetDeadline(deadline); err != nil {
+	if err := hc.nc.SetDeadline(time.Now().Add(c.timeout)); err != nil {
 		return out, false, err
 	}
+	// ctx's end (its deadline too) cuts the exchange short; do then
+	// reports ctx's error.
 	stop := context.AfterFunc(ctx, func() { _ = hc.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	if err := checkFields(r); err != nil {
-		return out, false, err
-	}
 
 	b := hc.buf[:0]
 	b = append(append(append(append(b, r.method...), ' '), r.path...), " HTTP/1.1\r\nHost: "...)
@@ -174,16 +175,13 @@ func (c *client) exchange(ctx context.Context, hc *httpConn, r call, body []byte
 		}
 		return out, false, err
 	}
-	if err := ctx.Err(); err != nil {
-		return out, false, err
-	}
 	return readReply(hc.r, r.method)
 }
 
 // checkFields refuses a request whose fields would break its head: a
 // space in the method or path, a line break anywhere.
 func checkFields(r call) error {
-	bad := strings.ContainsAny(r.method+r.path, " \r\n") || strings.ContainsAny(r.token, "\r\n")
+	bad := strings.ContainsAny(r.method, " \r\n") || strings.ContainsAny(r.path, " \r\n") || strings.ContainsAny(r.token, "\r\n")
 	for k, v := range r.header {
 		bad = bad || strings.ContainsAny(k, " :\r\n") || strings.ContainsAny(v, "\r\n")
 	}
