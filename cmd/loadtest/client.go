@@ -69,9 +69,10 @@ type reply struct {
 	body   []byte
 }
 
-// errStale is an exchange that failed on a kept-alive connection before
-// any byte of a reply arrived: the server had closed it while idle.
-var errStale = errors.New("loadtest: kept-alive connection closed by the server")
+// errStale is an exchange whose connection the server closed before any
+// byte of a reply: on a kept-alive connection, one it closed while idle,
+// which do replaces with the next idle one or a new one.
+var errStale = errors.New("loadtest: connection closed by the server before any reply")
 
 func (c *client) do(ctx context.Context, r call) (reply, error) {
 	if err := checkFields(r); err != nil {
@@ -89,7 +90,7 @@ func (c *client) do(ctx context.Context, r call) (reply, error) {
 		}
 		body = raw
 	}
-	for attempt := 0; ; attempt++ {
+	for {
 		hc, reused, err := c.conn(ctx)
 		if err != nil {
 			return reply{}, err
@@ -100,8 +101,8 @@ func (c *client) do(ctx context.Context, r call) (reply, error) {
 		} else {
 			hc.nc.Close()
 		}
-		if errors.Is(err, errStale) && reused && attempt == 0 {
-			continue
+		if errors.Is(err, errStale) && reused {
+			continue // the next idle connection, or at last a new one
 		}
 		if err != nil && ctx.Err() != nil {
 			return out, fmt.Errorf("%s %s: %w", r.method, r.path, ctx.Err())

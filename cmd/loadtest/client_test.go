@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,45 +107,96 @@ func TestClientHeaderEcho(t *testing.T) {
 	}
 }
 
-// TestClientStaleConnection: a kept-alive connection the server closed
-// while idle is replaced, once, without failing the exchange.
-func TestClientStaleConnection(t *testing.T) {
+// TestClientReplacesStaleConnections: an exchange whose kept-alive
+// connection the server closed while idle goes on to the next idle one,
+// then to a new connection; one that fails on a new connection fails.
+func TestClientReplacesStaleConnections(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	var accepted atomic.Int64
+	var firstTwo sync.WaitGroup
+	firstTwo.Add(2)
 	go func() {
-		for n := 0; ; n++ {
+		for {
 			nc, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func(n int) {
-				defer nc.Close()
-				br := bufio.NewReader(nc)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					fmt.Fprintf(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nc%d", n)
-					if n == 0 {
-						return // closes the first connection after one reply
-					}
+			n := accepted.Add(1)
+			go func() {
+				defer nc.Close() // after one reply at most
+				if _, err := http.ReadRequest(bufio.NewReader(nc)); err != nil || n > 3 {
+					return // the fourth and later close unanswered
 				}
-			}(n)
+				if n <= 2 {
+					firstTwo.Done()
+					firstTwo.Wait() // two exchanges at once: two idle connections
+				}
+				io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				time.Sleep(10 * time.Millisecond)
+			}()
 		}
 	}()
 	c := newClient("http://"+ln.Addr().String(), 1)
-	ctx := context.Background()
-	for i, want := range []string{"c0", "c1", "c1"} {
-		out, err := c.do(ctx, call{method: "GET", path: "/"})
-		if err != nil || string(out.body) != want {
-			t.Fatalf("exchange %d: %q %v, want %q", i, out.body, err, want)
+	get := func() (reply, error) { return c.do(context.Background(), call{method: "GET", path: "/"}) }
+	var both sync.WaitGroup
+	for range 2 {
+		both.Go(func() {
+			if _, err := get(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	both.Wait()
+	time.Sleep(50 * time.Millisecond) // the server has closed both
+	if out, err := get(); err != nil || string(out.body) != "ok" || accepted.Load() != 3 {
+		t.Fatalf("past two stale connections: %q %v after %d connections, want ok after 3", out.body, err, accepted.Load())
+	}
+	time.Sleep(50 * time.Millisecond)
+	if _, err := get(); !errors.Is(err, errStale) || accepted.Load() != 4 {
+		t.Fatalf("a new connection closed unanswered: %v after %d connections, want errStale after 4", err, accepted.Load())
+	}
+}
+
+// TestClientKeepsAtMostMaxIdle: connections beyond maxIdle are closed once
+// their exchange ends.
+func TestClientKeepsAtMostMaxIdle(t *testing.T) {
+	var arrived sync.WaitGroup
+	arrived.Add(3)
+	var closed atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Done()
+		arrived.Wait() // three exchanges at once, on three connections
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
 		}
-		time.Sleep(20 * time.Millisecond)
+	}
+	srv.Start()
+	defer srv.Close()
+	c := newClient(srv.URL, 1) // maxIdle 2
+	var done sync.WaitGroup
+	for range 3 {
+		done.Go(func() {
+			if _, err := c.do(context.Background(), call{method: "GET", path: "/"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	done.Wait()
+	c.mu.Lock()
+	idle := len(c.idle)
+	c.mu.Unlock()
+	deadline := time.Now().Add(2 * time.Second)
+	for closed.Load() < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if idle != 2 || closed.Load() != 1 {
+		t.Errorf("%d idle connections kept and %d closed, want 2 and 1", idle, closed.Load())
 	}
 }
 
