@@ -174,17 +174,18 @@ func summarize(name string, concurrency int, ms ...measurement) result {
 
 // pairedSlices is how many stretches each side of a paired measurement
 // gets (even, so that the ABBA order balances a steady drift), and
-// pairedRewarm the warm-up of a side's every stretch after its first. Each
-// side measures for twice the plan's duration in all: a quarter of it per
-// stretch, as short as before but twice as many, so that the machine's
-// swings of a few seconds average out over more of them.
+// pairedRewarm the warm-up of a side's every stretch after its first, and
+// pairedLength how many times the plan's duration each side measures in
+// all: 8 stretches of a quarter of it, so that the machine's swings of a
+// few seconds average out over many short stretches.
 const (
 	pairedSlices = 8
 	pairedRewarm = 250 * time.Millisecond
+	pairedLength = 2
 )
 
 // pairedStretch is the length of one stretch of a paired measurement of p.
-func pairedStretch(p plan) time.Duration { return p.Duration / 4 }
+func pairedStretch(p plan) time.Duration { return pairedLength * p.Duration / pairedSlices }
 
 // stretch is one measured stretch of a paired measurement.
 type stretch struct {
